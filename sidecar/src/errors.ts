@@ -1,0 +1,88 @@
+/**
+ * The problem types: one stable `type` per failure, shared by every boundary
+ * (agent HTTP API, key service, CLI exit messages, later the PHP shims).
+ *
+ * Messages never contain a secret value, a wrapping key or a site secret. They may
+ * name a key (names are not secrets: they show in the admin UI) but only after
+ * `describeName()` has made them safe to print.
+ */
+
+export const PROBLEMS = {
+  'bad-request': { status: 400, title: 'The request is malformed' },
+  'body-too-large': { status: 413, title: 'The request body is too large' },
+  'unsupported-media-type': { status: 415, title: 'The request body must be application/json' },
+  'invalid-field': { status: 422, title: 'A request field is invalid' },
+  'invalid-name': { status: 422, title: 'The key name is invalid' },
+  'invalid-value': { status: 422, title: 'The key value is invalid' },
+  'invalid-wrapping-key': { status: 422, title: 'The wrapping key is not a valid kb1 key string' },
+  unauthorized: { status: 401, title: 'A valid bearer token is required' },
+  'not-found': { status: 404, title: 'No such route' },
+  'method-not-allowed': { status: 405, title: 'Method not allowed' },
+  'key-not-found': { status: 404, title: 'No key with this name in this environment' },
+  'kek-mismatch': {
+    status: 409,
+    title: 'The value was set under a different wrapping key: set this key again in this environment',
+  },
+  'ciphertext-invalid': { status: 422, title: 'The ciphertext is truncated, malformed or fails authentication' },
+  'unsupported-legacy-format': { status: 422, title: 'unsupported legacy format' },
+  'lockr-mac-mismatch': { status: 422, title: 'The Lockr ciphertext does not authenticate under its wrapping key' },
+  'bundle-invalid': { status: 422, title: 'The export bundle is malformed' },
+  'bundle-decrypt-failed': { status: 422, title: 'The export bundle does not open with this passphrase' },
+  'keyservice-unavailable': { status: 503, title: 'The key service is unreachable' },
+  'storage-failure': { status: 503, title: 'The key service could not write to its storage' },
+  'config-invalid': { status: 500, title: 'The configuration is invalid' },
+  internal: { status: 500, title: 'Internal error' },
+} as const;
+
+export type ProblemType = keyof typeof PROBLEMS;
+
+export interface ProblemDetails {
+  type: ProblemType;
+  title: string;
+  status: number;
+  detail?: string;
+  /** The request field at fault, e.g. `name` or `items[3].ciphertext`. */
+  field?: string;
+}
+
+export class KeybridgeError extends Error {
+  readonly type: ProblemType;
+  readonly status: number;
+  readonly detail?: string;
+  readonly field?: string;
+
+  constructor(type: ProblemType, detail?: string, options: { field?: string; cause?: unknown } = {}) {
+    super(detail ? `${PROBLEMS[type].title}: ${detail}` : PROBLEMS[type].title, { cause: options.cause });
+    this.name = 'KeybridgeError';
+    this.type = type;
+    this.status = PROBLEMS[type].status;
+    this.detail = detail;
+    this.field = options.field;
+  }
+
+  toProblem(): ProblemDetails {
+    const problem: ProblemDetails = { type: this.type, title: PROBLEMS[this.type].title, status: this.status };
+    if (this.detail !== undefined) problem.detail = this.detail;
+    if (this.field !== undefined) problem.field = this.field;
+    return problem;
+  }
+}
+
+export function isProblemType(value: unknown): value is ProblemType {
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(PROBLEMS, value);
+}
+
+/** Any thrown value as a KeybridgeError; unknown errors become `internal` without their message. */
+export function asKeybridgeError(error: unknown): KeybridgeError {
+  if (error instanceof KeybridgeError) return error;
+  return new KeybridgeError('internal', undefined, { cause: error });
+}
+
+/**
+ * A key name made safe for an error message or a log line: control characters escaped,
+ * cut to 80 characters. Names are not secret, but they are user input.
+ */
+export function describeName(name: string): string {
+  const escaped = JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}…` : name);
+  return escaped;
+}
