@@ -30,6 +30,11 @@ export const PROBLEMS = {
   'bundle-decrypt-failed': { status: 422, title: 'The export bundle does not open with this passphrase' },
   'keyservice-unavailable': { status: 503, title: 'The key service is unreachable' },
   'storage-failure': { status: 503, title: 'The key service could not write to its storage' },
+  'root-key-unavailable': { status: 503, title: 'The key service root key is unavailable or does not open this data' },
+  'storage-corrupt': {
+    status: 500,
+    title: 'A stored record fails authentication: the key service storage was altered or damaged',
+  },
   'config-invalid': { status: 500, title: 'The configuration is invalid' },
   internal: { status: 500, title: 'Internal error' },
 } as const;

@@ -1,0 +1,58 @@
+import { Hono } from 'hono';
+import { KeybridgeError } from '../errors.ts';
+import { requireBearerToken } from './http/auth.ts';
+import { capBody } from './http/json-body.ts';
+import { problemResponse } from './http/problem.ts';
+import type { AgentKeys } from './keys.ts';
+import { keyRoutes } from './routes/keys.ts';
+import { transferRoutes } from './routes/transfer.ts';
+import { computeStatus, type StatusSources } from './status.ts';
+
+/**
+ * The agent's local API (the contract is shims/spec.yaml). Middleware order matters:
+ * no-store and logging wrap everything, the token check runs before a body is read, and
+ * bodies are capped while they stream in.
+ */
+
+export const MAX_BODY_BYTES = 256 * 1024;
+export const MAX_TRANSFER_BODY_BYTES = 16 * 1024 * 1024;
+
+export interface AccessLogEntry {
+  method: string;
+  path: string;
+  status: number;
+  ms: number;
+}
+
+export interface AgentAppOptions {
+  token: string;
+  keys: AgentKeys;
+  status: StatusSources;
+  version: string;
+  /** Called once per request; sees no headers and no bodies, so it cannot log a secret. */
+  log?: (entry: AccessLogEntry) => void;
+}
+
+export function createAgentApp(options: AgentAppOptions): Hono {
+  const app = new Hono();
+
+  app.use('*', async (c, next) => {
+    const started = performance.now();
+    await next();
+    c.header('Cache-Control', 'no-store');
+    options.log?.({ method: c.req.method, path: c.req.path, status: c.res.status, ms: performance.now() - started });
+  });
+  app.use('*', requireBearerToken(options.token, new Set(['/v1/health'])));
+  app.use('/v1/import/*', capBody(MAX_TRANSFER_BODY_BYTES));
+  app.use('/v1/export', capBody(MAX_TRANSFER_BODY_BYTES));
+  app.use('/v1/keys/*', capBody(MAX_BODY_BYTES));
+
+  app.get('/v1/health', (c) => c.json({ status: 'ok', version: options.version }));
+  app.get('/v1/status', async (c) => c.json(await computeStatus(options.status)));
+  app.route('/v1/keys', keyRoutes(options.keys));
+  app.route('/v1', transferRoutes(options.keys));
+
+  app.notFound((c) => problemResponse(c, new KeybridgeError('not-found', `${c.req.method} ${c.req.path}`)));
+  app.onError((error, c) => problemResponse(c, error));
+  return app;
+}

@@ -1,0 +1,15 @@
+import type { Context } from 'hono';
+import { KeybridgeError, asKeybridgeError } from '../../errors.ts';
+
+/** Every error leaves the agent as application/problem+json with a stable `type`. */
+export function problemResponse(c: Context, error: unknown): Response {
+  const problem = asKeybridgeError(error).toProblem();
+  return new Response(JSON.stringify(problem), {
+    status: problem.status,
+    headers: { 'Content-Type': 'application/problem+json', 'Cache-Control': 'no-store' },
+  });
+}
+
+export function fail(type: ConstructorParameters<typeof KeybridgeError>[0], detail?: string, field?: string): never {
+  throw new KeybridgeError(type, detail, { field });
+}

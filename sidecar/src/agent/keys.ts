@@ -1,0 +1,270 @@
+import {
+  decodeKek,
+  encodeKek,
+  generateKek,
+  kekId,
+  nameKey,
+  opaqueKeyId,
+  openText,
+  randomKey,
+  sealText,
+  unwrapValue,
+  wrapValue,
+} from '../crypto/index.ts';
+import { KeybridgeError, describeName } from '../errors.ts';
+import type { KeyServiceClient, StoredSecret } from '../protocol/keyservice.ts';
+import { CiphertextCache } from './cache.ts';
+import { normaliseKeyName } from './names.ts';
+import type { SiteIdentity } from './site.ts';
+
+/**
+ * The agent's key operations, free of HTTP: wraps values with per-key KEKs before they
+ * leave this process, turns names into opaque ids, and keeps a cache of ciphertexts so
+ * reads survive a short key-service outage. The KEKs themselves are never kept here:
+ * the CMS holds them and passes them in.
+ */
+
+export const MAX_VALUE_BYTES = 64 * 1024;
+export const MAX_GENERATE_BITS = 4096;
+
+export interface KeyWritten {
+  name: string;
+  wrappingKey: string;
+  version: number;
+}
+
+export interface KeyRead {
+  name: string;
+  value: Uint8Array;
+  version: number;
+}
+
+/** A ciphertext and the AAD fields PHP needs to unwrap it in-process with its own KEK. */
+export interface KeyFetched {
+  name: string;
+  found: boolean;
+  keyId: string;
+  kekId?: string;
+  ciphertext?: string;
+  version?: number;
+}
+
+export interface KeyListing {
+  name: string;
+  label: string;
+  version: number;
+  updatedAt: string;
+  reads: number;
+}
+
+export interface AgentKeysOptions {
+  client: KeyServiceClient;
+  site: SiteIdentity;
+  cache: CiphertextCache<StoredSecret>;
+}
+
+export class AgentKeys {
+  private readonly client: KeyServiceClient;
+  private readonly site: SiteIdentity;
+  private readonly cache: CiphertextCache<StoredSecret>;
+  private readonly nameKey: Uint8Array;
+  /** Names whose last read met a different KEK: the status table lists them. */
+  private readonly kekMismatches = new Set<string>();
+  /** When the last read had to be served stale, for the status table. */
+  lastStaleServeAt: number | null = null;
+
+  constructor(options: AgentKeysOptions) {
+    this.client = options.client;
+    this.site = options.site;
+    this.cache = options.cache;
+    this.nameKey = nameKey(this.site.siteSecret);
+  }
+
+  get siteId(): string {
+    return this.site.siteId;
+  }
+
+  get environment(): string {
+    return this.site.environment;
+  }
+
+  get cacheTtlMs(): number {
+    return this.cache.ttlMs;
+  }
+
+  keyIdFor(name: string): string {
+    return opaqueKeyId(this.site.siteSecret, this.site.environment, name);
+  }
+
+  /** Stores a value, reusing the KEK the caller holds for this name (or making one). */
+  async set(rawName: unknown, value: Uint8Array, options: { label?: string; wrappingKey?: string } = {}): Promise<KeyWritten> {
+    const name = normaliseKeyName(rawName);
+    if (value.length > MAX_VALUE_BYTES) {
+      throw new KeybridgeError('invalid-value', `must be at most ${MAX_VALUE_BYTES} bytes`, { field: 'value' });
+    }
+    const kek = options.wrappingKey !== undefined ? decodeKekField(options.wrappingKey) : generateKek();
+    // Re-setting a value without a label keeps the label it had.
+    const label = options.label === undefined ? await this.currentLabel(name) : checkLabel(options.label);
+    return this.store(name, value, label, kek);
+  }
+
+  async generate(rawName: unknown, bits: unknown, options: { label?: string; wrappingKey?: string } = {}): Promise<KeyWritten> {
+    if (typeof bits !== 'number' || !Number.isInteger(bits) || bits < 64 || bits > MAX_GENERATE_BITS || bits % 8 !== 0) {
+      throw new KeybridgeError('invalid-field', `bits must be a multiple of 8 from 64 to ${MAX_GENERATE_BITS}`, {
+        field: 'bits',
+      });
+    }
+    return this.set(rawName, randomKey(bits / 8), options);
+  }
+
+  async get(rawName: unknown, wrappingKey: unknown): Promise<KeyRead> {
+    const name = normaliseKeyName(rawName);
+    const kek = decodeKekField(wrappingKey);
+    const keyId = this.keyIdFor(name);
+    const [record] = await this.readRecords([keyId]);
+    if (!record) throw new KeybridgeError('key-not-found', describeName(name), { field: 'name' });
+    if (record.kekId !== kekId(kek)) {
+      this.kekMismatches.add(name);
+      throw new KeybridgeError('kek-mismatch', describeName(name), { field: 'wrapping_key' });
+    }
+    const value = unwrapValue(kek, record.ciphertext, this.context(keyId));
+    this.kekMismatches.delete(name);
+    return { name, value, version: record.version };
+  }
+
+  /** Ciphertexts for many names in one key-service round trip (cache misses only). */
+  async fetch(rawNames: readonly unknown[]): Promise<KeyFetched[]> {
+    const names = rawNames.map((raw, index) => normaliseKeyName(raw, `names[${index}]`));
+    const keyIds = names.map((name) => this.keyIdFor(name));
+    const records = await this.readRecords(keyIds);
+    return names.map((name, index) => {
+      const record = records[index];
+      if (!record) return { name, found: false, keyId: keyIds[index] };
+      return {
+        name,
+        found: true,
+        keyId: record.keyId,
+        kekId: record.kekId,
+        ciphertext: record.ciphertext,
+        version: record.version,
+      };
+    });
+  }
+
+  async rotate(rawName: unknown, wrappingKey: unknown): Promise<KeyWritten> {
+    const current = await this.get(rawName, wrappingKey);
+    return this.store(current.name, current.value, await this.currentLabel(current.name), generateKek());
+  }
+
+  async delete(rawName: unknown): Promise<string> {
+    const name = normaliseKeyName(rawName);
+    const keyId = this.keyIdFor(name);
+    const deleted = await this.client.delete(keyId);
+    this.cache.forget(keyId);
+    this.kekMismatches.delete(name);
+    if (!deleted) throw new KeybridgeError('key-not-found', describeName(name), { field: 'name' });
+    return name;
+  }
+
+  async list(): Promise<KeyListing[]> {
+    const metas = await this.client.list();
+    return metas
+      .map((meta) => ({
+        name: openText(this.nameKey, meta.sealedName, 'name', meta.keyId),
+        label: openText(this.nameKey, meta.sealedLabel, 'label', meta.keyId),
+        version: meta.version,
+        updatedAt: meta.updatedAt,
+        reads: meta.reads,
+      }))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /** Stored values whose KEK did not match on their last read in this process. */
+  namesNeedingReset(): string[] {
+    return [...this.kekMismatches].sort();
+  }
+
+  private async currentLabel(name: string): Promise<string> {
+    const [record] = await this.readRecords([this.keyIdFor(name)]);
+    return record ? openText(this.nameKey, record.sealedLabel, 'label', record.keyId) : '';
+  }
+
+  private async store(name: string, value: Uint8Array, label: string, kek: Uint8Array): Promise<KeyWritten> {
+    const keyId = this.keyIdFor(name);
+    const request = {
+      keyId,
+      sealedName: sealText(this.nameKey, name, 'name', keyId),
+      sealedLabel: sealText(this.nameKey, label, 'label', keyId),
+      kekId: kekId(kek),
+      ciphertext: wrapValue(kek, value, this.context(keyId)),
+    };
+    const { version, updatedAt } = await this.client.put(request);
+    this.cache.store(keyId, { ...request, version, updatedAt, reads: 0 });
+    this.kekMismatches.delete(name);
+    return { name, wrappingKey: encodeKek(kek), version };
+  }
+
+  /**
+   * Records for the ids, from the cache where fresh, else from the key service in one
+   * batch; when the key service is unreachable, stale entries inside the stale window
+   * are served and anything else fails with `keyservice-unavailable`.
+   */
+  private async readRecords(keyIds: readonly string[]): Promise<(StoredSecret | null)[]> {
+    const results: (StoredSecret | null)[] = new Array(keyIds.length).fill(null);
+    const stale = new Map<number, StoredSecret | null>();
+    const missing: number[] = [];
+    keyIds.forEach((id, index) => {
+      const hit = this.cache.lookup(id);
+      if (hit.state === 'fresh') results[index] = hit.value;
+      else {
+        if (hit.state === 'stale') stale.set(index, hit.value);
+        missing.push(index);
+      }
+    });
+    if (missing.length === 0) return results;
+
+    const wanted = [...new Set(missing.map((index) => keyIds[index]))];
+    let fetched: (StoredSecret | null)[];
+    try {
+      fetched = await this.client.get(wanted);
+    } catch (error) {
+      const unavailable = error instanceof KeybridgeError && error.status === 503;
+      if (!unavailable || stale.size !== missing.length) throw error;
+      this.lastStaleServeAt = Date.now();
+      for (const [index, value] of stale) results[index] = value;
+      return results;
+    }
+    const byId = new Map(wanted.map((id, index) => [id, fetched[index]]));
+    for (const [id, record] of byId) this.cache.store(id, record);
+    for (const index of missing) results[index] = byId.get(keyIds[index]) ?? null;
+    return results;
+  }
+
+  private context(keyId: string) {
+    return { siteId: this.site.siteId, environment: this.site.environment, keyId };
+  }
+}
+
+function decodeKekField(value: unknown): Uint8Array {
+  if (typeof value !== 'string') {
+    throw new KeybridgeError('invalid-wrapping-key', 'must be a kb1$… string', { field: 'wrapping_key' });
+  }
+  try {
+    return decodeKek(value);
+  } catch (error) {
+    if (error instanceof KeybridgeError) {
+      throw new KeybridgeError('invalid-wrapping-key', undefined, { field: 'wrapping_key' });
+    }
+    throw error;
+  }
+}
+
+function checkLabel(label: unknown): string {
+  if (label === undefined) return '';
+  if (typeof label !== 'string' || label.length > 200 || /[\p{Cc}]/u.test(label)) {
+    throw new KeybridgeError('invalid-field', 'label must be a string of at most 200 printable characters', {
+      field: 'label',
+    });
+  }
+  return label;
+}

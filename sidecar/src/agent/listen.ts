@@ -1,0 +1,75 @@
+import { createAdaptorServer } from '@hono/node-server';
+import type { Hono } from 'hono';
+import type { Server } from 'node:http';
+import { chmodSync, existsSync, lstatSync, unlinkSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { KeybridgeError } from '../errors.ts';
+
+/**
+ * Where the agent listens: `HOST:PORT` on a loopback address, or `unix:/path/to.sock`.
+ * Anything that would expose the agent beyond this host is refused: PHP on the same
+ * machine is its only client.
+ */
+export type ListenAddress = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
+
+export function parseListen(value: string, field = 'listen'): ListenAddress {
+  if (value.startsWith('unix:')) {
+    const path = value.slice('unix:'.length);
+    if (!path.startsWith('/')) throw new KeybridgeError('config-invalid', `${field}: unix socket path must be absolute`, { field });
+    return { kind: 'unix', path };
+  }
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value);
+  if (!match) throw new KeybridgeError('config-invalid', `${field}: expected HOST:PORT or unix:/path, got ${JSON.stringify(value)}`, { field });
+  const host = match[1] ?? match[2];
+  const port = Number(match[3]);
+  if (port > 65535) throw new KeybridgeError('config-invalid', `${field}: port must be 0 to 65535`, { field });
+  if (!isLoopback(host)) {
+    throw new KeybridgeError('config-invalid', `${field}: the agent listens on loopback only (127.0.0.1, ::1 or localhost), not ${host}`, { field });
+  }
+  return { kind: 'tcp', host, port };
+}
+
+function isLoopback(host: string): boolean {
+  if (host === 'localhost' || host === '::1') return true;
+  return isIP(host) === 4 && host.startsWith('127.');
+}
+
+export interface RunningServer {
+  server: Server;
+  /** `http://127.0.0.1:PORT` or `unix:/path`, as clients should be told. */
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function listen(app: Hono, address: ListenAddress): Promise<RunningServer> {
+  const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+  server.keepAliveTimeout = 65_000;
+  if (address.kind === 'unix') {
+    // A socket left by a crashed agent would make listen() fail; only ever remove sockets.
+    if (existsSync(address.path) && lstatSync(address.path).isSocket()) unlinkSync(address.path);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(address.path, () => resolve());
+    });
+    chmodSync(address.path, 0o660);
+  } else {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(address.port, address.host, () => resolve());
+    });
+  }
+  const bound = server.address();
+  const url =
+    address.kind === 'unix'
+      ? `unix:${address.path}`
+      : `http://${address.host.includes(':') ? `[${address.host}]` : address.host}:${typeof bound === 'object' && bound ? bound.port : address.port}`;
+  return {
+    server,
+    url,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,45 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { isOpenToOthers, writeFileAtomic } from '../files.ts';
+import { KeybridgeError } from '../errors.ts';
+
+/**
+ * The agent's bearer token: 32 random bytes, base64url, in a 0600 file outside the
+ * webroot whose path the CMS is given (KEYBRIDGE_TOKEN_FILE). Whoever can read the file
+ * can use the agent; that is why its mode is checked every time it is loaded.
+ */
+
+export function createTokenFile(path: string): string {
+  const token = randomBytes(32).toString('base64url');
+  writeFileAtomic(path, `${token}\n`, 0o600);
+  return token;
+}
+
+export function readTokenFile(path: string): string {
+  if (!existsSync(path)) {
+    throw new KeybridgeError('config-invalid', `token file ${path} does not exist`, { field: 'token_file' });
+  }
+  if (isOpenToOthers(path)) {
+    throw new KeybridgeError('config-invalid', `token file ${path} must not be readable by group or others (chmod 600)`, {
+      field: 'token_file',
+    });
+  }
+  const token = readFileSync(path, 'utf8').trim();
+  if (!/^[A-Za-z0-9_-]{32,512}$/.test(token)) {
+    throw new KeybridgeError('config-invalid', `token file ${path} does not hold a keybridge token`, {
+      field: 'token_file',
+    });
+  }
+  return token;
+}
+
+export function ensureTokenFile(path: string): string {
+  return existsSync(path) ? readTokenFile(path) : createTokenFile(path);
+}
+
+/** Compares a presented token with the expected one in constant time (hashes equalise lengths). */
+export function tokenMatches(expected: string, presented: string): boolean {
+  const a = createHash('sha256').update(expected).digest();
+  const b = createHash('sha256').update(presented).digest();
+  return timingSafeEqual(a, b);
+}

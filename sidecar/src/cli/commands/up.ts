@@ -1,0 +1,42 @@
+import { resolve } from 'node:path';
+import { parseListen } from '../../agent/listen.ts';
+import { cmsConfigLines, up } from '../../up.ts';
+import { parse } from '../args.ts';
+import { defaultHome } from '../agent-client.ts';
+
+export const UP_USAGE = 'keybridge up [--home DIR] [--listen HOST:PORT | --listen unix:/path]';
+export const DEFAULT_LISTEN = '127.0.0.1:8877';
+
+/** Runs the embedded key service and agent in the foreground until SIGINT/SIGTERM. */
+export async function upCommand(argv: string[]): Promise<number> {
+  const { values } = parse(argv, { home: { type: 'string' }, listen: { type: 'string' } }, { min: 0, max: 0 });
+  const home = resolve(defaultHome(values.home));
+  const instance = await up({
+    home,
+    listen: parseListen(values.listen ?? process.env.KEYBRIDGE_LISTEN ?? DEFAULT_LISTEN, '--listen'),
+    // One JSON line per request on stderr: method, path, status, duration. No bodies, no headers.
+    log: (entry) => process.stderr.write(`${JSON.stringify({ at: new Date().toISOString(), ...entry, ms: Number(entry.ms.toFixed(2)) })}\n`),
+  });
+  process.stdout.write(
+    [
+      `keybridge is up: agent ${instance.url}, home ${home}`,
+      'embedded default: SQLite storage, software root key, development environment',
+      '',
+      cmsConfigLines(instance.url, instance.tokenFile),
+      '',
+      'Try: echo -n s3cret > /tmp/v && keybridge keys set demo --value-file /tmp/v',
+      '',
+    ].join('\n'),
+  );
+  return new Promise<number>((resolveExit) => {
+    const stop = () => {
+      process.stderr.write('keybridge: shutting down\n');
+      instance.close().then(
+        () => resolveExit(0),
+        () => resolveExit(1),
+      );
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}
