@@ -1,0 +1,67 @@
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { link, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+/**
+ * Durable, private, no-clobber creation of a small key file: temp file (0600, O_EXCL) +
+ * write + fsync, then published under its final name, then an fsync of the directory so
+ * the new name survives a crash.
+ *
+ * The publish step is `link()` rather than `rename()`: it fails if the name already
+ * exists, so two processes starting at once can never replace a root key the other has
+ * already used to seal data. Filesystems without hard links fall back to `rename()` after
+ * an existence check.
+ */
+export async function createPrivateFileExclusive(file: string, data: Uint8Array): Promise<boolean> {
+  const dir = dirname(file);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const tmp = join(dir, `.${basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const handle = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  let created = true;
+  try {
+    await link(tmp, file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') {
+      created = false;
+    } else if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'ENOSYS') {
+      if (await exists(file)) created = false;
+      else await rename(tmp, file);
+    } else {
+      await unlink(tmp).catch(() => undefined);
+      throw error;
+    }
+  }
+  await unlink(tmp).catch(() => undefined);
+  if (created) await fsyncDirectory(dir);
+  return created;
+}
+
+export async function fsyncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, constants.O_RDONLY);
+  try {
+    await handle.sync();
+  } catch (error) {
+    // Some filesystems refuse fsync on a directory; the data itself was synced.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EINVAL' && code !== 'EBADF' && code !== 'EISDIR') throw error;
+  } finally {
+    await handle.close();
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await stat(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
