@@ -1,18 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { KeybridgeError } from '../errors.ts';
+import { errorType } from '../../test-helpers/errors.ts';
 import { aesGcmDecrypt, aesGcmEncrypt, openBytes, sealBytes } from './aead.ts';
 import { utf8 } from './encoding.ts';
 import { randomKey } from './random.ts';
-
-function errorType(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof KeybridgeError) return error.type;
-    throw error;
-  }
-  return 'no error';
-}
 
 describe('AES-GCM helpers', () => {
   it('seals as nonce(12) ‖ ct ‖ tag(16) and opens', () => {

@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { KeybridgeError } from '../errors.ts';
+import { errorType } from '../../test-helpers/errors.ts';
 import { concatBytes, fromBase64, fromBase64Url, fromUtf8, toBase64, toBase64Url, utf8 } from './encoding.ts';
-
-function errorType(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof KeybridgeError) return error.type;
-    throw error;
-  }
-  return 'no error';
-}
 
 describe('encoding', () => {
   it('round-trips base64url and base64 for every length 0..64', () => {

@@ -1,19 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { KeybridgeError } from '../errors.ts';
+import { errorType } from '../../test-helpers/errors.ts';
 import { fromBase64Url, toBase64Url } from './encoding.ts';
 import { hkdfSha256, hmacSha256 } from './kdf.ts';
 import { nameKey, opaqueKeyId, openText, sealText } from './ids.ts';
 import { randomKey } from './random.ts';
-
-function errorType(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof KeybridgeError) return error.type;
-    throw error;
-  }
-  return 'no error';
-}
 
 const secret = new Uint8Array(32).map((_, i) => i);
 

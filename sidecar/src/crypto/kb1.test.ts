@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { errorType } from '../../test-helpers/errors.ts';
 import { KeybridgeError } from '../errors.ts';
 import { toBase64, toBase64Url, utf8 } from './encoding.ts';
 import {
@@ -18,16 +19,6 @@ import {
 
 const ctx: Kb1Context = { siteId: 'site-1', environment: 'production', keyId: 'a'.repeat(64) };
 const hex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'));
-
-function errorType(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof KeybridgeError) return error.type;
-    throw error;
-  }
-  return 'no error';
-}
 
 interface Kb1Vector {
   kek: string;

@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { errorType } from '../../test-helpers/errors.ts';
 import { KeybridgeError } from '../errors.ts';
 import { utf8 } from './encoding.ts';
 import { constantTimeEqual, hkdfSha256, pbkdf2Sha256 } from './kdf.ts';
 import { randomKey } from './random.ts';
-
-function errorType(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof KeybridgeError) return error.type;
-    throw error;
-  }
-  return 'no error';
-}
 
 describe('KDFs and comparison', () => {
   it('randomKey gives fresh bytes of the asked length', () => {

@@ -1,18 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { KeybridgeError } from '../errors.ts';
+import { errorType } from '../../test-helpers/errors.ts';
 import { utf8 } from './encoding.ts';
 import { aesKwpUnwrap, aesKwpWrap, aesKwUnwrap, aesKwWrap } from './keywrap.ts';
 import { randomKey } from './random.ts';
-
-function errorType(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof KeybridgeError) return error.type;
-    throw error;
-  }
-  return 'no error';
-}
 
 describe('key wrap', () => {
   it('wraps and unwraps with KW and KWP, failing closed under the wrong KEK', () => {
