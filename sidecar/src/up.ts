@@ -50,9 +50,9 @@ export async function up(options: UpOptions): Promise<UpInstance> {
   const rootKey = await openSoftwareRootKey(join(serverDir, 'root.key'));
   const service = new KeyService({ storage, rootKey, region: EMBEDDED_REGION, version: VERSION });
 
-  const site = loadOrCreateSite(certDir);
+  const site = await loadOrCreateSite(certDir);
   const tokenFile = join(home, 'agent.token');
-  const token = ensureTokenFile(tokenFile);
+  const token = await ensureTokenFile(tokenFile);
   const client = bindInProcess(service, {
     siteId: site.siteId,
     environment: site.environment,

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { ensurePrivateDir, isOpenToOthers, writeFileAtomic } from '../files.ts';
+import { createPrivateFileExclusive, ensurePrivateDir, isOpenToOthers } from '../files.ts';
 import { KeybridgeError } from '../errors.ts';
 import type { Environment } from '../protocol/keyservice.ts';
 import { ENVIRONMENTS } from '../protocol/keyservice.ts';
@@ -60,7 +60,12 @@ export function loadSite(certDir: string): SiteIdentity {
   return { siteId, siteSecret: new Uint8Array(Buffer.from(secret, 'base64url')), environment: environment as Environment };
 }
 
-export function loadOrCreateSite(certDir: string, environment: Environment = 'development'): SiteIdentity {
+/**
+ * Creates the site on first start. Never replaces an existing site file: a second agent
+ * starting at the same moment loses the race and loads the winner's, because a replaced
+ * site secret would orphan every key already stored under the old one.
+ */
+export async function loadOrCreateSite(certDir: string, environment: Environment = 'development'): Promise<SiteIdentity> {
   ensurePrivateDir(certDir);
   const file = siteFilePath(certDir);
   if (!existsSync(file)) {
@@ -69,7 +74,7 @@ export function loadOrCreateSite(certDir: string, environment: Environment = 'de
       site_secret: randomBytes(32).toString('base64url'),
       environment,
     };
-    writeFileAtomic(file, `${JSON.stringify(site, null, 2)}\n`, 0o600);
+    await createPrivateFileExclusive(file, Buffer.from(`${JSON.stringify(site, null, 2)}\n`));
   }
   return loadSite(certDir);
 }

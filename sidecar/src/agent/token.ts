@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { isOpenToOthers, writeFileAtomic } from '../files.ts';
+import { createPrivateFileExclusive, isOpenToOthers } from '../files.ts';
 import { KeybridgeError } from '../errors.ts';
 
 /**
@@ -9,10 +9,10 @@ import { KeybridgeError } from '../errors.ts';
  * can use the agent; that is why its mode is checked every time it is loaded.
  */
 
-export function createTokenFile(path: string): string {
-  const token = randomBytes(32).toString('base64url');
-  writeFileAtomic(path, `${token}\n`, 0o600);
-  return token;
+/** Creates the token file unless one exists (then that one wins), and returns the token. */
+export async function ensureTokenFile(path: string): Promise<string> {
+  if (!existsSync(path)) await createPrivateFileExclusive(path, Buffer.from(`${randomBytes(32).toString('base64url')}\n`));
+  return readTokenFile(path);
 }
 
 export function readTokenFile(path: string): string {
@@ -31,10 +31,6 @@ export function readTokenFile(path: string): string {
     });
   }
   return token;
-}
-
-export function ensureTokenFile(path: string): string {
-  return existsSync(path) ? readTokenFile(path) : createTokenFile(path);
 }
 
 /** Compares a presented token with the expected one in constant time (hashes equalise lengths). */

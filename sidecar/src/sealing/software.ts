@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { aesKwpUnwrap, aesKwpWrap, fromBase64Url, hmacSha256, randomKey, toBase64Url, utf8 } from '../crypto/index.ts';
 import { KeybridgeError } from '../errors.ts';
 import type { RootKey } from './root-key.ts';
-import { createPrivateFileExclusive } from './private-file.ts';
+import { createPrivateFileExclusive } from '../files.ts';
 
 /**
  * The embedded default root key: 32 random bytes in a private file (0600), created on
