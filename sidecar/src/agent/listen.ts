@@ -2,7 +2,7 @@ import { createAdaptorServer } from '@hono/node-server';
 import type { Hono } from 'hono';
 import type { Server } from 'node:http';
 import { chmodSync, existsSync, lstatSync, unlinkSync } from 'node:fs';
-import { isIP } from 'node:net';
+import { connect, isIP } from 'node:net';
 import { KeybridgeError } from '../errors.ts';
 
 /**
@@ -45,8 +45,14 @@ export async function listen(app: Hono, address: ListenAddress): Promise<Running
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;
   server.keepAliveTimeout = 65_000;
   if (address.kind === 'unix') {
-    // A socket left by a crashed agent would make listen() fail; only ever remove sockets.
-    if (existsSync(address.path) && lstatSync(address.path).isSocket()) unlinkSync(address.path);
+    // A socket left by a crashed agent would make listen() fail: remove it, but only if it
+    // is a socket and nobody answers on it (never take over a running agent's socket).
+    if (existsSync(address.path) && lstatSync(address.path).isSocket()) {
+      if (await answers(address.path)) {
+        throw new KeybridgeError('config-invalid', `listen: another process is serving on ${address.path}`, { field: 'listen' });
+      }
+      unlinkSync(address.path);
+    }
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(address.path, () => resolve());
@@ -72,4 +78,15 @@ export async function listen(app: Hono, address: ListenAddress): Promise<Running
         server.closeAllConnections();
       }),
   };
+}
+
+function answers(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = connect(socketPath);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
 }
