@@ -1,8 +1,8 @@
 import { Hono } from 'hono';
 import { KeybridgeError } from '../errors.ts';
 import { requireBearerToken } from './http/auth.ts';
-import { capBody } from './http/json-body.ts';
-import { problemResponse } from './http/problem.ts';
+import { capBody } from '../http/json-body.ts';
+import { problemResponse } from '../http/problem.ts';
 import type { AgentKeys } from './keys.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { transferRoutes } from './routes/transfer.ts';

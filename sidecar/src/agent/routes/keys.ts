@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { KeybridgeError } from '../../errors.ts';
 import type { AgentKeys, KeyWritten } from '../keys.ts';
-import { onlyFields, optionalString, readJsonObject, requiredString } from '../http/json-body.ts';
+import { onlyFields, optionalString, readJsonObject, requiredString } from '../../http/json-body.ts';
 
 /** At most this many names in one fetch: one page request rarely needs more than a few. */
 export const MAX_FETCH_NAMES = 100;

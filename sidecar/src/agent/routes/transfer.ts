@@ -3,7 +3,7 @@ import { createBundle, openBundle, unwrapLockr } from '../../crypto/index.ts';
 import { KeybridgeError } from '../../errors.ts';
 import type { AgentKeys, KeyWritten } from '../keys.ts';
 import { normaliseKeyName } from '../names.ts';
-import { onlyFields, readJsonObject, requiredString } from '../http/json-body.ts';
+import { onlyFields, readJsonObject, requiredString } from '../../http/json-body.ts';
 import { writtenJson } from './keys.ts';
 
 /**

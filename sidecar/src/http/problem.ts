@@ -1,8 +1,8 @@
 import type { Context } from 'hono';
-import { KeybridgeError, asKeybridgeError } from '../../errors.ts';
+import { KeybridgeError, asKeybridgeError } from '../errors.ts';
 
-/** Every error leaves the agent as application/problem+json with a stable `type`. */
-export function problemResponse(c: Context, error: unknown): Response {
+/** Every error leaves the agent and the key service as application/problem+json with a stable `type`. */
+export function problemResponse(_c: Context, error: unknown): Response {
   const problem = asKeybridgeError(error).toProblem();
   return new Response(JSON.stringify(problem), {
     status: problem.status,

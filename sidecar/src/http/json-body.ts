@@ -1,7 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { ServerResponse } from 'node:http';
 import { bodyLimit } from 'hono/body-limit';
-import { KeybridgeError } from '../../errors.ts';
+import { KeybridgeError } from '../errors.ts';
 import { problemResponse } from './problem.ts';
 
 /** Caps request bodies while they stream in, so an oversized body is never buffered whole. */
