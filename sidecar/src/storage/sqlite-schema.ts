@@ -53,6 +53,63 @@ export const SQLITE_MIGRATIONS: readonly { version: number; name: string; sql: s
       BEGIN SELECT RAISE(ABORT, 'the keybridge audit log is append-only'); END;
     `,
   },
+  {
+    version: 2,
+    name: 'registry: accounts, sites, certificates, nonces',
+    sql: `
+      CREATE TABLE accounts (
+        account_id    TEXT PRIMARY KEY,
+        email         TEXT NOT NULL UNIQUE,
+        password_hash TEXT NOT NULL,
+        created_at    TEXT NOT NULL
+      ) STRICT;
+
+      CREATE TABLE sites (
+        site_id                TEXT PRIMARY KEY,
+        account_id             TEXT NOT NULL REFERENCES accounts (account_id),
+        name                   TEXT NOT NULL,
+        region                 TEXT NOT NULL,
+        partner                TEXT,
+        production_approval    TEXT NOT NULL DEFAULT 'none'
+          CHECK (production_approval IN ('none', 'pending', 'approved', 'denied')),
+        production_approval_at TEXT,
+        created_at             TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX sites_by_account ON sites (account_id);
+      CREATE INDEX sites_by_approval ON sites (production_approval);
+
+      CREATE TABLE certificates (
+        serial_hex         TEXT PRIMARY KEY,
+        site_id            TEXT NOT NULL REFERENCES sites (site_id),
+        environment        TEXT NOT NULL CHECK (environment IN ('development', 'production')),
+        fingerprint_sha256 TEXT NOT NULL,
+        not_before         TEXT NOT NULL,
+        not_after          TEXT NOT NULL,
+        issued_at          TEXT NOT NULL,
+        revoked_at         TEXT,
+        revoked_by         TEXT,
+        revocation_reason  TEXT,
+        replaces_serial    TEXT REFERENCES certificates (serial_hex),
+        CHECK ((revoked_at IS NULL) = (revoked_by IS NULL) AND (revoked_at IS NULL) = (revocation_reason IS NULL))
+      ) STRICT;
+      CREATE INDEX certificates_by_site ON certificates (site_id, issued_at);
+
+      -- A revocation is final: it cannot be undone or rewritten, even behind the interface.
+      CREATE TRIGGER certificates_revocation_final BEFORE UPDATE ON certificates
+      WHEN OLD.revoked_at IS NOT NULL AND (NEW.revoked_at IS NOT OLD.revoked_at
+        OR NEW.revoked_by IS NOT OLD.revoked_by OR NEW.revocation_reason IS NOT OLD.revocation_reason)
+      BEGIN SELECT RAISE(ABORT, 'a keybridge certificate revocation is final'); END;
+
+      -- One row per nonce a site used in a production request; a second use is a replay.
+      CREATE TABLE nonces (
+        site_id TEXT NOT NULL,
+        nonce   TEXT NOT NULL,
+        used_at TEXT NOT NULL,
+        PRIMARY KEY (site_id, nonce)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX nonces_by_time ON nonces (used_at);
+    `,
+  },
 ];
 
 export const SQLITE_SCHEMA_VERSION = SQLITE_MIGRATIONS[SQLITE_MIGRATIONS.length - 1].version;

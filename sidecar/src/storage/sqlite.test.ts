@@ -9,7 +9,7 @@ import { KeybridgeError } from '../errors.ts';
 import { storageConformanceSuite } from './conformance.ts';
 import { AUDIT, KEY_1, VAULT_A, bytes, newVault } from './conformance-fixtures.ts';
 import { SqliteStorage, openSqliteStorage } from './sqlite.ts';
-import { SQLITE_SCHEMA_VERSION } from './sqlite-schema.ts';
+import { SQLITE_MIGRATIONS } from './sqlite-schema.ts';
 import { storageFailure } from './sqlite-errors.ts';
 
 const dirs: string[] = [];
@@ -83,7 +83,7 @@ describe('SQLite storage specifics', () => {
     const db = new Database(file, { readonly: true });
     const rows = db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[];
     db.close();
-    expect(rows.map((r) => r.version)).toEqual([SQLITE_SCHEMA_VERSION]);
+    expect(rows.map((r) => r.version)).toEqual(SQLITE_MIGRATIONS.map((m) => m.version));
   });
 
   it('refuses a database written by a newer keybridge', async () => {
