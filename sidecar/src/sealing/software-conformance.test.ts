@@ -1,0 +1,13 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll } from 'vitest';
+import { rootKeyConformance } from './conformance.ts';
+import { openSoftwareRootKey } from './software.ts';
+
+// The same checks run against the PKCS#11 root key in pkcs11.test.ts.
+const dir = mkdtempSync(join(tmpdir(), 'kb-rootkey-conf-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+let count = 0;
+rootKeyConformance('software', () => openSoftwareRootKey(join(dir, `root-${++count}.key`)));
