@@ -36,6 +36,21 @@ export const PROBLEMS = {
     title: 'A stored record fails authentication: the key service storage was altered or damaged',
   },
   'config-invalid': { status: 500, title: 'The configuration is invalid' },
+  'certificate-invalid': {
+    status: 401,
+    title: 'The client certificate is missing, expired, not yet valid or not issued by this key service',
+  },
+  'certificate-revoked': { status: 401, title: 'The client certificate has been revoked' },
+  'csr-invalid': { status: 422, title: 'The certificate signing request is malformed or its signature does not verify' },
+  'production-request-invalid': {
+    status: 403,
+    title: 'The move-to-production request is not signed by a valid development certificate of this site',
+  },
+  'request-replayed': { status: 409, title: 'This request was already used' },
+  'account-exists': { status: 409, title: 'An account with this email exists: give its password' },
+  'credentials-invalid': { status: 401, title: 'The email or password is wrong' },
+  'not-registered': { status: 409, title: 'This site is not registered with a key service yet: run keybridge register' },
+  'already-registered': { status: 409, title: 'This certificate directory already belongs to a registered site' },
   internal: { status: 500, title: 'Internal error' },
 } as const;
 

@@ -1,0 +1,140 @@
+/**
+ * Reading and checking certificates. node:crypto's X509Certificate (OpenSSL) does everything
+ * cryptographic — signature, issuer match, fingerprint, key match; node-forge supplies what
+ * Node 20 cannot hand over as data: the subject attributes one by one and the validity Dates.
+ *
+ * `verifyCertificate` answers one question for the key service: did OUR CA issue this
+ * certificate, and is it within its validity now? Revocation needs storage and is the caller's
+ * job; so is the extended key usage (TLS already refuses a server certificate offered as a
+ * client one).
+ */
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import forge from 'node-forge';
+import { KeybridgeError } from '../errors.ts';
+import { firstPemBlock } from './forge-bridge.ts';
+import { publicKeyPemOf } from './keys.ts';
+import { normalizeSerialHex } from './serial.ts';
+import { subjectFromForgeAttributes, type SubjectFields } from './subject.ts';
+
+export interface CertificateInfo {
+  /** Lowercase hex, no leading zeros (serial.ts). */
+  serialHex: string;
+  subject: SubjectFields;
+  issuer: SubjectFields;
+  notBefore: Date;
+  notAfter: Date;
+  /** SHA-256 of the DER, lowercase hex, no colons. */
+  fingerprintSha256: string;
+  /** SPKI PEM. */
+  publicKeyPem: string;
+  isCa: boolean;
+}
+
+export type VerifyFailure = 'expired' | 'not-yet-valid' | 'wrong-issuer' | 'bad-signature' | 'self-signed' | 'malformed';
+
+/** Certificates here are ~1.2 kB of PEM; a larger one is not ours. */
+const MAX_CERTIFICATE_BYTES = 16 * 1024;
+/** Agents' clocks drift; five minutes is what Kerberos and most TLS stacks' users tolerate. */
+export const DEFAULT_CLOCK_SKEW_MS = 5 * 60_000;
+
+interface Parsed {
+  x509: X509Certificate;
+  info: CertificateInfo;
+}
+
+/** Throws a plain Error on anything that is not one well-formed RSA certificate. */
+function parse(pem: string): Parsed {
+  if (typeof pem !== 'string') throw new Error('not a string');
+  // The first certificate of the text: a platform's binding.pem may hold its key beside it.
+  const block = firstPemBlock(pem, 'CERTIFICATE');
+  if (!block || block.length > MAX_CERTIFICATE_BYTES) throw new Error('no certificate PEM block of a sane size');
+  const x509 = new X509Certificate(block);
+  const cert = forge.pki.certificateFromPem(block);
+  const serialHex = normalizeSerialHex(x509.serialNumber);
+  // Two parsers read the same bytes: if they disagree on the serial, trust neither.
+  if (normalizeSerialHex(cert.serialNumber) !== serialHex) throw new Error('the parsers disagree');
+  return {
+    x509,
+    info: {
+      serialHex,
+      subject: subjectFromForgeAttributes(cert.subject.attributes),
+      issuer: subjectFromForgeAttributes(cert.issuer.attributes),
+      notBefore: cert.validity.notBefore,
+      notAfter: cert.validity.notAfter,
+      fingerprintSha256: x509.fingerprint256.replace(/:/g, '').toLowerCase(),
+      publicKeyPem: publicKeyPemOf(x509.publicKey),
+      isCa: x509.ca,
+    },
+  };
+}
+
+/** What a PEM certificate says. Garbage (or a non-RSA certificate) throws `certificate-invalid`. */
+export function inspectCertificate(pem: string): CertificateInfo {
+  try {
+    return parse(pem).info;
+  } catch (error) {
+    throw new KeybridgeError('certificate-invalid', 'the certificate does not parse', { cause: error });
+  }
+}
+
+/**
+ * Whether `certPem` was issued by the CA in `caCertPem` and is valid at `now`, give or take
+ * `clockSkewMs`. The reasons are checked in this order, so the most fundamental one is reported:
+ * malformed, self-signed, wrong-issuer (name or authority key id differ from the CA's),
+ * bad-signature (claims the CA but was not signed by its key), not-yet-valid, expired.
+ * A CA certificate that does not parse or is not a CA throws `config-invalid`: that is the key
+ * service's own misconfiguration, not the client's fault.
+ */
+export function verifyCertificate(
+  certPem: string,
+  caCertPem: string,
+  now: Date,
+  options: { clockSkewMs?: number } = {},
+): { ok: true; info: CertificateInfo } | { ok: false; reason: VerifyFailure } {
+  let ca: X509Certificate;
+  try {
+    ca = new X509Certificate(caCertPem);
+    if (!ca.ca) throw new Error('not a CA certificate');
+  } catch (error) {
+    throw new KeybridgeError('config-invalid', 'the CA certificate does not parse or is not a CA', { cause: error });
+  }
+  const skew = options.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS;
+  if (!Number.isFinite(skew) || skew < 0) throw new KeybridgeError('invalid-field', 'clockSkewMs must be ≥ 0', { field: 'clockSkewMs' });
+  if (!(now instanceof Date) || Number.isNaN(now.getTime())) throw new KeybridgeError('invalid-field', 'now must be a Date', { field: 'now' });
+
+  let parsed: Parsed;
+  try {
+    parsed = parse(certPem);
+  } catch {
+    return { ok: false, reason: 'malformed' };
+  }
+  const { x509, info } = parsed;
+  // The CA's own certificate is self-signed too: it is not a client certificate.
+  if (x509.checkIssued(x509) && x509.verify(x509.publicKey)) return { ok: false, reason: 'self-signed' };
+  if (!x509.checkIssued(ca)) return { ok: false, reason: 'wrong-issuer' };
+  if (!x509.verify(ca.publicKey)) return { ok: false, reason: 'bad-signature' };
+  const t = now.getTime();
+  if (t + skew < info.notBefore.getTime()) return { ok: false, reason: 'not-yet-valid' };
+  if (t - skew > info.notAfter.getTime()) return { ok: false, reason: 'expired' };
+  return { ok: true, info };
+}
+
+/**
+ * The environment a certificate grants, read from its subject OU, exactly (no case folding, no
+ * trimming: the CA writes one of the two words, and anything else is not ours to interpret).
+ */
+export function environmentOf(info: CertificateInfo): 'development' | 'production' | null {
+  const ou = info.subject.organizationalUnit;
+  return ou === 'development' || ou === 'production' ? ou : null;
+}
+
+/** Whether the private key in `privateKeyPem` is the one `certPem` certifies; false on garbage. */
+export function matchesPrivateKey(certPem: string, privateKeyPem: string): boolean {
+  try {
+    const block = firstPemBlock(certPem, 'CERTIFICATE');
+    if (!block) return false;
+    return new X509Certificate(block).checkPrivateKey(createPrivateKey(privateKeyPem));
+  } catch {
+    return false;
+  }
+}
