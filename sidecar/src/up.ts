@@ -1,39 +1,49 @@
 import { join } from 'node:path';
 import { createAgent, DEFAULT_CACHE } from './agent/agent.ts';
 import type { AccessLogEntry } from './agent/app.ts';
+import { CertificateStore } from './agent/certs/store.ts';
+import { HttpsKeyServiceClient } from './agent/keyservice/https-client.ts';
 import { listen, type ListenAddress, type RunningServer } from './agent/listen.ts';
-import { loadOrCreateSite } from './agent/site.ts';
 import { ensureTokenFile } from './agent/token.ts';
 import { ensurePrivateDir, writeFileAtomic } from './files.ts';
 import { openSoftwareRootKey } from './sealing/software.ts';
-import { bindInProcess } from './server/in-process-client.ts';
-import { KeyService } from './server/key-service.ts';
-import { openSqliteStorage } from './storage/sqlite.ts';
-import { VERSION } from './version.ts';
+import { loadOrCreateCa } from './server/ca-store.ts';
+import { startKeyServer, type KeyServer } from './server/start.ts';
+import { openSqliteStores } from './storage/registry-sqlite.ts';
 
 /**
- * `keybridge up`: the key service and the agent in one process, zero configuration —
- * SQLite storage, a software root key (shown as a warning row) and one local site in the
- * development environment. This is the only module that composes `server/` and `agent/`.
+ * `keybridge up`: a key service and an agent in one process, zero configuration — SQLite
+ * storage, a software root key (shown as a warning row), a local CA, and one site
+ * registered in the development environment. This is the only module that composes
+ * `server/` and `agent/`, and even here they speak mutual TLS over loopback, exactly as a
+ * remote agent would.
  *
  * Layout of the home directory (0700):
- *   agent.url, agent.token (0600)   how the CLI and the CMS find the agent
- *   certs/site.json (0600)          site id and site secret (client certificate later)
- *   server/keybridge.db, root.key   the key service's storage and root key
+ *   agent.url, agent.token (0600)      how the CLI and the CMS find the agent
+ *   certs/                             the site's certificate directory (certs/store.ts)
+ *   server/keybridge.db, root.key, ca/ the key service's storage, root key and CA
  */
 export const EMBEDDED_REGION = 'local';
+export const EMBEDDED_EMAIL = 'owner@keybridge.localhost';
 
 export interface UpOptions {
   home: string;
   listen: ListenAddress;
   log?: (entry: AccessLogEntry) => void;
   cache?: Partial<typeof DEFAULT_CACHE>;
+  /** The account the embedded site registers under on first start. */
+  email?: string;
+  /** Register the embedded site on first start (default true; tests turn it off). */
+  register?: boolean;
+  /** Webroots of the sites this agent serves (the certificate directory must be outside them). */
+  webroots?: string[];
 }
 
 export interface UpInstance {
   url: string;
   tokenFile: string;
   home: string;
+  keyServiceUrl: string;
   /** Stops the key service only (the agent keeps serving from cache): for outage tests. */
   stopKeyService(): Promise<void>;
   close(): Promise<void>;
@@ -43,54 +53,68 @@ export async function up(options: UpOptions): Promise<UpInstance> {
   const { home } = options;
   ensurePrivateDir(home);
   const serverDir = join(home, 'server');
-  const certDir = join(home, 'certs');
   ensurePrivateDir(serverDir);
 
-  const storage = await openSqliteStorage(join(serverDir, 'keybridge.db'));
-  const rootKey = await openSoftwareRootKey(join(serverDir, 'root.key'));
-  const service = new KeyService({ storage, rootKey, region: EMBEDDED_REGION, version: VERSION });
+  const stores = await openSqliteStores(join(serverDir, 'keybridge.db'));
+  let server: KeyServer;
+  try {
+    server = await startKeyServer({
+      storage: stores.storage,
+      registry: stores.registry,
+      rootKey: await openSoftwareRootKey(join(serverDir, 'root.key')),
+      ca: await loadOrCreateCa(serverDir),
+      region: EMBEDDED_REGION,
+      listen: { host: '127.0.0.1', port: 0 },
+      tlsHosts: { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] },
+      lifetimes: { developmentDays: 90, productionDays: 365 },
+      productionPolicy: 'open',
+      closeStores: stores.close,
+    });
+  } catch (error) {
+    await stores.close();
+    throw error;
+  }
 
-  const site = await loadOrCreateSite(certDir);
+  const certificates = new CertificateStore(join(home, 'certs'));
+  const client = new HttpsKeyServiceClient({
+    urls: [server.url],
+    tls: () => certificates.current()?.tls ?? null,
+    caCertPem: () => server.caCertPem,
+  });
   const tokenFile = join(home, 'agent.token');
-  const token = await ensureTokenFile(tokenFile);
-  const client = bindInProcess(service, {
-    siteId: site.siteId,
-    environment: site.environment,
-    subject: `embedded:${site.siteId}`,
-  });
-  const agent = createAgent({
-    client,
-    site,
-    certDir,
-    token,
-    region: EMBEDDED_REGION,
-    cache: { ...DEFAULT_CACHE, ...options.cache },
-    log: options.log,
-  });
-
   let running: RunningServer;
   try {
+    const token = await ensureTokenFile(tokenFile);
+    const agent = createAgent({
+      client,
+      certificates,
+      token,
+      region: EMBEDDED_REGION,
+      webroots: options.webroots ?? [],
+      cache: { ...DEFAULT_CACHE, ...options.cache },
+      log: options.log,
+    });
+    if (options.register !== false && !certificates.isRegistered()) {
+      await agent.registrar.register({ email: options.email ?? EMBEDDED_EMAIL, siteName: 'embedded site' });
+    }
     running = await listen(agent.app, options.listen);
   } catch (error) {
-    await service.close();
+    client.close();
+    await server.close();
     throw error;
   }
   writeFileAtomic(join(home, 'agent.url'), `${running.url}\n`, 0o600);
 
-  let serviceClosed = false;
-  const stopKeyService = async () => {
-    if (serviceClosed) return;
-    serviceClosed = true;
-    await service.close();
-  };
   return {
     url: running.url,
     tokenFile,
     home,
-    stopKeyService,
+    keyServiceUrl: server.url,
+    stopKeyService: () => server.close(),
     close: async () => {
       await running.close();
-      await stopKeyService();
+      client.close();
+      await server.close();
     },
   };
 }

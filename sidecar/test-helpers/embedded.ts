@@ -25,7 +25,9 @@ export interface ApiResponse {
   text: string;
 }
 
-export async function startEmbedded(options: { home?: string; cache?: { ttlMs?: number; staleMs?: number } } = {}): Promise<EmbeddedAgent> {
+export async function startEmbedded(
+  options: { home?: string; cache?: { ttlMs?: number; staleMs?: number }; register?: boolean; webroots?: string[] } = {},
+): Promise<EmbeddedAgent> {
   const home = options.home ?? mkdtempSync(join(tmpdir(), 'kb-test-'));
   const logs: AccessLogEntry[] = [];
   const instance = await up({
@@ -33,6 +35,8 @@ export async function startEmbedded(options: { home?: string; cache?: { ttlMs?: 
     listen: { kind: 'tcp', host: '127.0.0.1', port: 0 },
     log: (entry) => logs.push(entry),
     cache: options.cache,
+    register: options.register,
+    webroots: options.webroots,
   });
   const token = readFileSync(instance.tokenFile, 'utf8').trim();
   const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {

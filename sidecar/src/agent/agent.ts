@@ -1,18 +1,22 @@
 import type { Hono } from 'hono';
-import type { KeyServiceClient, StoredSecret } from '../protocol/keyservice.ts';
+import { KeybridgeError } from '../errors.ts';
+import type { StoredSecret } from '../protocol/keyservice.ts';
 import { VERSION } from '../version.ts';
 import { type AccessLogEntry, createAgentApp } from './app.ts';
 import { CiphertextCache } from './cache.ts';
-import { AgentKeys } from './keys.ts';
-import { type SiteIdentity } from './site.ts';
+import { Registrar } from './certs/registrar.ts';
+import type { CertificateStore } from './certs/store.ts';
+import { AgentKeys, type SiteIdentity } from './keys.ts';
+import type { HttpsKeyServiceClient } from './keyservice/https-client.ts';
 
-/** Everything the agent needs, whichever way it reaches its key service. */
+/** Everything the agent needs; the key service is reached over mutual TLS. */
 export interface AgentOptions {
-  client: KeyServiceClient;
-  site: SiteIdentity;
-  certDir: string;
+  client: HttpsKeyServiceClient;
+  certificates: CertificateStore;
   token: string;
   region: string;
+  /** The webroots of the sites this agent serves: the certificate directory must be outside them. */
+  webroots: readonly string[];
   cache: { ttlMs: number; staleMs: number; maxEntries: number };
   log?: (entry: AccessLogEntry) => void;
 }
@@ -20,19 +24,36 @@ export interface AgentOptions {
 export interface Agent {
   app: Hono;
   keys: AgentKeys;
+  certificates: CertificateStore;
+  registrar: Registrar;
 }
 
 export function createAgent(options: AgentOptions): Agent {
+  const { certificates } = options;
+  const registrar = new Registrar(certificates, options.client);
   const cache = new CiphertextCache<StoredSecret>(options.cache);
-  const keys = new AgentKeys({ client: options.client, site: options.site, cache });
+  const site = (): SiteIdentity => {
+    const credentials = certificates.current();
+    if (!credentials) throw new KeybridgeError('not-registered');
+    return { siteId: credentials.siteId, siteSecret: credentials.siteSecret, environment: credentials.environment };
+  };
+  const keys = new AgentKeys({ client: options.client, site, cache });
   const app = createAgentApp({
     token: options.token,
     keys,
+    registrar,
     version: VERSION,
     log: options.log,
-    status: { version: VERSION, region: options.region, certDir: options.certDir, client: options.client, keys },
+    status: {
+      version: VERSION,
+      region: options.region,
+      client: options.client,
+      keys,
+      certificates,
+      webroots: options.webroots,
+    },
   });
-  return { app, keys };
+  return { app, keys, certificates, registrar };
 }
 
 /** Defaults chosen for a page-request workload: a short TTL keeps revocation prompt. */

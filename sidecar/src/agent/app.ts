@@ -3,7 +3,9 @@ import { KeybridgeError } from '../errors.ts';
 import { requireBearerToken } from './http/auth.ts';
 import { capBody } from '../http/json-body.ts';
 import { problemResponse } from '../http/problem.ts';
+import type { Registrar } from './certs/registrar.ts';
 import type { AgentKeys } from './keys.ts';
+import { certificateRoutes } from './routes/certificates.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { transferRoutes } from './routes/transfer.ts';
 import { computeStatus, type StatusSources } from './status.ts';
@@ -27,6 +29,7 @@ export interface AccessLogEntry {
 export interface AgentAppOptions {
   token: string;
   keys: AgentKeys;
+  registrar: Registrar;
   status: StatusSources;
   version: string;
   /** Called once per request; sees no headers and no bodies, so it cannot log a secret. */
@@ -46,11 +49,15 @@ export function createAgentApp(options: AgentAppOptions): Hono {
   app.use('/v1/import/*', capBody(MAX_TRANSFER_BODY_BYTES));
   app.use('/v1/export', capBody(MAX_TRANSFER_BODY_BYTES));
   app.use('/v1/keys/*', capBody(MAX_BODY_BYTES));
+  app.use('/v1/register', capBody(MAX_BODY_BYTES));
+  app.use('/v1/certificates/*', capBody(MAX_BODY_BYTES));
+  app.use('/v1/production', capBody(MAX_BODY_BYTES));
 
   app.get('/v1/health', (c) => c.json({ status: 'ok', version: options.version }));
   app.get('/v1/status', async (c) => c.json(await computeStatus(options.status)));
   app.route('/v1/keys', keyRoutes(options.keys));
   app.route('/v1', transferRoutes(options.keys));
+  app.route('/v1', certificateRoutes(options.registrar));
 
   app.notFound((c) => problemResponse(c, new KeybridgeError('not-found', `${c.req.method} ${c.req.path}`)));
   app.onError((error, c) => problemResponse(c, error));

@@ -6,6 +6,7 @@ import { startEmbedded, type EmbeddedAgent } from '../../test-helpers/embedded.t
 import { lockrItem } from '../../test-helpers/lockr-item.ts';
 import { validateShape, type Shape } from '../../test-helpers/schema.ts';
 import { createAgent } from './agent.ts';
+import { CertificateStore } from './certs/store.ts';
 
 /**
  * The contract test of DESIGN.md: shims/spec.yaml is the single source of the local API,
@@ -14,18 +15,31 @@ import { createAgent } from './agent.ts';
  */
 const spec = parse(readFileSync(new URL('../../../shims/spec.yaml', import.meta.url), 'utf8'));
 const shapes: Record<string, Shape> = spec.shapes;
-type Operation = { id: string; method: string; path: string; auth?: boolean; request?: Shape; example?: unknown; response: Shape };
+type Operation = {
+  id: string;
+  method: string;
+  path: string;
+  auth?: boolean;
+  /** `unregistered`: run against an agent whose site is not registered yet. */
+  fixture?: 'unregistered';
+  request?: Shape;
+  example?: unknown;
+  response: Shape;
+};
 const operations: Operation[] = spec.operations;
 
 let agent: EmbeddedAgent;
+let unregistered: EmbeddedAgent;
 const wrappingKeys = new Map<string, string>();
 let bundle: unknown;
 
 beforeAll(async () => {
   agent = await startEmbedded();
+  unregistered = await startEmbedded({ register: false });
 });
 afterAll(async () => {
   await agent?.stop();
+  await unregistered?.stop();
 });
 
 /** Fills the example's placeholders with what earlier operations returned. */
@@ -53,10 +67,10 @@ describe('shims/spec.yaml contract', () => {
   it('describes every route the agent serves, and the agent serves no other', () => {
     const { app } = createAgent({
       client: {} as never,
-      site: { siteId: 'site_contract', siteSecret: new Uint8Array(32), environment: 'development' },
-      certDir: '/nonexistent',
+      certificates: new CertificateStore('/nonexistent'),
       token: 'x'.repeat(43),
       region: 'local',
+      webroots: [],
       cache: { ttlMs: 1, staleMs: 1, maxEntries: 1 },
     });
     const served = app.routes.filter((route) => route.method !== 'ALL').map((route) => `${route.method} ${route.path}`);
@@ -68,7 +82,8 @@ describe('shims/spec.yaml contract', () => {
     it(`${op.id}: ${op.method} ${op.path} answers with the declared shape`, async () => {
       const body = op.method === 'POST' ? fill(op.example) : undefined;
       if (op.request) expect(validateShape(body, op.request, shapes)).toEqual([]);
-      const response = await agent.call(op.method, op.path, body);
+      const target = op.fixture === 'unregistered' ? unregistered : agent;
+      const response = await target.call(op.method, op.path, body);
       expect(response.status, response.text).toBe(200);
       expect(response.headers.get('cache-control')).toBe('no-store');
       expect(validateShape(response.json, op.response, shapes)).toEqual([]);
@@ -76,13 +91,19 @@ describe('shims/spec.yaml contract', () => {
       if (op.id === 'export') bundle = response.json;
 
       if (op.auth !== false) {
-        const denied = await fetch(`${agent.url}${op.path}`, { method: op.method });
+        const denied = await fetch(`${target.url}${op.path}`, { method: op.method });
         expect(denied.status).toBe(401);
         expect(denied.headers.get('content-type')).toBe('application/problem+json');
         expect(validateShape(await denied.json(), shapes.problem, shapes)).toEqual([]);
       }
     });
   }
+
+  it('lists the status rows the agent reports, in order, with their titles', async () => {
+    const status = await agent.call('GET', '/v1/status');
+    const rows = status.json.rows.map((row: { id: string; title: string }) => ({ id: row.id, title: row.title }));
+    expect(rows).toEqual(spec.status_rows);
+  });
 
   it('answers an unknown route with a problem of the declared shape', async () => {
     const response = await agent.call('GET', '/v1/nope');

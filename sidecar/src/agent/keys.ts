@@ -12,10 +12,9 @@ import {
   wrapValue,
 } from '../crypto/index.ts';
 import { KeybridgeError, describeName } from '../errors.ts';
-import type { KeyServiceClient, StoredSecret } from '../protocol/keyservice.ts';
+import type { Environment, KeyServiceClient, StoredSecret } from '../protocol/keyservice.ts';
 import { CiphertextCache } from './cache.ts';
 import { normaliseKeyName } from './names.ts';
-import type { SiteIdentity } from './site.ts';
 
 /**
  * The agent's key operations, free of HTTP: wraps values with per-key KEKs before they
@@ -23,6 +22,14 @@ import type { SiteIdentity } from './site.ts';
  * reads survive a short key-service outage. The KEKs themselves are never kept here:
  * the CMS holds them and passes them in.
  */
+
+/** Who the agent is to the key service right now (from the certificate store). */
+export interface SiteIdentity {
+  siteId: string;
+  /** 32 random bytes: the HMAC key of opaque ids and the root of the name key. */
+  siteSecret: Uint8Array;
+  environment: Environment;
+}
 
 export const MAX_VALUE_BYTES = 64 * 1024;
 export const MAX_GENERATE_BITS = 4096;
@@ -59,15 +66,16 @@ export interface KeyListing {
 
 export interface AgentKeysOptions {
   client: KeyServiceClient;
-  site: SiteIdentity;
+  /** The site as of now: it changes on registration and on the move to production. */
+  site: () => SiteIdentity;
   cache: CiphertextCache<StoredSecret>;
 }
 
 export class AgentKeys {
   private readonly client: KeyServiceClient;
-  private readonly site: SiteIdentity;
+  private readonly currentSite: () => SiteIdentity;
   private readonly cache: CiphertextCache<StoredSecret>;
-  private readonly nameKey: Uint8Array;
+  private derived: { secret: Uint8Array; nameKey: Uint8Array } | null = null;
   /** Names whose last read met a different KEK: the status table lists them. */
   private readonly kekMismatches = new Set<string>();
   /** When the last read had to be served stale, for the status table. */
@@ -75,9 +83,19 @@ export class AgentKeys {
 
   constructor(options: AgentKeysOptions) {
     this.client = options.client;
-    this.site = options.site;
+    this.currentSite = options.site;
     this.cache = options.cache;
-    this.nameKey = nameKey(this.site.siteSecret);
+  }
+
+  private get site(): SiteIdentity {
+    return this.currentSite();
+  }
+
+  /** The name key, derived once per site secret. */
+  private get nameKey(): Uint8Array {
+    const secret = this.site.siteSecret;
+    if (!this.derived || this.derived.secret !== secret) this.derived = { secret, nameKey: nameKey(secret) };
+    return this.derived.nameKey;
   }
 
   get siteId(): string {

@@ -1,12 +1,16 @@
 import { performance } from 'node:perf_hooks';
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
+import { isAbsolute, relative, resolve } from 'node:path';
+import { KeybridgeError } from '../errors.ts';
 import { isOpenToOthers } from '../files.ts';
 import type { KeyServiceClient, KeyServiceInfo } from '../protocol/keyservice.ts';
+import type { CertificateStore, SiteCredentials } from './certs/store.ts';
 import type { AgentKeys } from './keys.ts';
 
 /**
  * The status table of DESIGN.md: one list of rows, shown by the CLI, the admin pages and
- * the CMS health reports. Each row says what to do when it is not green.
+ * the CMS health reports. Each row says what to do when it is not green. Row ids and
+ * titles are listed in shims/spec.yaml.
  */
 export type Severity = 'ok' | 'warning' | 'error';
 
@@ -28,92 +32,106 @@ export interface StatusReport {
 export interface StatusSources {
   version: string;
   region: string;
-  certDir: string;
   client: KeyServiceClient;
   keys: AgentKeys;
+  certificates: CertificateStore;
+  webroots: readonly string[];
+  now?: () => Date;
 }
 
+const DAY_MS = 24 * 60 * 60 * 1000;
+
 export async function computeStatus(sources: StatusSources): Promise<StatusReport> {
-  const { keys } = sources;
-  const rows: StatusRow[] = [
-    row('agent', 'Agent reachable and version', 'ok', `keybridge ${sources.version}`, ''),
-    row(
-      'certificate-found',
-      'Client certificate',
-      'warning',
-      'embedded default: the key service runs in this process and needs no client certificate',
-      'For a key service on another host, the agent authenticates with an x509 client certificate.',
-    ),
-    certDirRow(sources.certDir),
-    row('site-registered', 'Site registered', 'ok', `local site ${keys.siteId} (embedded default)`, ''),
-    row('environment', 'Environment', 'ok', keys.environment, ''),
-  ];
+  const now = sources.now?.() ?? new Date();
+  const rows: StatusRow[] = [row('agent', 'Agent reachable and version', 'ok', `keybridge ${sources.version}`, '')];
+
+  let credentials: SiteCredentials | null = null;
+  let loadError: string | null = null;
+  try {
+    credentials = sources.certificates.current();
+  } catch (error) {
+    loadError = error instanceof KeybridgeError ? error.message : 'unreadable';
+  }
+  const path = sources.certificates.certificatePath;
+  if (credentials) rows.push(row('certificate-found', 'Client certificate found', 'ok', path, ''));
+  else if (loadError) rows.push(row('certificate-found', 'Client certificate found', 'error', loadError, 'Fix the certificate directory, or register again into an empty one.'));
+  else rows.push(row('certificate-found', 'Client certificate found', 'error', `none at ${path}`, 'Register this site: keybridge register --email you@example.com --site-name NAME'));
+
+  rows.push(credentials ? validityRow(credentials, now) : row('certificate-valid', 'Client certificate valid', 'error', 'no certificate', ''));
+  rows.push(directoryRow(sources.certificates.dir, sources.webroots));
+  rows.push(
+    credentials
+      ? row('site-registered', 'Site registered', 'ok', `${credentials.accountEmail || 'registered'} (site ${credentials.siteId})`, '')
+      : row('site-registered', 'Site registered', 'error', 'not registered', 'Run keybridge register --email you@example.com --site-name NAME'),
+  );
+  rows.push(row('environment', 'Environment', credentials ? 'ok' : 'warning', credentials?.environment ?? 'unknown until registered', ''));
 
   let info: KeyServiceInfo | null = null;
   const started = performance.now();
   try {
     info = await sources.client.info();
-    const ms = performance.now() - started;
-    rows.push(row('keyservice', 'Key service reachable', 'ok', `reachable, round trip ${ms.toFixed(1)} ms`, ''));
-  } catch {
-    rows.push(
-      row(
-        'keyservice',
-        'Key service reachable',
-        'error',
-        'unreachable',
-        'Reads are served from the agent cache within its stale window; writes fail until the key service is back.',
-      ),
-    );
+    rows.push(row('keyservice', 'Key service reachable', 'ok', `reachable, round trip ${(performance.now() - started).toFixed(1)} ms`, ''));
+  } catch (error) {
+    const detail = error instanceof KeybridgeError && error.detail ? `: ${error.detail}` : '';
+    rows.push(row('keyservice', 'Key service reachable', 'error', `unreachable${detail}`, 'Reads are served from the agent cache within its stale window; writes fail until the key service is back.'));
   }
 
   if (info && info.region !== sources.region) {
-    rows.push(
-      row('region', 'Region', 'error', `agent ${sources.region}, key service ${info.region}`, 'Point the agent at a key service of its own region: values never cross regions.'),
-    );
+    rows.push(row('region', 'Region', 'error', `agent ${sources.region}, key service ${info.region}`, 'Point the agent at a key service of its own region: values never cross regions.'));
   } else {
     rows.push(row('region', 'Region', 'ok', sources.region, ''));
   }
 
-  if (!info) {
-    rows.push(row('at-rest', 'At-rest protection', 'error', 'unknown: key service unreachable', ''));
-  } else if (info.atRest.kind === 'software') {
-    rows.push(
-      row('at-rest', 'At-rest protection', 'warning', info.atRest.description, 'A software root key protects stored keys only as well as the file system does; configure a PKCS#11 HSM for production.'),
-    );
-  } else {
-    rows.push(row('at-rest', 'At-rest protection', 'ok', info.atRest.description, ''));
+  if (!info) rows.push(row('at-rest', 'At-rest protection', 'error', 'unknown: key service unreachable', ''));
+  else if (info.atRest.kind === 'software') {
+    rows.push(row('at-rest', 'At-rest protection', 'warning', info.atRest.description, 'A software root key protects stored keys only as well as the file system does; configure a PKCS#11 HSM for production.'));
+  } else rows.push(row('at-rest', 'At-rest protection', 'ok', info.atRest.description, ''));
+
+  if (!credentials) rows.push(row('keys-stored', 'Keys stored in this environment', 'warning', 'unknown until registered', ''));
+  else {
+    try {
+      const count = (await sources.keys.list()).length;
+      rows.push(row('keys-stored', 'Keys stored in this environment', 'ok', `${count} in ${credentials.environment}`, ''));
+    } catch (error) {
+      const why = error instanceof KeybridgeError ? error.type : 'error';
+      rows.push(row('keys-stored', 'Keys stored in this environment', 'error', `unknown (${why})`, ''));
+    }
   }
 
-  try {
-    const count = (await keys.list()).length;
-    rows.push(row('keys-stored', 'Keys stored in this environment', 'ok', `${count} in ${keys.environment}`, ''));
-  } catch {
-    rows.push(row('keys-stored', 'Keys stored in this environment', 'error', 'unknown: key service unreachable', ''));
-  }
-
-  const needReset = keys.namesNeedingReset();
+  const needReset = sources.keys.namesNeedingReset();
   rows.push(
     needReset.length === 0
       ? row('keys-need-reset', 'Keys needing a re-set here', 'ok', 'none', '')
-      : row(
-          'keys-need-reset',
-          'Keys needing a re-set here',
-          'warning',
-          needReset.join(', '),
-          'These values were set under another wrapping key (for example before a database copy): set each key again in this environment.',
-        ),
+      : row('keys-need-reset', 'Keys needing a re-set here', 'warning', needReset.join(', '), 'These values were set under another wrapping key (for example before a database copy): set each key again in this environment.'),
   );
 
-  return { environment: keys.environment, region: sources.region, registered: true, rows };
+  return { environment: credentials?.environment ?? 'development', region: sources.region, registered: credentials !== null, rows };
 }
 
-function certDirRow(dir: string): StatusRow {
-  const title = 'Certificate directory private';
-  if (!existsSync(dir)) return row('certificate-directory', title, 'error', `${dir} is missing`, 'Restart the agent to recreate it.');
-  if (isOpenToOthers(dir)) {
-    return row('certificate-directory', title, 'error', `${dir} is readable by others`, `Run: chmod 700 ${dir}`);
+function validityRow(credentials: SiteCredentials, now: Date): StatusRow {
+  const { notAfter, notBefore, subject } = credentials.certificate;
+  const daysLeft = Math.floor((notAfter.getTime() - now.getTime()) / DAY_MS);
+  const value = `CN=${subject.commonName}, OU=${credentials.environment}, expires ${notAfter.toISOString().slice(0, 10)} (${daysLeft} days left)`;
+  const title = 'Client certificate valid';
+  if (now < notBefore) return row('certificate-valid', title, 'error', `${value}; not valid before ${notBefore.toISOString()}`, 'Check this host\'s clock.');
+  if (daysLeft < 7) return row('certificate-valid', title, 'error', value, 'Renew now: keybridge cert renew (the agent renews by itself at two thirds of the lifetime; check that it can reach the key service).');
+  if (daysLeft < 30) return row('certificate-valid', title, 'warning', value, 'The agent renews certificates by itself; if this stays, check that it can reach the key service.');
+  return row('certificate-valid', title, 'ok', value, '');
+}
+
+/** The certificate directory must be private and outside every webroot the agent serves. */
+function directoryRow(dir: string, webroots: readonly string[]): StatusRow {
+  const title = 'Certificate directory outside the webroot and private';
+  if (!existsSync(dir)) return row('certificate-directory', title, 'error', `${dir} is missing`, 'Register this site, or restore the directory from backup.');
+  const real = realpathSync(dir);
+  for (const webroot of webroots) {
+    const root = existsSync(webroot) ? realpathSync(webroot) : resolve(webroot);
+    const rel = relative(root, real);
+    if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))) {
+      return row('certificate-directory', title, 'error', `${dir} is inside the webroot ${webroot}`, `Move it out of the webroot: anything under ${webroot} may be served to the world.`);
+    }
   }
+  if (isOpenToOthers(dir)) return row('certificate-directory', title, 'error', `${dir} is readable by others`, `Run: chmod 700 ${dir}`);
   return row('certificate-directory', title, 'ok', dir, '');
 }
 

@@ -1,6 +1,7 @@
 import { KeybridgeError } from '../errors.ts';
 import { VERSION } from '../version.ts';
 import { CliError, EXIT_ERROR, EXIT_OK, EXIT_USAGE, UsageError } from './errors.ts';
+import { CERTIFICATES_USAGE, certCommand, productionCommand, registerCommand } from './commands/certificates.ts';
 import { KEYS_USAGE, keysCommand } from './commands/keys.ts';
 import { STATUS_USAGE, statusCommand } from './commands/status.ts';
 import { TRANSFER_USAGE, exportCommand, importCommand } from './commands/transfer.ts';
@@ -11,6 +12,7 @@ const USAGE = `keybridge ${VERSION}: keeps a site's secrets out of its database
 ${UP_USAGE}
 ${STATUS_USAGE}
 ${KEYS_USAGE}
+${CERTIFICATES_USAGE}
 ${TRANSFER_USAGE}
 
 Commands that talk to the agent accept --agent URL, --token-file F, --home DIR
@@ -27,6 +29,15 @@ export async function main(argv: string[]): Promise<number> {
         return await statusCommand(rest);
       case 'keys':
         await keysCommand(rest);
+        return EXIT_OK;
+      case 'register':
+        await registerCommand(rest);
+        return EXIT_OK;
+      case 'cert':
+        await certCommand(rest);
+        return EXIT_OK;
+      case 'production':
+        await productionCommand(rest);
         return EXIT_OK;
       case 'import':
         await importCommand(rest);

@@ -1,0 +1,112 @@
+import { KeybridgeError } from '../../errors.ts';
+import {
+  createCsr,
+  createProductionRequest,
+  generateKeyPairAsync,
+  signProductionRequest,
+  validateSubjectInput,
+  type SubjectFields,
+} from '../../pki/index.ts';
+import type { HttpsKeyServiceClient } from '../keyservice/https-client.ts';
+import type { CertificateStore, SiteCredentials } from './store.ts';
+
+/**
+ * Everything the agent does with certificates: registration, the custom certificate,
+ * renewal, the move to production and revocation. Private keys are made here, never
+ * leave this host, and land on disk only in the certificate directory.
+ */
+export interface IssuedJson {
+  site_id: string;
+  environment: 'development' | 'production';
+  certificate: string;
+  ca_certificate: string;
+  serial: string;
+  not_after: string;
+  account_email?: string;
+}
+
+/** Renew once two thirds of a certificate's lifetime have passed. */
+export const RENEW_AT_FRACTION = 2 / 3;
+
+export class Registrar {
+  constructor(
+    private readonly store: CertificateStore,
+    private readonly client: HttpsKeyServiceClient,
+  ) {}
+
+  async register(input: { email: unknown; password?: unknown; siteName: unknown }): Promise<SiteCredentials> {
+    if (this.store.isRegistered()) throw new KeybridgeError('already-registered', this.store.dir);
+    const keyPair = await generateKeyPairAsync();
+    // The CA writes CN and OU itself; the CSR carries only the key.
+    const csr = createCsr(keyPair, { commonName: 'keybridge site' });
+    const body: Record<string, unknown> = { email: input.email, site_name: input.siteName, csr };
+    if (input.password !== undefined && input.password !== null && input.password !== '') body.password = input.password;
+    const issued = await this.client.call<IssuedJson>('POST', '/ks/v1/register', body, false);
+    return this.store.installRegistration({
+      siteId: issued.site_id,
+      accountEmail: issued.account_email ?? String(input.email),
+      keyPem: keyPair.privateKeyPem,
+      certPem: issued.certificate,
+      caPem: issued.ca_certificate,
+    });
+  }
+
+  /** A development certificate whose subject names the owner (country, state, locality, organisation). */
+  async createCustomCertificate(input: { country: unknown; state: unknown; locality: unknown; organization: unknown }): Promise<SiteCredentials> {
+    const current = this.store.require();
+    if (current.environment !== 'development') {
+      throw new KeybridgeError('invalid-field', 'custom certificates are development certificates; this site is in production', { field: 'environment' });
+    }
+    const subject = validateSubjectInput(input as never);
+    return this.#replace((keyPair) => createCsr(keyPair, { commonName: current.siteId, ...subject } as SubjectFields), '/ks/v1/site/certificates/renew');
+  }
+
+  async renew(): Promise<SiteCredentials> {
+    const current = this.store.require();
+    const { commonName: _cn, organizationalUnit: _ou, ...owned } = current.certificate.subject;
+    return this.#replace((keyPair) => createCsr(keyPair, { commonName: current.siteId, ...owned }), '/ks/v1/site/certificates/renew');
+  }
+
+  /** Renews when two thirds of the lifetime have passed; returns whether it did. */
+  async renewIfDue(now = new Date()): Promise<boolean> {
+    const current = this.store.current();
+    if (!current) return false;
+    const { notBefore, notAfter } = current.certificate;
+    const due = notBefore.getTime() + (notAfter.getTime() - notBefore.getTime()) * RENEW_AT_FRACTION;
+    if (now.getTime() < due) return false;
+    await this.renew();
+    return true;
+  }
+
+  /**
+   * The move to production: a new key and CSR, the request signed with the development
+   * key and sent over TLS with the development certificate. Under an approval policy the
+   * key service answers `pending` and nothing changes here until an operator approves and
+   * this is run again.
+   */
+  async moveToProduction(): Promise<{ status: 'issued'; credentials: SiteCredentials } | { status: 'pending' }> {
+    const current = this.store.require();
+    if (current.environment === 'production') throw new KeybridgeError('invalid-field', 'this site is already in production', { field: 'environment' });
+    const keyPair = await generateKeyPairAsync();
+    const { commonName: _cn, organizationalUnit: _ou, ...owned } = current.certificate.subject;
+    const csrPem = createCsr(keyPair, { commonName: current.siteId, ...owned });
+    const request = createProductionRequest({ siteId: current.siteId, csrPem, devCertSerialHex: current.certificate.serialHex });
+    const signed = signProductionRequest(request, current.tls.keyPem);
+    const answer = await this.client.call<{ status: 'issued' | 'pending' } & Partial<IssuedJson>>('POST', '/ks/v1/site/production', signed);
+    if (answer.status === 'pending') return { status: 'pending' };
+    if (answer.environment !== 'production' || !answer.certificate) throw new KeybridgeError('internal', 'the key service did not issue a production certificate');
+    return { status: 'issued', credentials: this.store.installCertificate(keyPair.privateKeyPem, answer.certificate) };
+  }
+
+  /** Revokes this site's current certificate at the key service: from the next request on, it opens nothing. */
+  async revoke(): Promise<void> {
+    this.store.require();
+    await this.client.call<{ revoked: boolean }>('POST', '/ks/v1/site/certificates/revoke', {});
+  }
+
+  async #replace(makeCsr: (keyPair: { privateKeyPem: string; publicKeyPem: string }) => string, path: string): Promise<SiteCredentials> {
+    const keyPair = await generateKeyPairAsync();
+    const issued = await this.client.call<IssuedJson>('POST', path, { csr: makeCsr(keyPair) });
+    return this.store.installCertificate(keyPair.privateKeyPem, issued.certificate);
+  }
+}

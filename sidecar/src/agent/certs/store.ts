@@ -1,0 +1,153 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { KeybridgeError } from '../../errors.ts';
+import { createPrivateFileExclusive, ensurePrivateDir, isOpenToOthers, writeFileAtomic } from '../../files.ts';
+import { environmentOf, inspectCertificate, matchesPrivateKey, type CertificateInfo } from '../../pki/inspect.ts';
+import type { Environment } from '../../protocol/keyservice.ts';
+import type { ClientTls } from '../keyservice/https-client.ts';
+
+/**
+ * The certificate directory: everything that makes this host "the site" to the key
+ * service, kept outside the webroot (0700, files 0600):
+ *
+ *   site.json    site id, site secret (32 random bytes), account email — written once
+ *   client.pem   the private key and the client certificate, in ONE file so that a
+ *                renewal or the move to production replaces both in one atomic rename
+ *   ca.pem       the key service's CA, the only issuer the agent trusts
+ *
+ * The environment is the certificate's subject OU, never a setting. The CMS database
+ * holds only KEKs; this directory holds no KEK.
+ */
+export interface SiteCredentials {
+  siteId: string;
+  siteSecret: Uint8Array;
+  accountEmail: string;
+  environment: Environment;
+  tls: ClientTls;
+  certificate: CertificateInfo;
+  certificatePath: string;
+}
+
+export const SITE_FILE = 'site.json';
+export const CLIENT_FILE = 'client.pem';
+export const CA_FILE = 'ca.pem';
+
+export class CertificateStore {
+  #cached: { credentials: SiteCredentials; mtimeMs: number } | null = null;
+
+  constructor(readonly dir: string) {}
+
+  get certificatePath(): string {
+    return join(this.dir, CLIENT_FILE);
+  }
+
+  isRegistered(): boolean {
+    return existsSync(join(this.dir, SITE_FILE)) && existsSync(this.certificatePath);
+  }
+
+  /** The site's credentials, re-read only when client.pem changed on disk; null before registration. */
+  current(): SiteCredentials | null {
+    if (!this.isRegistered()) return null;
+    const mtimeMs = statSync(this.certificatePath).mtimeMs;
+    if (this.#cached && this.#cached.mtimeMs === mtimeMs) return this.#cached.credentials;
+    const credentials = this.#load();
+    this.#cached = { credentials, mtimeMs };
+    return credentials;
+  }
+
+  /** Like current(), but a clear error when the site is not registered. */
+  require(): SiteCredentials {
+    const credentials = this.current();
+    if (!credentials) throw new KeybridgeError('not-registered');
+    return credentials;
+  }
+
+  caCertificatePem(): string | null {
+    const file = join(this.dir, CA_FILE);
+    return existsSync(file) ? readFileSync(file, 'utf8') : null;
+  }
+
+  /** Trust anchor for registration, before any certificate exists (the operator's CA file). */
+  async trustCa(caPem: string): Promise<void> {
+    ensurePrivateDir(this.dir);
+    writeFileAtomic(join(this.dir, CA_FILE), caPem, 0o600);
+  }
+
+  /**
+   * Installs a new registration: a fresh site secret (never sent anywhere) next to the site
+   * id the key service assigned. The site file is created exclusively: a registered
+   * directory is never silently re-registered.
+   */
+  async installRegistration(input: { siteId: string; accountEmail: string; keyPem: string; certPem: string; caPem: string }): Promise<SiteCredentials> {
+    ensurePrivateDir(this.dir);
+    if (existsSync(join(this.dir, SITE_FILE))) throw new KeybridgeError('already-registered', this.dir);
+    writeFileAtomic(join(this.dir, CA_FILE), input.caPem, 0o600);
+    this.#writeClient(input.keyPem, input.certPem);
+    const site = { site_id: input.siteId, site_secret: randomBytes(32).toString('base64url'), account_email: input.accountEmail };
+    const created = await createPrivateFileExclusive(join(this.dir, SITE_FILE), Buffer.from(`${JSON.stringify(site, null, 2)}\n`));
+    if (!created) throw new KeybridgeError('already-registered', this.dir);
+    return this.require();
+  }
+
+  /** Replaces key + certificate in one rename (renewal, move to production). */
+  installCertificate(keyPem: string, certPem: string): SiteCredentials {
+    const before = this.require();
+    const info = inspectCertificate(certPem);
+    if (info.subject.commonName !== before.siteId) throw new KeybridgeError('certificate-invalid', 'the new certificate is for another site');
+    this.#writeClient(keyPem, certPem);
+    this.#cached = null;
+    return this.require();
+  }
+
+  #writeClient(keyPem: string, certPem: string): void {
+    if (!matchesPrivateKey(certPem, keyPem)) throw new KeybridgeError('certificate-invalid', 'the certificate does not match its private key');
+    writeFileAtomic(this.certificatePath, `${keyPem.trim()}\n${certPem.trim()}\n`, 0o600);
+  }
+
+  #load(): SiteCredentials {
+    for (const file of [this.dir, join(this.dir, SITE_FILE), this.certificatePath]) {
+      if (isOpenToOthers(file)) {
+        throw new KeybridgeError('config-invalid', `${file} must not be readable by group or others (chmod 700 the directory, 600 its files)`, { field: 'cert_dir' });
+      }
+    }
+    const site = readSiteFile(join(this.dir, SITE_FILE));
+    const pem = readFileSync(this.certificatePath, 'utf8');
+    const keyPem = /-----BEGIN PRIVATE KEY-----[\s\S]+?-----END PRIVATE KEY-----/.exec(pem)?.[0];
+    const certPem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(pem)?.[0];
+    const caPem = this.caCertificatePem();
+    if (!keyPem || !certPem || !caPem) {
+      throw new KeybridgeError('config-invalid', `${this.certificatePath} must hold a private key and a certificate, and ${CA_FILE} the CA`, { field: 'cert_dir' });
+    }
+    const certificate = inspectCertificate(certPem);
+    const environment = environmentOf(certificate);
+    if (!environment) throw new KeybridgeError('certificate-invalid', 'the certificate names no environment (subject OU)');
+    if (certificate.subject.commonName !== site.siteId) throw new KeybridgeError('certificate-invalid', 'the certificate is for another site');
+    return {
+      siteId: site.siteId,
+      siteSecret: site.siteSecret,
+      accountEmail: site.accountEmail,
+      environment,
+      tls: { keyPem: `${keyPem}\n`, certPem: `${certPem}\n`, caCertPem: caPem },
+      certificate,
+      certificatePath: this.certificatePath,
+    };
+  }
+}
+
+function readSiteFile(file: string): { siteId: string; siteSecret: Uint8Array; accountEmail: string } {
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    throw new KeybridgeError('config-invalid', `${file} is not valid JSON`, { field: 'cert_dir' });
+  }
+  const { site_id: siteId, site_secret: secret, account_email: accountEmail } = parsed;
+  if (typeof siteId !== 'string' || !/^[A-Za-z0-9_-]{8,64}$/.test(siteId)) {
+    throw new KeybridgeError('config-invalid', `${file}: site_id is missing or malformed`, { field: 'site_id' });
+  }
+  if (typeof secret !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(secret)) {
+    throw new KeybridgeError('config-invalid', `${file}: site_secret is missing or malformed`, { field: 'site_secret' });
+  }
+  return { siteId, siteSecret: new Uint8Array(Buffer.from(secret, 'base64url')), accountEmail: typeof accountEmail === 'string' ? accountEmail : '' };
+}
