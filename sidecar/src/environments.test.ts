@@ -74,7 +74,7 @@ describe('development and production', () => {
     const prodStatus = await production.call('GET', '/v1/status');
     expect(devStatus.json).toMatchObject({ environment: 'development', registered: true });
     expect(prodStatus.json).toMatchObject({ environment: 'production', registered: true });
-    const row = (report: { rows: { id: string }[] }, id: string) => report.rows.find((r) => r.id === id) as { severity: string; value: string };
+    const row = (report: { rows: { id: string }[] }, id: string) => report.rows.find((r) => r.id === id) as unknown as { severity: string; value: string };
     expect(row(prodStatus.json, 'certificate-valid').value).toContain('OU=production');
     expect(row(devStatus.json, 'site-registered').value).toContain('owner@example.com');
     expect(row(devStatus.json, 'keyservice').severity).toBe('ok');

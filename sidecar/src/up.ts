@@ -1,7 +1,8 @@
 import { join } from 'node:path';
-import { createAgent, DEFAULT_CACHE } from './agent/agent.ts';
+import { createAgent, DEFAULT_CACHE, type Agent } from './agent/agent.ts';
 import type { AccessLogEntry } from './agent/app.ts';
 import { CertificateStore } from './agent/certs/store.ts';
+import { startRenewal } from './agent/certs/renewal.ts';
 import { HttpsKeyServiceClient } from './agent/keyservice/https-client.ts';
 import { listen, type ListenAddress, type RunningServer } from './agent/listen.ts';
 import { ensureTokenFile } from './agent/token.ts';
@@ -83,9 +84,10 @@ export async function up(options: UpOptions): Promise<UpInstance> {
   });
   const tokenFile = join(home, 'agent.token');
   let running: RunningServer;
+  let agent: Agent;
   try {
     const token = await ensureTokenFile(tokenFile);
-    const agent = createAgent({
+    agent = createAgent({
       client,
       certificates,
       token,
@@ -104,6 +106,7 @@ export async function up(options: UpOptions): Promise<UpInstance> {
     throw error;
   }
   writeFileAtomic(join(home, 'agent.url'), `${running.url}\n`, 0o600);
+  const stopRenewal = startRenewal(agent.registrar);
 
   return {
     url: running.url,
@@ -112,6 +115,7 @@ export async function up(options: UpOptions): Promise<UpInstance> {
     keyServiceUrl: server.url,
     stopKeyService: () => server.close(),
     close: async () => {
+      stopRenewal();
       await running.close();
       client.close();
       await server.close();

@@ -3,6 +3,7 @@ import { VERSION } from '../version.ts';
 import { CliError, EXIT_ERROR, EXIT_OK, EXIT_USAGE, UsageError } from './errors.ts';
 import { CERTIFICATES_USAGE, certCommand, productionCommand, registerCommand } from './commands/certificates.ts';
 import { KEYS_USAGE, keysCommand } from './commands/keys.ts';
+import { ROLES_USAGE, agentCommand, serverCommand } from './commands/roles.ts';
 import { STATUS_USAGE, statusCommand } from './commands/status.ts';
 import { TRANSFER_USAGE, exportCommand, importCommand } from './commands/transfer.ts';
 import { UP_USAGE, upCommand } from './commands/up.ts';
@@ -10,6 +11,7 @@ import { UP_USAGE, upCommand } from './commands/up.ts';
 const USAGE = `keybridge ${VERSION}: keeps a site's secrets out of its database
 
 ${UP_USAGE}
+${ROLES_USAGE}
 ${STATUS_USAGE}
 ${KEYS_USAGE}
 ${CERTIFICATES_USAGE}
@@ -25,6 +27,10 @@ export async function main(argv: string[]): Promise<number> {
     switch (command) {
       case 'up':
         return await upCommand(rest);
+      case 'server':
+        return await serverCommand(rest);
+      case 'agent':
+        return await agentCommand(rest);
       case 'status':
         return await statusCommand(rest);
       case 'keys':

@@ -17,6 +17,9 @@ describe('server config', () => {
       storage: { kind: 'sqlite', path: '/var/lib/keybridge/keyservice.db' },
       rootKey: { kind: 'software', file: '/var/lib/keybridge/root.key' },
       listen: { host: '127.0.0.1', port: 8443 },
+      tls: { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] },
+      certificates: { developmentDays: 90, productionDays: 365 },
+      production: { policy: 'open' },
     });
   });
 
@@ -38,6 +41,9 @@ describe('server config', () => {
       storage: { kind: 'sqlite', path: '/etc/keybridge/data/db/ks.db' },
       rootKey: { kind: 'software', file: '/run/secrets/root.key' },
       listen: { host: '::', port: 9443 },
+      tls: { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] },
+      certificates: { developmentDays: 90, productionDays: 365 },
+      production: { policy: 'open' },
     });
   });
 
@@ -76,12 +82,19 @@ describe('server config', () => {
     ['rootKey unknown', 'region: eu\nhome: /h\nrootKey: { pin: 1234 }', 'rootKey.pin', /rootKey.pin: is not a known setting/],
     ['rootKey same as storage', 'region: eu\nhome: /h\nstorage: { path: x }\nrootKey: { file: /h/x }', 'rootKey.file', /must not be the same file as storage.path/],
     ['listen host', 'region: eu\nhome: /h\nlisten: { host: "bad host!" }', 'listen.host', /listen.host: must be an IP address or a host name/],
-    ['listen port zero', 'region: eu\nhome: /h\nlisten: { port: 0 }', 'listen.port', /listen.port: must be a whole number from 1 to 65535/],
+    ['listen port negative', 'region: eu\nhome: /h\nlisten: { port: -1 }', 'listen.port', /listen.port: must be a whole number from 0 to 65535/],
+    ['storage kind', 'region: eu\nhome: /h\nstorage: { kind: mysql }', 'storage.kind', /storage.kind/],
+    ['postgres without urlFile', 'region: eu\nhome: /h\nstorage: { kind: postgres }', 'storage.urlFile', /storage.urlFile/],
+    ['pkcs11 without module', 'region: eu\nhome: /h\nrootKey: { kind: pkcs11, tokenLabel: t, pinFile: p }', 'rootKey.module', /rootKey.module/],
+    ['tls hosts empty', 'region: eu\nhome: /h\ntls: { hosts: [] }', 'tls.hosts', /tls.hosts: must be a list/],
+    ['tls host bad', 'region: eu\nhome: /h\ntls: { hosts: ["bad host!"] }', 'tls.hosts.0', /tls.hosts.0/],
+    ['certificate days', 'region: eu\nhome: /h\ncertificates: { productionDays: 0 }', 'certificates.productionDays', /certificates.productionDays/],
+    ['production policy', 'region: eu\nhome: /h\nproduction: { policy: maybe }', 'production.policy', /production.policy/],
     ['listen port too big', 'region: eu\nhome: /h\nlisten: { port: 70000 }', 'listen.port', /listen.port: must be a whole number/],
     ['listen port string', 'region: eu\nhome: /h\nlisten: { port: "8443" }', 'listen.port', /listen.port: must be a whole number/],
     ['listen port fraction', 'region: eu\nhome: /h\nlisten: { port: 84.5 }', 'listen.port', /listen.port/],
     ['listen unknown', 'region: eu\nhome: /h\nlisten: { tls: true }', 'listen.tls', /listen.tls: is not a known setting/],
-    ['unknown top-level', 'region: eu\nhome: /h\nregoin: us', 'regoin', /regoin: is not a known setting \(known here: region, home, storage, rootKey, listen\)/],
+    ['unknown top-level', 'region: eu\nhome: /h\nregoin: us', 'regoin', /regoin: is not a known setting \(known here: region, home, storage, rootKey, listen, tls, certificates, production\)/],
     ['top level list', '- region: eu', undefined, /server.yaml: must be a mapping/],
     ['empty file', '', undefined, /server.yaml: is required \(a mapping\)/],
     ['duplicate key', 'region: eu\nregion: us\nhome: /h', undefined, /server.yaml: line 2, column 1: Map keys must be unique/],

@@ -1,13 +1,12 @@
-import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
-import { KeybridgeError } from '../errors.ts';
+import { expectHost, expectPathString, parseYaml, readConfigFile } from './load.ts';
 import {
   child,
   configError,
   configPath,
   expectEnum,
+  expectInteger,
   expectObject,
   expectPort,
   expectString,
@@ -23,36 +22,39 @@ import {
  *   region: eu                     # the one region this node serves
  *   home: /var/lib/keybridge       # relative to the config file's directory
  *   storage: { kind: sqlite, path: keyservice.db }       # relative paths: under home
+ *     # or { kind: postgres, urlFile: /etc/keybridge/pg-url }  (the URL holds a password)
  *   rootKey: { kind: software, file: root.key }
+ *     # or { kind: pkcs11, module: /usr/lib/softhsm/libsofthsm2.so, tokenLabel: keybridge,
+ *     #      pinFile: /etc/keybridge/hsm.pin, keyLabel: keybridge-root }
  *   listen: { host: 127.0.0.1, port: 8443 }
+ *   tls: { hosts: [keys.example.com, 127.0.0.1] }   # names agents dial (server certificate)
+ *   certificates: { developmentDays: 90, productionDays: 365 }
+ *   production: { policy: open }   # or approval: `keybridge server sites approve SITE`
  */
+export type StorageConfig = { kind: 'sqlite'; path: string } | { kind: 'postgres'; urlFile: string };
+export type RootKeyConfig =
+  | { kind: 'software'; file: string }
+  | { kind: 'pkcs11'; module: string; tokenLabel: string; pinFile: string; keyLabel: string };
+
 export interface ServerConfig {
   region: string;
   /** Absolute. */
   home: string;
-  storage: { kind: 'sqlite'; path: string };
-  rootKey: { kind: 'software'; file: string };
+  storage: StorageConfig;
+  rootKey: RootKeyConfig;
   listen: { host: string; port: number };
+  tls: { dnsNames: string[]; ipAddresses: string[] };
+  certificates: { developmentDays: number; productionDays: number };
+  production: { policy: 'open' | 'approval' };
 }
 
 export const REGION_PATTERN = /^[a-z]{2}[a-z0-9-]{0,14}$/;
 export const DEFAULT_LISTEN = { host: '127.0.0.1', port: 8443 } as const;
 export const DEFAULT_SQLITE_FILE = 'keyservice.db';
 export const DEFAULT_ROOT_KEY_FILE = 'root.key';
-const MAX_CONFIG_BYTES = 1024 * 1024;
 
 export async function loadServerConfig(file: string): Promise<ServerConfig> {
-  let text: string;
-  try {
-    const bytes = await readFile(file);
-    if (bytes.length > MAX_CONFIG_BYTES) throw configError(configPath(file), 'is larger than 1 MB');
-    text = bytes.toString('utf8');
-  } catch (error) {
-    if (error instanceof KeybridgeError) throw error;
-    const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
-    throw configError(configPath(file), `cannot be read (${code})`);
-  }
-  return parseServerConfig(text, file, dirname(resolve(file)));
+  return parseServerConfig(await readConfigFile(file), file, dirname(resolve(file)));
 }
 
 /**
@@ -62,7 +64,7 @@ export async function loadServerConfig(file: string): Promise<ServerConfig> {
 export function parseServerConfig(text: string, sourceName: string, baseDir = process.cwd()): ServerConfig {
   const top = configPath(sourceName);
   const root = expectObject(parseYaml(text, sourceName), top);
-  rejectUnknownKeys(root, ['region', 'home', 'storage', 'rootKey', 'listen'], top);
+  rejectUnknownKeys(root, ['region', 'home', 'storage', 'rootKey', 'listen', 'tls', 'certificates', 'production'], top);
 
   const region = expectString(root.region, child(top, 'region'), {
     pattern: REGION_PATTERN,
@@ -73,63 +75,73 @@ export function parseServerConfig(text: string, sourceName: string, baseDir = pr
 
   const storageAt = child(top, 'storage');
   const storage = optional(root.storage, {}, (v) => expectObject(v, storageAt));
-  rejectUnknownKeys(storage, ['kind', 'path'], storageAt);
-  const storageKind = optional(storage.kind, 'sqlite' as const, (v) => expectEnum(v, child(storageAt, 'kind'), ['sqlite']));
-  const storagePath = optional(storage.path, DEFAULT_SQLITE_FILE, (v) => expectPathString(v, child(storageAt, 'path')));
+  const storageKind = optional(storage.kind, 'sqlite' as const, (v) => expectEnum(v, child(storageAt, 'kind'), ['sqlite', 'postgres']));
+  let storageConfig: StorageConfig;
+  if (storageKind === 'sqlite') {
+    rejectUnknownKeys(storage, ['kind', 'path'], storageAt);
+    storageConfig = { kind: 'sqlite', path: underHome(optional(storage.path, DEFAULT_SQLITE_FILE, (v) => expectPathString(v, child(storageAt, 'path')))) };
+  } else {
+    rejectUnknownKeys(storage, ['kind', 'urlFile'], storageAt);
+    storageConfig = { kind: 'postgres', urlFile: underHome(expectPathString(storage.urlFile, child(storageAt, 'urlFile'))) };
+  }
 
   const rootKeyAt = child(top, 'rootKey');
   const rootKey = optional(root.rootKey, {}, (v) => expectObject(v, rootKeyAt));
-  rejectUnknownKeys(rootKey, ['kind', 'file'], rootKeyAt);
-  const rootKeyKind = optional(rootKey.kind, 'software' as const, (v) => expectEnum(v, child(rootKeyAt, 'kind'), ['software']));
-  const rootKeyFile = optional(rootKey.file, DEFAULT_ROOT_KEY_FILE, (v) => expectPathString(v, child(rootKeyAt, 'file')));
+  const rootKeyKind = optional(rootKey.kind, 'software' as const, (v) => expectEnum(v, child(rootKeyAt, 'kind'), ['software', 'pkcs11']));
+  let rootKeyConfig: RootKeyConfig;
+  if (rootKeyKind === 'software') {
+    rejectUnknownKeys(rootKey, ['kind', 'file'], rootKeyAt);
+    rootKeyConfig = { kind: 'software', file: underHome(optional(rootKey.file, DEFAULT_ROOT_KEY_FILE, (v) => expectPathString(v, child(rootKeyAt, 'file')))) };
+  } else {
+    rejectUnknownKeys(rootKey, ['kind', 'module', 'tokenLabel', 'pinFile', 'keyLabel'], rootKeyAt);
+    rootKeyConfig = {
+      kind: 'pkcs11',
+      module: expectPathString(rootKey.module, child(rootKeyAt, 'module')),
+      tokenLabel: expectString(rootKey.tokenLabel, child(rootKeyAt, 'tokenLabel'), { maxLength: 32 }),
+      pinFile: underHome(expectPathString(rootKey.pinFile, child(rootKeyAt, 'pinFile'))),
+      keyLabel: optional(rootKey.keyLabel, 'keybridge-root', (v) => expectString(v, child(rootKeyAt, 'keyLabel'), { maxLength: 64 })),
+    };
+  }
 
   const listenAt = child(top, 'listen');
   const listen = optional(root.listen, {}, (v) => expectObject(v, listenAt));
   rejectUnknownKeys(listen, ['host', 'port'], listenAt);
   const host = optional(listen.host, DEFAULT_LISTEN.host, (v) => expectHost(v, child(listenAt, 'host')));
-  const port = optional(listen.port, DEFAULT_LISTEN.port, (v) => expectPort(v, child(listenAt, 'port')));
+  const port = optional(listen.port, DEFAULT_LISTEN.port, (v) => expectPort(v, child(listenAt, 'port'), { allowZero: true }));
+
+  const tlsAt = child(top, 'tls');
+  const tls = optional(root.tls, {}, (v) => expectObject(v, tlsAt));
+  rejectUnknownKeys(tls, ['hosts'], tlsAt);
+  const hostsAt = child(tlsAt, 'hosts');
+  const hosts = optional(tls.hosts, ['localhost', '127.0.0.1'], (v) => {
+    if (!Array.isArray(v) || v.length === 0 || v.length > 32) throw configError(hostsAt, 'must be a list of 1 to 32 host names or IP addresses');
+    return v.map((item, index) => expectHost(item, child(hostsAt, String(index))));
+  });
+
+  const certificatesAt = child(top, 'certificates');
+  const certificates = optional(root.certificates, {}, (v) => expectObject(v, certificatesAt));
+  rejectUnknownKeys(certificates, ['developmentDays', 'productionDays'], certificatesAt);
+  const developmentDays = optional(certificates.developmentDays, 90, (v) => expectInteger(v, child(certificatesAt, 'developmentDays'), 1, 825));
+  const productionDays = optional(certificates.productionDays, 365, (v) => expectInteger(v, child(certificatesAt, 'productionDays'), 1, 825));
+
+  const productionAt = child(top, 'production');
+  const production = optional(root.production, {}, (v) => expectObject(v, productionAt));
+  rejectUnknownKeys(production, ['policy'], productionAt);
+  const policy = optional(production.policy, 'open' as const, (v) => expectEnum(v, child(productionAt, 'policy'), ['open', 'approval']));
 
   const config: ServerConfig = {
     region,
     home,
-    storage: { kind: storageKind, path: underHome(storagePath) },
-    rootKey: { kind: rootKeyKind, file: underHome(rootKeyFile) },
+    storage: storageConfig,
+    rootKey: rootKeyConfig,
     listen: { host, port },
+    tls: { dnsNames: hosts.filter((h) => isIP(h) === 0), ipAddresses: hosts.filter((h) => isIP(h) !== 0) },
+    certificates: { developmentDays, productionDays },
+    production: { policy },
   };
-  if (config.storage.path === config.rootKey.file) {
+  if (storageConfig.kind === 'sqlite' && rootKeyConfig.kind === 'software' && storageConfig.path === rootKeyConfig.file) {
     throw configError(child(rootKeyAt, 'file'), 'must not be the same file as storage.path');
   }
   return config;
 }
 
-function parseYaml(text: string, sourceName: string): unknown {
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
-  const [error] = doc.errors;
-  if (error) {
-    const position = error.linePos?.[0];
-    const where = position ? `line ${position.line}, column ${position.col}` : 'YAML';
-    const reason = error.message.split('\n')[0].replace(/ at line \d+, column \d+.*$/, '');
-    throw new KeybridgeError('config-invalid', `${sourceName}: ${where}: ${reason}`);
-  }
-  try {
-    return doc.toJS({ maxAliasCount: 100 });
-  } catch {
-    throw new KeybridgeError('config-invalid', `${sourceName}: the YAML uses too many aliases`);
-  }
-}
-
-function expectPathString(value: unknown, at: ConfigPath): string {
-  const path = expectString(value, at, { expected: 'a non-empty file system path', maxLength: 4096 });
-  if (path.includes('\u0000')) throw configError(at, 'must not contain a NUL character');
-  return path;
-}
-
-const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
-
-function expectHost(value: unknown, at: ConfigPath): string {
-  const host = expectString(value, at, { expected: 'an IP address or a host name (e.g. 127.0.0.1, ::1, 0.0.0.0)' });
-  if (isIP(host) === 0 && !HOSTNAME.test(host)) {
-    throw configError(at, 'must be an IP address or a host name (e.g. 127.0.0.1, ::1, 0.0.0.0)');
-  }
-  return host;
-}

@@ -1,0 +1,110 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, runCli, startRoleProcess } from '../../test-helpers/up-process.ts';
+
+/**
+ * The deployed shape, as real processes: `keybridge server --config` (key service, mutual
+ * TLS) and `keybridge agent --config` (sidecar) with YAML configs, the CLI registering the
+ * site, storing a key, asking for production under the operator-approval policy, and the
+ * operator approving it and revoking a certificate with `keybridge server …`.
+ */
+const work = mkdtempSync(join(tmpdir(), 'kb-roles-'));
+const serverConfig = join(work, 'server.yaml');
+const agentConfig = join(work, 'agent.yaml');
+const env = { KEYBRIDGE_AGENT: '', KEYBRIDGE_TOKEN_FILE: join(work, 'agent.token') };
+let server: Awaited<ReturnType<typeof startRoleProcess>>;
+let agent: Awaited<ReturnType<typeof startRoleProcess>>;
+
+beforeAll(async () => {
+  const serverPort = await freePort();
+  const agentPort = await freePort();
+  env.KEYBRIDGE_AGENT = `http://127.0.0.1:${agentPort}`;
+  writeFileSync(
+    serverConfig,
+    [`region: eu`, `home: server-home`, `listen: { host: 127.0.0.1, port: ${serverPort} }`, `tls: { hosts: [localhost, 127.0.0.1] }`, `production: { policy: approval }`].join('\n'),
+  );
+  server = await startRoleProcess(['server', '--config', serverConfig], /listening on https:\/\/127\.0\.0\.1/);
+  writeFileSync(
+    agentConfig,
+    [
+      'region: eu',
+      `listen: 127.0.0.1:${agentPort}`,
+      'tokenFile: agent.token',
+      'certDir: agent-certs',
+      'keyservice:',
+      `  urls: [https://127.0.0.1:${serverPort}]`,
+      '  caFile: server-home/ca/ca.pem',
+      'webroots: [www]',
+    ].join('\n'),
+  );
+  agent = await startRoleProcess(['agent', '--config', agentConfig], /keybridge agent listening/);
+});
+
+afterAll(async () => {
+  await agent?.stop();
+  await server?.stop();
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe('keybridge server and keybridge agent', () => {
+  it('register, store, ask for production, operator approves, agent moves', () => {
+    const passwordFile = join(work, 'password');
+    writeFileSync(passwordFile, 'correct horse battery staple\n');
+    const registered = runCli(['register', '--email', 'ops@example.com', '--password-file', passwordFile, '--site-name', 'Shop', '--json'], env);
+    expect(registered.status, registered.stderr).toBe(0);
+    const site = JSON.parse(registered.stdout);
+    expect(site).toMatchObject({ environment: 'development', account_email: 'ops@example.com' });
+
+    const value = join(work, 'value');
+    writeFileSync(value, 'dev-value');
+    const set = runCli(['keys', 'set', 'api', '--value-file', value, '--json'], env);
+    expect(set.status, set.stderr).toBe(0);
+
+    const pending = runCli(['production', '--json'], env);
+    expect(pending.status, pending.stderr).toBe(0);
+    expect(JSON.parse(pending.stdout)).toEqual({ status: 'pending' });
+    const listed = runCli(['server', 'sites', 'list', '--json', '--config', serverConfig]);
+    expect(JSON.parse(listed.stdout).sites.find((s: { siteId: string }) => s.siteId === site.site_id).productionApproval).toBe('pending');
+
+    expect(runCli(['server', 'sites', 'approve', site.site_id, '--config', serverConfig]).status).toBe(0);
+    const moved = runCli(['production', '--json'], env);
+    expect(moved.status, moved.stderr).toBe(0);
+    expect(JSON.parse(moved.stdout)).toMatchObject({ status: 'issued', environment: 'production' });
+
+    const status = JSON.parse(runCli(['status', '--json'], env).stdout);
+    expect(status.environment).toBe('production');
+    // The development value stays in the development vault: production starts empty.
+    expect(JSON.parse(runCli(['keys', 'list', '--json'], env).stdout).keys).toEqual([]);
+  });
+
+  it('lets the operator revoke a certificate, refused from its next request', () => {
+    const status = JSON.parse(runCli(['status', '--json'], env).stdout);
+    expect(status.registered).toBe(true);
+    const cert = readFileSync(join(work, 'agent-certs', 'client.pem'), 'utf8');
+    expect(cert).toContain('BEGIN CERTIFICATE');
+    const serial = JSON.parse(runCli(['cert', 'renew', '--json'], env).stdout).serial;
+    const revoke = runCli(['server', 'cert', 'revoke', serial, '--config', serverConfig]);
+    expect(revoke.status, revoke.stderr).toBe(0);
+    const after = runCli(['keys', 'list'], env);
+    expect(after.status).toBe(1);
+    expect(after.stderr).toContain('certificate-revoked');
+  });
+
+  it('refuses a config with a bad field, naming it', () => {
+    const bad = join(work, 'bad.yaml');
+    writeFileSync(bad, 'region: eu\nhome: h\nlisten: { port: 99999 }\n');
+    const result = runCli(['server', '--config', bad]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('listen.port');
+  });
+
+  it('logs requests without secrets', async () => {
+    // runCli blocks this process (spawnSync): let the role processes' output be read first.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(server.output()).toContain('"path":"/ks/v1/site/secrets/put"');
+    expect(server.output()).not.toContain('dev-value');
+    expect(agent.output()).not.toContain('dev-value');
+  });
+});
