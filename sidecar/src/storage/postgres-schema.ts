@@ -64,6 +64,77 @@ export const POSTGRES_MIGRATIONS: readonly { version: number; name: string; sql:
         FOR EACH STATEMENT EXECUTE FUNCTION keybridge_audit_append_only();
     `,
   },
+  {
+    // The registry (see registry-postgres.ts), as SQLite's migration 2. Emails are stored
+    // normalized (trimmed, lowercased) by the code; the "C" collation makes lower() fold
+    // ASCII only and never change with the server's locale, so the unique index on
+    // lower(email) is stable. \`seq\` breaks ties in listing order where SQLite uses rowid.
+    version: 2,
+    name: 'registry: accounts, sites, certificates, nonces',
+    sql: `
+      CREATE TABLE accounts (
+        account_id    text PRIMARY KEY,
+        email         text COLLATE "C" NOT NULL,
+        password_hash text NOT NULL,
+        created_at    text COLLATE "C" NOT NULL
+      );
+      CREATE UNIQUE INDEX accounts_email_key ON accounts (lower(email));
+
+      CREATE TABLE sites (
+        site_id                text PRIMARY KEY,
+        seq                    bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
+        account_id             text NOT NULL REFERENCES accounts (account_id),
+        name                   text NOT NULL,
+        region                 text NOT NULL,
+        partner                text,
+        production_approval    text NOT NULL DEFAULT 'none'
+          CHECK (production_approval IN ('none', 'pending', 'approved', 'denied')),
+        production_approval_at text,
+        created_at             text COLLATE "C" NOT NULL
+      );
+      CREATE INDEX sites_by_account ON sites (account_id);
+      CREATE INDEX sites_by_approval ON sites (production_approval);
+
+      CREATE TABLE certificates (
+        serial_hex         text COLLATE "C" PRIMARY KEY,
+        seq                bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
+        site_id            text NOT NULL REFERENCES sites (site_id),
+        environment        text NOT NULL CHECK (environment IN ('development', 'production')),
+        fingerprint_sha256 text NOT NULL,
+        not_before         text NOT NULL,
+        not_after          text NOT NULL,
+        issued_at          text COLLATE "C" NOT NULL,
+        revoked_at         text,
+        revoked_by         text,
+        revocation_reason  text,
+        replaces_serial    text COLLATE "C" REFERENCES certificates (serial_hex),
+        CHECK ((revoked_at IS NULL) = (revoked_by IS NULL) AND (revoked_at IS NULL) = (revocation_reason IS NULL))
+      );
+      CREATE INDEX certificates_by_site ON certificates (site_id, issued_at);
+
+      -- A revocation is final: it cannot be undone or rewritten, even behind the interface.
+      CREATE FUNCTION keybridge_revocation_final() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        RAISE EXCEPTION 'a keybridge certificate revocation is final';
+      END
+      $$;
+      CREATE TRIGGER certificates_revocation_final BEFORE UPDATE ON certificates
+        FOR EACH ROW
+        WHEN (OLD.revoked_at IS NOT NULL AND (NEW.revoked_at IS DISTINCT FROM OLD.revoked_at
+          OR NEW.revoked_by IS DISTINCT FROM OLD.revoked_by
+          OR NEW.revocation_reason IS DISTINCT FROM OLD.revocation_reason))
+        EXECUTE FUNCTION keybridge_revocation_final();
+
+      -- One row per nonce a site used in a production request; a second use is a replay.
+      CREATE TABLE nonces (
+        site_id text COLLATE "C" NOT NULL,
+        nonce   text COLLATE "C" NOT NULL,
+        used_at text COLLATE "C" NOT NULL,
+        PRIMARY KEY (site_id, nonce)
+      );
+      CREATE INDEX nonces_by_time ON nonces (used_at);
+    `,
+  },
 ];
 
 export const POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS[POSTGRES_MIGRATIONS.length - 1].version;

@@ -9,7 +9,7 @@ import { storageConformanceSuite } from './conformance.ts';
 import { AUDIT, KEY_1, VAULT_A, bytes, newVault } from './conformance-fixtures.ts';
 import { openPostgresStorage, type PostgresStorage } from './postgres.ts';
 import { pgStorageFailure } from './postgres-errors.ts';
-import { PG_LOCK_CLASS, PG_LOCK_MIGRATIONS, POSTGRES_SCHEMA_VERSION } from './postgres-schema.ts';
+import { PG_LOCK_CLASS, PG_LOCK_MIGRATIONS, POSTGRES_MIGRATIONS } from './postgres-schema.ts';
 
 // One real server for the whole file (no skip: if PostgreSQL cannot start, this file fails),
 // and a fresh database for every storage so tests stay independent.
@@ -97,7 +97,7 @@ describe('PostgreSQL storage specifics', () => {
       expect(new Set(vaults.map((v) => v.vaultId)).size).toBe(1);
       await Promise.all(nodes.map((node) => node.close()));
       const rows = await sql(db.url, 'SELECT version FROM keybridge_schema_migrations ORDER BY version');
-      expect(rows.map((r) => r.version)).toEqual([POSTGRES_SCHEMA_VERSION]);
+      expect(rows.map((r) => r.version)).toEqual(POSTGRES_MIGRATIONS.map((m) => m.version));
       const triggers = await sql(db.url, "SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit'::regclass ORDER BY tgname");
       expect(triggers.map((r) => r.tgname)).toEqual(['audit_no_delete', 'audit_no_truncate', 'audit_no_update']);
     } finally {

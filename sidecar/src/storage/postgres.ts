@@ -82,6 +82,11 @@ export class PostgresStorage implements Storage {
     this.#pool = pool;
   }
 
+  /** The pool under `storage`, for a store that shares it (`openPostgresStores`); closing the storage ends it. */
+  static poolOf(storage: PostgresStorage): pg.Pool {
+    return storage.#pool;
+  }
+
   async findVault(key: VaultKey): Promise<VaultRecord | null> {
     return this.#run('reading a vault', () => findVault(this.#pool, key));
   }
