@@ -53,7 +53,18 @@ export interface KeyServiceInfo {
   version: string;
   region: string;
   /** How the key service protects what it stores at rest. */
-  atRest: { kind: 'software' | 'pkcs11'; description: string };
+  atRest: {
+    kind: 'software' | 'pkcs11';
+    description: string;
+    /**
+     * Whether the root key is usable right now (a cheap probe, cached a few seconds); absent
+     * when the key service cannot tell. False while an HSM token is unreachable: calls that
+     * need the root key then fail with 503 `root-key-unavailable` until it is back.
+     */
+    healthy?: boolean;
+    /** Why it is not healthy (no secrets). */
+    detail?: string;
+  };
 }
 
 export interface KeyServiceClient {

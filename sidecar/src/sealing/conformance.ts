@@ -80,6 +80,25 @@ export function rootKeyConformance(name: string, makeRootKey: () => Promise<Root
       opened.forEach((o, i) => expect(Buffer.from(o).equals(Buffer.from(dataKeys[i]))).toBe(true));
     });
 
+    it('probes cheaply while usable, and rejects the probe once closed', async () => {
+      const key = await make();
+      if (!key.probe) return;
+      await key.probe();
+      await Promise.all(Array.from({ length: 10 }, () => key.probe!()));
+      await key.close();
+      await rejectsUnavailable(key.probe());
+    });
+
+    it('destroys itself: every later call rejects, and a second destroy finds it closed', async () => {
+      const key = await make();
+      if (!key.destroy) return;
+      const wrapped = await key.wrapDataKey(new Uint8Array(randomBytes(32)));
+      await key.destroy();
+      await rejectsUnavailable(key.unwrapDataKey(wrapped));
+      await rejectsUnavailable(key.wrapDataKey(new Uint8Array(randomBytes(32))));
+      await rejectsUnavailable(key.destroy());
+    });
+
     it('rejects every call with root-key-unavailable once closed; closing twice is harmless', async () => {
       const key = await make();
       const wrapped = await key.wrapDataKey(new Uint8Array(randomBytes(32)));

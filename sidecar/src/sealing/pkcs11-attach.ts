@@ -32,6 +32,8 @@ export interface AttachOptions {
   createIfMissing?: boolean;
   mechanism?: 'auto' | Mechanism;
   maxSessions?: number;
+  /** CKA_ID (hex) for a key generated here; random when absent. */
+  keyId?: string;
 }
 
 /**
@@ -65,7 +67,7 @@ export function attachToToken(library: Pkcs11Library, options: AttachOptions, pi
       if (!first || !options.createIfMissing) {
         throw fail('rootKey.keyLabel', `no secret key labelled "${options.keyLabel}" (set createIfMissing to generate one)`);
       }
-      key = generateKey(library, slot, options.keyLabel);
+      key = generateKey(library, slot, options.keyLabel, options.keyId);
     }
     const keyId = checkKey(library, loginSession, slot, key, options, fail);
     const pool = new SessionPool(library, slot, options.maxSessions ?? 8);
@@ -114,10 +116,10 @@ function findKeys(library: Pkcs11Library, session: Handle, label: string): Handl
 
 /**
  * Generated inside the token, never extractable: no copy of the root key exists outside the
- * HSM (backups are the HSM's own business). CKA_ID is 8 random bytes, the key id shown and
- * stored beside sealed data keys.
+ * HSM (backups are the HSM's own business). CKA_ID is 8 random bytes (or those a rotation
+ * chose), the key id shown and stored beside sealed data keys.
  */
-function generateKey(library: Pkcs11Library, slot: Handle, label: string): Handle {
+function generateKey(library: Pkcs11Library, slot: Handle, label: string, idHex?: string): Handle {
   const p = pkcs11js();
   const { api } = library;
   const session = api.C_OpenSession(slot, p.CKF_SERIAL_SESSION | p.CKF_RW_SESSION);
@@ -135,7 +137,7 @@ function generateKey(library: Pkcs11Library, slot: Handle, label: string): Handl
       { type: p.CKA_WRAP, value: true },
       { type: p.CKA_UNWRAP, value: true },
       { type: p.CKA_LABEL, value: label },
-      { type: p.CKA_ID, value: randomBytes(8) },
+      { type: p.CKA_ID, value: idHex ? Buffer.from(idHex, 'hex') : randomBytes(8) },
     ]);
   } catch (error) {
     throw new KeybridgeError('config-invalid', `cannot generate the root key in the token (${ckrName(error)})`, {

@@ -239,6 +239,47 @@ describe('PKCS#11 root key on SoftHSM', () => {
     expect(same(await key.unwrapDataKey(sealedBefore), plain)).toBe(true);
   });
 
+  it('generates the key with a chosen CKA_ID, and destroys it in the token (C_DestroyObject)', async () => {
+    const keyLabel = label('chosen');
+    const keyId = randomBytes(8).toString('hex');
+    const key = await openPkcs11RootKey(options({ keyLabel, keyId }));
+    expect(key.keyId).toBe(keyId);
+    const neighbour = await open({ keyLabel: label('neighbour') });
+    await key.probe!();
+    await key.destroy!();
+    await expect(key.wrapDataKey(dataKey())).rejects.toMatchObject({ type: 'root-key-unavailable' });
+    await expect(openPkcs11RootKey(options({ keyLabel, createIfMissing: false }))).rejects.toMatchObject({
+      type: 'config-invalid',
+      field: 'rootKey.keyLabel',
+    });
+    // The other key on the token, and the login, are untouched.
+    const plain = dataKey();
+    expect(same(await neighbour.unwrapDataKey(await neighbour.wrapDataKey(plain)), plain)).toBe(true);
+    await expect(openPkcs11RootKey(options({ keyId: 'not-hex' }))).rejects.toMatchObject({ field: 'rootKey.keyId' });
+  });
+
+  it('probes the token: rejects while it is gone, passes again by itself once it is back', async () => {
+    const key = await open({ keyLabel: label('probe') });
+    await key.probe!();
+    hsm.removeTokenDir();
+    try {
+      await expect(key.probe!()).rejects.toMatchObject({ type: 'root-key-unavailable' });
+      await expect(key.probe!()).rejects.toMatchObject({ type: 'root-key-unavailable' });
+    } finally {
+      hsm.restoreTokenDir();
+    }
+    const end = Date.now() + 10_000;
+    for (;;) {
+      try {
+        await key.probe!();
+        break;
+      } catch (error) {
+        if (Date.now() > end) throw error;
+        await sleep(50);
+      }
+    }
+  });
+
   it('closes one root key without logging out another on the same token', async () => {
     const a = await openPkcs11RootKey(options({ keyLabel: label('a') }));
     const b = await open({ keyLabel: label('b') });

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { stat, readFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { KeybridgeError } from '../errors.ts';
 import { attachToToken, type Attachment, type Mechanism } from './pkcs11-attach.ts';
+import { FORMAT, gcm, IV_BYTES, readPin, seal, TAG_BYTES } from './pkcs11-format.ts';
 import { ckrName, Pkcs11Library, pkcs11js, swallow } from './pkcs11-library.ts';
 import type { RootKey } from './root-key.ts';
 
@@ -44,13 +44,16 @@ export interface Pkcs11RootKeyOptions {
   mechanism?: 'auto' | Mechanism;
   /** Upper bound on concurrently open sessions for this root key. Default 8. */
   maxSessions?: number;
+  /**
+   * CKA_ID (hex, 8 bytes) for a key generated now; random when absent. A root key rotation
+   * picks it before the key exists, so the key id is recorded first and a rotation
+   * interrupted in between re-opens (or makes) the very key it recorded.
+   */
+  keyId?: string;
 }
 
-const FORMAT: Record<Mechanism, number> = { 'aes-kwp': 1, 'aes-gcm': 2 };
-const GCM_AAD = Buffer.from('keybridge root key seal v1');
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
 const MAX_DATA_KEY_BYTES = 1024;
+const PROBE_DATA = new Uint8Array(16);
 
 export async function openPkcs11RootKey(options: Pkcs11RootKeyOptions): Promise<RootKey> {
   for (const field of ['module', 'tokenLabel', 'pinFile', 'keyLabel'] as const) {
@@ -61,6 +64,9 @@ export async function openPkcs11RootKey(options: Pkcs11RootKeyOptions): Promise<
     }
   }
   const { mechanism = 'auto', maxSessions = 8 } = options;
+  if (options.keyId !== undefined && !/^[0-9a-f]{16}$/.test(options.keyId)) {
+    throw new KeybridgeError('config-invalid', 'rootKey.keyId must be 16 lowercase hex characters', { field: 'rootKey.keyId' });
+  }
   if (!['auto', 'aes-kwp', 'aes-gcm'].includes(mechanism)) {
     throw new KeybridgeError('config-invalid', 'rootKey.mechanism must be auto, aes-kwp or aes-gcm', { field: 'rootKey.mechanism' });
   }
@@ -146,6 +152,33 @@ class Pkcs11RootKey implements RootKey {
         out.fill(0);
       }
     });
+  }
+
+  /** One tiny encryption: proves token, login and key, and re-attaches a token that came back. */
+  async probe(): Promise<void> {
+    await this.wrapDataKey(PROBE_DATA);
+  }
+
+  /** C_DestroyObject on the key in a read-write session, then close. */
+  async destroy(): Promise<void> {
+    this.#checkOpen();
+    await this.#ready();
+    const state = this.#state!;
+    await this.library.gate.shared(async () => {
+      if (state.generation !== this.library.generation) throw this.#unavailable('the module was re-initialised');
+      const { api } = this.library;
+      const p = pkcs11js();
+      let session: Buffer | undefined;
+      try {
+        session = api.C_OpenSession(state.slot, p.CKF_SERIAL_SESSION | p.CKF_RW_SESSION);
+        api.C_DestroyObject(session, state.key);
+      } catch (error) {
+        throw this.#unavailable(`cannot destroy the key labelled "${this.options.keyLabel}" (${ckrName(error)})`, error);
+      } finally {
+        if (session) swallow(() => api.C_CloseSession(session!));
+      }
+    });
+    await this.close();
   }
 
   async close(): Promise<void> {
@@ -251,36 +284,4 @@ class Pkcs11RootKey implements RootKey {
       { cause },
     );
   }
-}
-
-function gcm(iv: Buffer) {
-  const p = pkcs11js();
-  return {
-    mechanism: p.CKM_AES_GCM,
-    parameter: { type: p.CK_PARAMS_AES_GCM, iv, aad: GCM_AAD, ivBits: IV_BYTES * 8, tagBits: TAG_BYTES * 8 },
-  };
-}
-
-function seal(format: number, ...parts: Buffer[]): Uint8Array {
-  return new Uint8Array(Buffer.concat([Buffer.of(format), ...parts]));
-}
-
-/** The PIN file: one line, not readable by others (group is allowed for a service group). Never echoed. */
-async function readPin(path: string): Promise<string> {
-  const refuse = (why: string, cause?: unknown): KeybridgeError =>
-    new KeybridgeError('config-invalid', `PIN file ${path} ${why}`, { field: 'rootKey.pinFile', cause });
-  let text: string;
-  try {
-    const info = await stat(path);
-    if (!info.isFile()) throw refuse('is not a regular file');
-    if ((info.mode & 0o007) !== 0) throw refuse(`is open to others (mode ${(info.mode & 0o777).toString(8)}); make it 0600`);
-    if (info.size > 1024) throw refuse('is too large to hold a PIN');
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    if (error instanceof KeybridgeError) throw error;
-    throw refuse(`cannot be read: ${(error as NodeJS.ErrnoException).code ?? 'unknown error'}`, error);
-  }
-  const pin = text.replace(/\r?\n$/, '');
-  if (pin.length === 0 || /[\r\n\0]/.test(pin)) throw refuse('must hold the PIN on a single line');
-  return pin;
 }

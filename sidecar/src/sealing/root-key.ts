@@ -21,4 +21,17 @@ export interface RootKey {
   unwrapDataKey(wrapped: Uint8Array): Promise<Uint8Array>;
   /** Forgets the key material; later calls reject with `root-key-unavailable`. */
   close(): Promise<void>;
+  /**
+   * Checks, cheaply, that the key is usable right now (the status table's at-rest row):
+   * software, the key file still holds this key; PKCS#11, one tiny encryption in the token
+   * (which also re-attaches a token that came back). Rejects with `root-key-unavailable`.
+   * Optional: a RootKey without it is reported without a health verdict.
+   */
+  probe?(): Promise<void>;
+  /**
+   * Destroys the key for good (software: the file is removed; PKCS#11: C_DestroyObject),
+   * then closes it. Only a finished root key rotation calls it, once no data key is sealed
+   * by this key any more. Optional: a RootKey without it cannot be rotated away from.
+   */
+  destroy?(): Promise<void>;
 }

@@ -1,9 +1,9 @@
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomKey, toBase64Url } from '../crypto/index.ts';
-import { openSoftwareRootKey, rootKeyFingerprint } from './software.ts';
+import { openSoftwareRootKey, rootKeyFingerprint, writeSoftwareRootKey } from './software.ts';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -121,5 +121,39 @@ describe('software root key', () => {
     await rootKey.close();
     await expect(rootKey.wrapDataKey(randomKey(32))).rejects.toMatchObject({ type: 'root-key-unavailable' });
     await expect(rootKey.unwrapDataKey(wrapped)).rejects.toMatchObject({ type: 'root-key-unavailable' });
+  });
+
+  it('opens without creating when told so: a missing file is an error, not a new key', async () => {
+    const file = join(tempDir(), 'root-0123456789abcdef.key');
+    await expect(openSoftwareRootKey(file, { create: false })).rejects.toMatchObject({ type: 'config-invalid', field: 'rootKey.file' });
+    expect(existsSync(file)).toBe(false);
+    const key = randomKey(32);
+    expect(await writeSoftwareRootKey(file, key)).toBe(true);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(await writeSoftwareRootKey(file, randomKey(32))).toBe(false);
+    expect((await openSoftwareRootKey(file, { create: false })).keyId).toBe(rootKeyFingerprint(key));
+  });
+
+  it('probes the file: fails while it is gone or holds another key, passes again once it is back', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'root.key');
+    const rootKey = await openSoftwareRootKey(file);
+    await rootKey.probe!();
+    renameSync(file, join(dir, 'aside'));
+    await expect(rootKey.probe!()).rejects.toMatchObject({ type: 'root-key-unavailable', message: expect.stringContaining(file) });
+    writeFileSync(file, keyLine(), { mode: 0o600 });
+    await expect(rootKey.probe!()).rejects.toMatchObject({ type: 'root-key-unavailable', message: /no longer holds/ });
+    renameSync(join(dir, 'aside'), file);
+    await rootKey.probe!();
+  });
+
+  it('destroys the key: the file is removed, nothing else in the directory', async () => {
+    const dir = tempDir();
+    const other = await openSoftwareRootKey(join(dir, 'other.key'));
+    const rootKey = await openSoftwareRootKey(join(dir, 'root.key'));
+    await rootKey.destroy!();
+    expect(readdirSync(dir)).toEqual(['other.key']);
+    await expect(rootKey.wrapDataKey(randomKey(32))).rejects.toMatchObject({ type: 'root-key-unavailable' });
+    await other.probe!();
   });
 });

@@ -1,10 +1,10 @@
 import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { open, unlink } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { aesKwpUnwrap, aesKwpWrap, fromBase64Url, hmacSha256, randomKey, toBase64Url, utf8 } from '../crypto/index.ts';
 import { KeybridgeError } from '../errors.ts';
 import type { RootKey } from './root-key.ts';
-import { createPrivateFileExclusive } from '../files.ts';
+import { createPrivateFileExclusive, fsyncDirectory } from '../files.ts';
 
 /**
  * The embedded default root key: 32 random bytes in a private file (0600), created on
@@ -19,21 +19,46 @@ const FILE_PATTERN = /^keybridge-root-key-v1:([A-Za-z0-9_-]{43})\n?$/;
 const MAX_FILE_BYTES = 256;
 const KEY_ID_LABEL = 'keybridge root key id v1';
 
-export async function openSoftwareRootKey(file: string): Promise<RootKey> {
+export interface SoftwareRootKeyOptions {
+  /**
+   * Create the file with a fresh key when it is missing (default true, the embedded first
+   * start). False for a key recorded by a rotation: a missing file must be an error, never
+   * silently a new key that opens nothing.
+   */
+  create?: boolean;
+}
+
+export async function openSoftwareRootKey(file: string, options: SoftwareRootKeyOptions = {}): Promise<RootKey> {
   const path = resolve(file);
-  const fresh = randomKey(KEY_BYTES);
+  if (options.create !== false) {
+    const fresh = randomKey(KEY_BYTES);
+    try {
+      await writeSoftwareRootKey(path, fresh);
+    } finally {
+      fresh.fill(0);
+    }
+  }
+  const key = await readRootKeyFile(path);
+  return new SoftwareRootKey(path, key);
+}
+
+/**
+ * Writes `key` to a new root key file (0600, durable, never replacing an existing file).
+ * Returns false if the file existed. A rotation uses it for the key it rotates to.
+ */
+export async function writeSoftwareRootKey(file: string, key: Uint8Array): Promise<boolean> {
+  const path = resolve(file);
+  const line = utf8(`${PREFIX}${toBase64Url(key)}\n`);
   try {
-    await createPrivateFileExclusive(path, utf8(`${PREFIX}${toBase64Url(fresh)}\n`));
+    return await createPrivateFileExclusive(path, line);
   } catch (error) {
     throw new KeybridgeError('config-invalid', `cannot create the software root key file ${path}: ${errnoText(error)}`, {
       field: 'rootKey.file',
       cause: error,
     });
   } finally {
-    fresh.fill(0);
+    line.fill(0);
   }
-  const key = await readRootKeyFile(path);
-  return new SoftwareRootKey(path, key);
 }
 
 /** The fingerprint stored beside sealed data keys: 16 hex characters, not secret. */
@@ -77,9 +102,11 @@ class SoftwareRootKey implements RootKey {
   readonly kind = 'software' as const;
   readonly description: string;
   readonly keyId: string;
+  readonly #path: string;
   #key: Uint8Array | null;
 
   constructor(path: string, key: Uint8Array) {
+    this.#path = path;
     this.description = `software root key file ${path}`;
     this.keyId = rootKeyFingerprint(key);
     this.#key = key;
@@ -105,6 +132,34 @@ class SoftwareRootKey implements RootKey {
   async close(): Promise<void> {
     this.#key?.fill(0);
     this.#key = null;
+  }
+
+  /** The file is still there, private, and still holds this key (a restart would find it). */
+  async probe(): Promise<void> {
+    this.#open();
+    let onDisk: Uint8Array;
+    try {
+      onDisk = await readRootKeyFile(this.#path);
+    } catch (error) {
+      throw new KeybridgeError('root-key-unavailable', (error as KeybridgeError).detail ?? `${this.#path} cannot be read`, { cause: error });
+    }
+    const same = rootKeyFingerprint(onDisk) === this.keyId;
+    onDisk.fill(0);
+    if (!same) throw new KeybridgeError('root-key-unavailable', `${this.#path} no longer holds root key ${this.keyId}`);
+  }
+
+  /** Removes the file (a missing one counts as removed) and makes the removal durable. */
+  async destroy(): Promise<void> {
+    this.#open();
+    await this.close();
+    try {
+      await unlink(this.#path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+        throw new KeybridgeError('root-key-unavailable', `cannot remove ${this.#path}: ${errnoText(error)}`, { cause: error });
+      }
+    }
+    await fsyncDirectory(dirname(this.#path));
   }
 
   #open(): Uint8Array {

@@ -29,7 +29,7 @@ describe('KeyService round trips', () => {
     expect(await fx.service.info()).toEqual({
       version: '9.9.9-test',
       region: 'eu',
-      atRest: { kind: 'software', description: `software root key file ${fx.rootKeyFile}` },
+      atRest: { kind: 'software', description: `software root key file ${fx.rootKeyFile}`, healthy: true },
     });
   });
 

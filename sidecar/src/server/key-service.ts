@@ -7,10 +7,12 @@ import type {
   StoredSecretMeta,
 } from '../protocol/keyservice.ts';
 import type { RootKey } from '../sealing/root-key.ts';
+import { asRootKeyRing, type RootKeyRing } from '../sealing/root-key-ring.ts';
 import type { AuditEntry, Storage } from '../storage/types.ts';
 import { openMeta, openValue, sealMeta, sealValue } from './record-seal.ts';
 import { isKeyId, validateIdentity, validateKeyId, validateKeyIds, validatePutRequest } from './validate-request.ts';
 import { VaultKeyring } from './vault-keyring.ts';
+import { AtRestProbe, type AtRestProbeOptions } from './at-rest-health.ts';
 
 /**
  * The key service core, free of any transport: the HTTPS (mTLS) app and the in-process
@@ -25,7 +27,10 @@ import { VaultKeyring } from './vault-keyring.ts';
  */
 export interface KeyServiceOptions {
   storage: Storage;
-  rootKey: RootKey;
+  /** One root key, or a ring (the current key plus one being retired, during a rotation). */
+  rootKey: RootKey | RootKeyRing;
+  /** The at-rest health probe behind `info()` (cache and timeout). */
+  atRestProbe?: AtRestProbeOptions;
   region: string;
   /** The keybridge version reported by `info()`. */
   version: string;
@@ -39,7 +44,8 @@ interface AuditScope {
 
 export class KeyService {
   readonly #storage: Storage;
-  readonly #rootKey: RootKey;
+  readonly #rootKeys: RootKeyRing;
+  readonly #health: AtRestProbe;
   readonly #region: string;
   readonly #version: string;
   readonly #now: () => Date;
@@ -49,23 +55,27 @@ export class KeyService {
 
   constructor(options: KeyServiceOptions) {
     this.#storage = options.storage;
-    this.#rootKey = options.rootKey;
+    this.#rootKeys = asRootKeyRing(options.rootKey);
+    this.#health = new AtRestProbe(this.#rootKeys, options.atRestProbe);
     this.#region = options.region;
     this.#version = options.version;
     this.#now = options.now ?? (() => new Date());
-    this.#vaults = new VaultKeyring(options.storage, options.rootKey, options.region);
+    this.#vaults = new VaultKeyring(options.storage, this.#rootKeys, options.region);
   }
 
   get closed(): boolean {
     return this.#closed;
   }
 
+  /** Answers even while the root key is unusable: `atRest.healthy` is then false, with why. */
   async info(): Promise<KeyServiceInfo> {
     this.#assertOpen();
+    const health = await this.#health.check();
+    const rootKey = this.#rootKeys.current;
     return {
       version: this.#version,
       region: this.#region,
-      atRest: { kind: this.#rootKey.kind, description: this.#rootKey.description },
+      atRest: { kind: rootKey.kind, description: rootKey.description, ...health },
     };
   }
 
@@ -162,7 +172,7 @@ export class KeyService {
     this.#closed = true;
     await Promise.allSettled([...this.#inFlight]);
     this.#vaults.clear();
-    const results = await Promise.allSettled([this.#storage.close(), this.#rootKey.close()]);
+    const results = await Promise.allSettled([this.#storage.close(), this.#rootKeys.close()]);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw asKeybridgeError(failed.reason);
   }

@@ -1,5 +1,6 @@
 import { generateKeyPairAsync, type CertificateAuthority } from '../pki/index.ts';
 import type { RootKey } from '../sealing/root-key.ts';
+import type { RootKeyRing } from '../sealing/root-key-ring.ts';
 import type { Registry } from '../storage/registry-types.ts';
 import type { Storage } from '../storage/types.ts';
 import { VERSION } from '../version.ts';
@@ -16,7 +17,8 @@ import { SiteAuthority, type CertificateLifetimes, type ProductionPolicy } from 
 export interface KeyServerOptions {
   storage: Storage;
   registry: Registry;
-  rootKey: RootKey;
+  /** One root key, or a ring (`keybridge server`: the keys storage records, see roles/server.ts). */
+  rootKey: RootKey | RootKeyRing;
   ca: CertificateAuthority;
   region: string;
   listen: { host: string; port: number };

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KeybridgeError } from '../errors.ts';
 import type { SealedDataKey, Storage, VaultKey } from './types.ts';
 import { auditConformance } from './conformance-audit.ts';
+import { rootKeyConformance } from './conformance-root-keys.ts';
 import { AUDIT, KEY_1, KEY_2, KEY_3, VAULT_A, bytes, newVault, sealedKey } from './conformance-fixtures.ts';
 import type { MakeStorage, StorageHarness } from './conformance-fixtures.ts';
 
@@ -218,6 +219,7 @@ export function storageConformanceSuite(name: string, makeStorage: MakeStorage):
     });
 
     auditConformance(() => harness);
+    rootKeyConformance(() => harness);
 
     describe('close', () => {
       it('rejects every call after close, and close twice is fine', async () => {

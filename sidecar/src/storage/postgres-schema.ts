@@ -135,6 +135,24 @@ export const POSTGRES_MIGRATIONS: readonly { version: number; name: string; sql:
       CREATE INDEX nonces_by_time ON nonces (used_at);
     `,
   },
+  {
+    // Root key rotation, as SQLite's migration 3. `seq` keeps listing order stable.
+    version: 3,
+    name: 'root keys, for root key rotation',
+    sql: `
+      CREATE TABLE root_keys (
+        key_id     text COLLATE "C" PRIMARY KEY,
+        seq        bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
+        kind       text NOT NULL CHECK (kind IN ('software', 'pkcs11')),
+        locator    text NOT NULL,
+        state      text NOT NULL CHECK (state IN ('pending', 'active', 'retiring', 'destroyed')),
+        created_at text COLLATE "C" NOT NULL,
+        updated_at text NOT NULL
+      );
+      CREATE UNIQUE INDEX root_keys_one_per_state ON root_keys (state) WHERE state <> 'destroyed';
+      CREATE INDEX vaults_by_root_key ON vaults (root_key_id);
+    `,
+  },
 ];
 
 export const POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS[POSTGRES_MIGRATIONS.length - 1].version;

@@ -1,15 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { KeybridgeError } from '../errors.ts';
-import { PG_LOCK_AUDIT, PG_LOCK_CLASS, migratePostgres } from './postgres-schema.ts';
+import { migratePostgres } from './postgres-schema.ts';
+import { insertAudit } from './postgres-audit.ts';
 import { isRetryableConflict, pgStorageFailure } from './postgres-errors.ts';
-import { type Row, auditFromRow, fromBuffer, metaFromRow, toBuffer } from './postgres-rows.ts';
+import { type Row, auditFromRow, fromBuffer, metaFromRow, toBuffer, vaultFromRow } from './postgres-rows.ts';
+import * as rootKeys from './postgres-root-keys.ts';
 import {
   AUDIT_DEFAULT_LIMIT,
   AUDIT_MAX_LIMIT,
   type AuditEntry,
   type AuditFilter,
   type AuditRecord,
+  type RootKeyRecord,
+  type RootKeyStateChange,
   type SealedDataKey,
   type SecretMetaRecord,
   type SecretRecord,
@@ -95,17 +99,46 @@ export class PostgresStorage implements Storage {
     const existing = await this.findVault(key);
     if (existing) return existing;
     const sealed = await makeSealedDataKey();
-    return this.#run('creating a vault', async () => {
-      // A concurrent creator's row wins; ON CONFLICT waits for it to commit, so the read sees it.
-      await this.#pool.query(
+    // A concurrent creator's row wins; ON CONFLICT waits for it to commit, so the read sees it.
+    await this.#transaction('creating a vault', async (client) => {
+      await rootKeys.assertSealingKeyUsable(client, sealed.rootKeyId);
+      await client.query(
         `INSERT INTO vaults (vault_id, site_id, environment, region, sealed_data_key, root_key_id, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (site_id, environment, region) DO NOTHING`,
         [randomUUID(), key.siteId, key.environment, key.region, toBuffer(sealed.sealedDataKey), sealed.rootKeyId, new Date().toISOString()],
       );
+    });
+    return this.#run('creating a vault', async () => {
       const record = await findVault(this.#pool, key);
       if (!record) throw new KeybridgeError('storage-failure', 'creating a vault: the new vault cannot be read back');
       return record;
     });
+  }
+
+  async listVaults(filter: { rootKeyId?: string } = {}): Promise<VaultRecord[]> {
+    return this.#run('listing vaults', () => rootKeys.listVaults(this.#pool, filter));
+  }
+
+  async resealVault(vaultId: string, expectedRootKeyId: string, sealed: SealedDataKey): Promise<boolean> {
+    return this.#transaction('re-sealing a vault', (client) => rootKeys.resealVault(client, vaultId, expectedRootKeyId, sealed));
+  }
+
+  async listRootKeys(): Promise<RootKeyRecord[]> {
+    return this.#run('listing root keys', () => rootKeys.listRootKeys(this.#pool));
+  }
+
+  async addRootKey(record: Omit<RootKeyRecord, 'createdAt' | 'updatedAt'>, at: string): Promise<boolean> {
+    return this.#run('recording a root key', () => rootKeys.addRootKey(this.#pool, record, at));
+  }
+
+  async setRootKeyStates(changes: readonly RootKeyStateChange[], at: string): Promise<boolean> {
+    try {
+      await this.#transaction('changing root key states', (client) => rootKeys.setRootKeyStates(client, changes, at));
+      return true;
+    } catch (error) {
+      if (error instanceof rootKeys.StatesNotApplied) return false;
+      throw error;
+    }
   }
 
   async upsertSecret(write: SecretWrite, audit: WriteAudit): Promise<{ version: number; updatedAt: string }> {
@@ -250,30 +283,5 @@ async function findVault(db: Queryable, key: VaultKey): Promise<VaultRecord | nu
     'SELECT vault_id, sealed_data_key, root_key_id FROM vaults WHERE site_id = $1 AND environment = $2 AND region = $3',
     [key.siteId, key.environment, key.region],
   );
-  if (rows.length === 0) return null;
-  return {
-    vaultId: String(rows[0].vault_id),
-    sealedDataKey: fromBuffer(rows[0].sealed_data_key),
-    rootKeyId: String(rows[0].root_key_id),
-  };
-}
-
-/** Inserts in order, as the last statement of the transaction, under the audit lock. */
-async function insertAudit(client: pg.PoolClient, entries: readonly AuditEntry[]): Promise<void> {
-  await client.query('SELECT pg_advisory_xact_lock($1, $2)', [PG_LOCK_CLASS, PG_LOCK_AUDIT]);
-  await client.query(
-    `INSERT INTO audit (at, actor, op, vault_id, key_id, result)
-     SELECT at, actor, op, vault_id, key_id, result
-     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
-       WITH ORDINALITY AS e (at, actor, op, vault_id, key_id, result, n)
-     ORDER BY n`,
-    [
-      entries.map((e) => e.at),
-      entries.map((e) => e.actor),
-      entries.map((e) => e.op),
-      entries.map((e) => e.vaultId ?? null),
-      entries.map((e) => e.keyId ?? null),
-      entries.map((e) => e.result),
-    ],
-  );
+  return rows.length === 0 ? null : vaultFromRow(rows[0]);
 }

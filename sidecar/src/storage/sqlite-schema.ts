@@ -110,6 +110,25 @@ export const SQLITE_MIGRATIONS: readonly { version: number; name: string; sql: s
       CREATE INDEX nonces_by_time ON nonces (used_at);
     `,
   },
+  {
+    // Root key rotation (server/root-rotation.ts): which root keys exist and in which state,
+    // so a rotation interrupted at any point can be finished. The partial unique index
+    // allows at most one pending, one active and one retiring key.
+    version: 3,
+    name: 'root keys, for root key rotation',
+    sql: `
+      CREATE TABLE root_keys (
+        key_id     TEXT PRIMARY KEY,
+        kind       TEXT NOT NULL CHECK (kind IN ('software', 'pkcs11')),
+        locator    TEXT NOT NULL,
+        state      TEXT NOT NULL CHECK (state IN ('pending', 'active', 'retiring', 'destroyed')),
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      ) STRICT;
+      CREATE UNIQUE INDEX root_keys_one_per_state ON root_keys (state) WHERE state <> 'destroyed';
+      CREATE INDEX vaults_by_root_key ON vaults (root_key_id);
+    `,
+  },
 ];
 
 export const SQLITE_SCHEMA_VERSION = SQLITE_MIGRATIONS[SQLITE_MIGRATIONS.length - 1].version;

@@ -86,6 +86,27 @@ describe('SQLite storage specifics', () => {
     expect(rows.map((r) => r.version)).toEqual(SQLITE_MIGRATIONS.map((m) => m.version));
   });
 
+  it('adds root key records to a database from before rotation; its vaults stay as they were', async () => {
+    const file = join(tempDir(), 'kb.db');
+    const db = new Database(file);
+    db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT');
+    for (const migration of SQLITE_MIGRATIONS.filter((m) => m.version < 3)) {
+      db.exec(migration.sql);
+      db.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(migration.version, migration.name, 'old');
+    }
+    db.prepare(
+      `INSERT INTO vaults (vault_id, site_id, environment, region, sealed_data_key, root_key_id, created_at)
+       VALUES ('v-old', ?, ?, ?, ?, 'aaaaaaaaaaaaaaaa', 'old')`,
+    ).run(VAULT_A.siteId, VAULT_A.environment, VAULT_A.region, Buffer.from([1, 2, 3]));
+    db.close();
+    const storage = await openSqliteStorage(file);
+    expect(await storage.listRootKeys()).toEqual([]);
+    expect(await storage.listVaults({ rootKeyId: 'aaaaaaaaaaaaaaaa' })).toEqual([
+      { vaultId: 'v-old', sealedDataKey: bytes(1, 2, 3), rootKeyId: 'aaaaaaaaaaaaaaaa' },
+    ]);
+    await storage.close();
+  });
+
   it('refuses a database written by a newer keybridge', async () => {
     const file = join(tempDir(), 'kb.db');
     await (await openSqliteStorage(file)).close();

@@ -5,12 +5,16 @@ import Database from 'better-sqlite3';
 import { KeybridgeError } from '../errors.ts';
 import { migrateSqlite } from './sqlite-schema.ts';
 import { storageFailure } from './sqlite-errors.ts';
+import * as rootKeys from './sqlite-root-keys.ts';
+import { type Row, auditFromRow, fromBuffer, metaFromRow, toBuffer, vaultFromRow } from './rows.ts';
 import {
   AUDIT_DEFAULT_LIMIT,
   AUDIT_MAX_LIMIT,
   type AuditEntry,
   type AuditFilter,
   type AuditRecord,
+  type RootKeyRecord,
+  type RootKeyStateChange,
   type SealedDataKey,
   type SecretMetaRecord,
   type SecretRecord,
@@ -70,8 +74,6 @@ function createPrivateDatabaseFile(path: string): void {
   }
 }
 
-type Row = Record<string, unknown>;
-
 export class SqliteStorage implements Storage {
   readonly #db: Database.Database;
   #closed = false;
@@ -106,17 +108,44 @@ export class SqliteStorage implements Storage {
     const existing = await this.findVault(key);
     if (existing) return existing;
     const sealed = await makeSealedDataKey();
-    return this.#run('creating a vault', () => {
+    return this.#run('creating a vault', () =>
       this.#db
-        .prepare(
-          `INSERT INTO vaults (vault_id, site_id, environment, region, sealed_data_key, root_key_id, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (site_id, environment, region) DO NOTHING`,
-        )
-        .run(randomUUID(), key.siteId, key.environment, key.region, toBuffer(sealed.sealedDataKey), sealed.rootKeyId, new Date().toISOString());
-      const record = this.#findVault(key);
-      if (!record) throw new KeybridgeError('storage-failure', 'creating a vault: the new vault cannot be read back');
-      return record;
-    });
+        .transaction(() => {
+          // In the same IMMEDIATE transaction as the insert: a rotation's state change is
+          // either before it (refused here) or after it (the rotation then sees this vault).
+          rootKeys.assertSealingKeyUsable(this.#db, sealed.rootKeyId);
+          this.#db
+            .prepare(
+              `INSERT INTO vaults (vault_id, site_id, environment, region, sealed_data_key, root_key_id, created_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (site_id, environment, region) DO NOTHING`,
+            )
+            .run(randomUUID(), key.siteId, key.environment, key.region, toBuffer(sealed.sealedDataKey), sealed.rootKeyId, new Date().toISOString());
+          const record = this.#findVault(key);
+          if (!record) throw new KeybridgeError('storage-failure', 'creating a vault: the new vault cannot be read back');
+          return record;
+        })
+        .immediate(),
+    );
+  }
+
+  async listVaults(filter: { rootKeyId?: string } = {}): Promise<VaultRecord[]> {
+    return this.#run('listing vaults', () => rootKeys.listVaults(this.#db, filter));
+  }
+
+  async resealVault(vaultId: string, expectedRootKeyId: string, sealed: SealedDataKey): Promise<boolean> {
+    return this.#run('re-sealing a vault', () => rootKeys.resealVault(this.#db, vaultId, expectedRootKeyId, sealed));
+  }
+
+  async listRootKeys(): Promise<RootKeyRecord[]> {
+    return this.#run('listing root keys', () => rootKeys.listRootKeys(this.#db));
+  }
+
+  async addRootKey(record: Omit<RootKeyRecord, 'createdAt' | 'updatedAt'>, at: string): Promise<boolean> {
+    return this.#run('recording a root key', () => rootKeys.addRootKey(this.#db, record, at));
+  }
+
+  async setRootKeyStates(changes: readonly RootKeyStateChange[], at: string): Promise<boolean> {
+    return this.#run('changing root key states', () => rootKeys.setRootKeyStates(this.#db, changes, at));
   }
 
   async upsertSecret(write: SecretWrite, audit: WriteAudit): Promise<{ version: number; updatedAt: string }> {
@@ -256,12 +285,7 @@ export class SqliteStorage implements Storage {
         'SELECT vault_id, sealed_data_key, root_key_id FROM vaults WHERE site_id = ? AND environment = ? AND region = ?',
       )
       .get(key.siteId, key.environment, key.region) as Row | undefined;
-    if (!row) return null;
-    return {
-      vaultId: String(row.vault_id),
-      sealedDataKey: fromBuffer(row.sealed_data_key),
-      rootKeyId: String(row.root_key_id),
-    };
+    return row ? vaultFromRow(row) : null;
   }
 
   #insertAudit(entry: AuditEntry): void {
@@ -269,36 +293,4 @@ export class SqliteStorage implements Storage {
       .prepare('INSERT INTO audit (at, actor, op, vault_id, key_id, result) VALUES (?, ?, ?, ?, ?, ?)')
       .run(entry.at, entry.actor, entry.op, entry.vaultId ?? null, entry.keyId ?? null, entry.result);
   }
-}
-
-function metaFromRow(row: Row): SecretMetaRecord {
-  return {
-    keyId: String(row.key_id),
-    meta: fromBuffer(row.meta),
-    version: Number(row.version),
-    updatedAt: String(row.updated_at),
-    reads: Number(row.reads),
-  };
-}
-
-function auditFromRow(row: Row): AuditRecord {
-  const record: AuditRecord = {
-    seq: Number(row.seq),
-    at: String(row.at),
-    actor: String(row.actor),
-    op: String(row.op),
-    result: String(row.result),
-  };
-  if (row.vault_id !== null) record.vaultId = String(row.vault_id);
-  if (row.key_id !== null) record.keyId = String(row.key_id);
-  return record;
-}
-
-function toBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
-function fromBuffer(value: unknown): Uint8Array {
-  if (!(value instanceof Uint8Array)) throw new KeybridgeError('storage-failure', 'a stored blob is missing');
-  return new Uint8Array(value);
 }

@@ -99,6 +99,36 @@ export interface AuditFilter {
   limit?: number;
 }
 
+/**
+ * The life of a root key, recorded so a rotation survives a crash at any point:
+ * `pending` (chosen, maybe not yet made) → `active` (seals new data keys) → `retiring` (still
+ * opens data keys not yet re-wrapped) → `destroyed` (gone; seals nothing). At most one key is
+ * pending, one active and one retiring at any time (the storage enforces it).
+ */
+export type RootKeyState = 'pending' | 'active' | 'retiring' | 'destroyed';
+export const ROOT_KEY_STATES: readonly RootKeyState[] = ['pending', 'active', 'retiring', 'destroyed'];
+
+export interface RootKeyRecord {
+  /** `RootKey.keyId`. */
+  keyId: string;
+  kind: 'software' | 'pkcs11';
+  /**
+   * Where the key lives, relative to the configuration: a file name in the directory of
+   * `rootKey.file` (software) or a CKA_LABEL in the configured token (PKCS#11). Never a secret.
+   */
+  locator: string;
+  state: RootKeyState;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** One compare-and-set step of `setRootKeyStates`. */
+export interface RootKeyStateChange {
+  keyId: string;
+  from: RootKeyState;
+  to: RootKeyState;
+}
+
 export const AUDIT_DEFAULT_LIMIT = 1000;
 export const AUDIT_MAX_LIMIT = 10_000;
 
@@ -109,8 +139,35 @@ export interface Storage {
    * The vault for `key`, created if missing. `makeSealedDataKey` may run even when a
    * concurrent caller (in this or another process) wins the race; every caller gets the
    * winner's record.
+   *
+   * Refuses (`root-key-unavailable`, nothing created) a data key sealed by a root key that
+   * `root_keys` records in a state other than `active`: once a rotation has begun, no new
+   * vault can appear under the key it retires, so the rotation's last pass sees every vault.
+   * A key id the table does not know is accepted (storage used without root key records).
    */
   ensureVault(key: VaultKey, makeSealedDataKey: () => Promise<SealedDataKey>): Promise<VaultRecord>;
+  /** Every vault (optionally only those sealed by `rootKeyId`), ordered by vault id. */
+  listVaults(filter?: { rootKeyId?: string }): Promise<VaultRecord[]>;
+  /**
+   * Replaces a vault's sealed data key if it is still sealed by `expectedRootKeyId`
+   * (compare-and-set, so two rotations or a crashed one resumed never lose a re-wrap).
+   * Returns whether it changed. Refuses, like `ensureVault`, a target key not `active`.
+   */
+  resealVault(vaultId: string, expectedRootKeyId: string, sealed: SealedDataKey): Promise<boolean>;
+
+  /** The recorded root keys, oldest first. */
+  listRootKeys(): Promise<RootKeyRecord[]>;
+  /**
+   * Records a root key. Returns false (and changes nothing) if its key id is recorded, or
+   * if another key already holds its state (`pending`, `active` and `retiring` are unique).
+   */
+  addRootKey(record: Omit<RootKeyRecord, 'createdAt' | 'updatedAt'>, at: string): Promise<boolean>;
+  /**
+   * Applies every change in order, in one transaction, each only if the key is in its
+   * `from` state; if any does not apply (or breaks a uniqueness rule) none does and the
+   * result is false.
+   */
+  setRootKeyStates(changes: readonly RootKeyStateChange[], at: string): Promise<boolean>;
 
   /**
    * Inserts or replaces a secret and appends `audit` (result `ok`, with this vault and key
