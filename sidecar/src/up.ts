@@ -22,7 +22,7 @@ import { openSqliteStores } from './storage/registry-sqlite.ts';
  * Layout of the home directory (0700):
  *   agent.url, agent.token (0600)      how the CLI and the CMS find the agent
  *   certs/                             the site's certificate directory (certs/store.ts)
- *   server/keybridge.db, root.key, ca/ the key service's storage, root key and CA
+ *   server/keybridge.db, root.key, ca/ the key service's storage, root key and CA (its key sealed by root.key)
  */
 export const EMBEDDED_REGION = 'local';
 export const EMBEDDED_EMAIL = 'owner@keybridge.localhost';
@@ -59,11 +59,12 @@ export async function up(options: UpOptions): Promise<UpInstance> {
   const stores = await openSqliteStores(join(serverDir, 'keybridge.db'));
   let server: KeyServer;
   try {
+    const rootKey = await openSoftwareRootKey(join(serverDir, 'root.key'));
     server = await startKeyServer({
       storage: stores.storage,
       registry: stores.registry,
-      rootKey: await openSoftwareRootKey(join(serverDir, 'root.key')),
-      ca: await loadOrCreateCa(serverDir),
+      rootKey,
+      ca: await loadOrCreateCa(serverDir, rootKey),
       region: EMBEDDED_REGION,
       listen: { host: '127.0.0.1', port: 0 },
       tlsHosts: { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] },

@@ -1,11 +1,12 @@
 import { performance } from 'node:perf_hooks';
 import { existsSync, realpathSync } from 'node:fs';
-import { isAbsolute, relative, resolve } from 'node:path';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { KeybridgeError } from '../errors.ts';
 import { isOpenToOthers } from '../files.ts';
 import type { KeyServiceClient, KeyServiceInfo } from '../protocol/keyservice.ts';
 import type { CertificateStore, SiteCredentials } from './certs/store.ts';
 import type { AgentKeys } from './keys.ts';
+import { environmentRow, partnerCertificateRow, partnerRenewalHelp } from './partner-status.ts';
 
 /**
  * The status table of DESIGN.md: one list of rows, shown by the CLI, the admin pages and
@@ -53,18 +54,20 @@ export async function computeStatus(sources: StatusSources): Promise<StatusRepor
     loadError = error instanceof KeybridgeError ? error.message : 'unreadable';
   }
   const path = sources.certificates.certificatePath;
-  if (credentials) rows.push(row('certificate-found', 'Client certificate found', 'ok', path, ''));
+  const partner = sources.certificates.partner;
+  if (partner) rows.push(partnerCertificateRow(partner, credentials, loadError));
+  else if (credentials) rows.push(row('certificate-found', 'Client certificate found', 'ok', path, ''));
   else if (loadError) rows.push(row('certificate-found', 'Client certificate found', 'error', loadError, 'Fix the certificate directory, or register again into an empty one.'));
   else rows.push(row('certificate-found', 'Client certificate found', 'error', `none at ${path}`, 'Register this site: keybridge register --email you@example.com --site-name NAME'));
 
-  rows.push(credentials ? validityRow(credentials, now) : row('certificate-valid', 'Client certificate valid', 'error', 'no certificate', ''));
+  rows.push(credentials ? validityRow(credentials, now, partner ? partnerRenewalHelp(partner) : null) : row('certificate-valid', 'Client certificate valid', 'error', 'no certificate', ''));
   rows.push(directoryRow(sources.certificates.dir, sources.webroots));
   rows.push(
     credentials
       ? row('site-registered', 'Site registered', 'ok', `${credentials.accountEmail || 'registered'} (site ${credentials.siteId})`, '')
-      : row('site-registered', 'Site registered', 'error', 'not registered', 'Run keybridge register --email you@example.com --site-name NAME'),
+      : row('site-registered', 'Site registered', 'error', 'not registered', `Run keybridge register --email you@example.com${partner ? '' : ' --site-name NAME'}`),
   );
-  rows.push(row('environment', 'Environment', credentials ? 'ok' : 'warning', credentials?.environment ?? 'unknown until registered', ''));
+  rows.push(environmentRow(credentials, partner));
 
   let info: KeyServiceInfo | null = null;
   const started = performance.now();
@@ -83,7 +86,10 @@ export async function computeStatus(sources: StatusSources): Promise<StatusRepor
   }
 
   if (!info) rows.push(row('at-rest', 'At-rest protection', 'error', 'unknown: key service unreachable', ''));
-  else if (info.atRest.kind === 'software') {
+  else if (info.atRest.healthy === false) {
+    // The key service answers, but its root key (HSM) does not: say so rather than "unreachable".
+    rows.push(row('at-rest', 'At-rest protection', 'error', `${info.atRest.description}: ${info.atRest.detail ?? 'the root key is unusable'}`, 'the HSM token is unreachable: the key service answers 503 until it is back'));
+  } else if (info.atRest.kind === 'software') {
     rows.push(row('at-rest', 'At-rest protection', 'warning', info.atRest.description, 'A software root key protects stored keys only as well as the file system does; configure a PKCS#11 HSM for production.'));
   } else rows.push(row('at-rest', 'At-rest protection', 'ok', info.atRest.description, ''));
 
@@ -108,12 +114,14 @@ export async function computeStatus(sources: StatusSources): Promise<StatusRepor
   return { environment: credentials?.environment ?? 'development', region: sources.region, registered: credentials !== null, rows };
 }
 
-function validityRow(credentials: SiteCredentials, now: Date): StatusRow {
+/** `platformRenews`: the help on a partner, whose platform renews the certificate (not this agent). */
+function validityRow(credentials: SiteCredentials, now: Date, platformRenews: string | null): StatusRow {
   const { notAfter, notBefore, subject } = credentials.certificate;
   const daysLeft = Math.floor((notAfter.getTime() - now.getTime()) / DAY_MS);
   const value = `CN=${subject.commonName}, OU=${credentials.environment}, expires ${notAfter.toISOString().slice(0, 10)} (${daysLeft} days left)`;
   const title = 'Client certificate valid';
   if (now < notBefore) return row('certificate-valid', title, 'error', `${value}; not valid before ${notBefore.toISOString()}`, 'Check this host\'s clock.');
+  if (platformRenews && daysLeft < 30) return row('certificate-valid', title, daysLeft < 7 ? 'error' : 'warning', value, platformRenews);
   if (daysLeft < 7) return row('certificate-valid', title, 'error', value, 'Renew now: keybridge cert renew (the agent renews by itself at two thirds of the lifetime; check that it can reach the key service).');
   if (daysLeft < 30) return row('certificate-valid', title, 'warning', value, 'The agent renews certificates by itself; if this stays, check that it can reach the key service.');
   return row('certificate-valid', title, 'ok', value, '');
@@ -127,7 +135,8 @@ function directoryRow(dir: string, webroots: readonly string[]): StatusRow {
   for (const webroot of webroots) {
     const root = existsSync(webroot) ? realpathSync(webroot) : resolve(webroot);
     const rel = relative(root, real);
-    if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))) {
+    // `..` or `../…` leaves the webroot; a name that merely starts with dots (`..keybridge`) does not.
+    if (rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel))) {
       return row('certificate-directory', title, 'error', `${dir} is inside the webroot ${webroot}`, `Move it out of the webroot: anything under ${webroot} may be served to the world.`);
     }
   }

@@ -17,6 +17,36 @@ describe('agent config', () => {
     });
   });
 
+  describe('partner platforms', () => {
+    const withEnv = (lines: string[], env: NodeJS.ProcessEnv) => parseAgentConfig(lines.join('\n'), 'agent.yaml', '/etc/keybridge', env);
+
+    it('is off without a partner block or the platform variables', () => {
+      expect(withEnv(minimal, {}).partner).toBeUndefined();
+    });
+
+    it('detects Pantheon by PANTHEON_ENVIRONMENT, its certificate under the binding or at /certs', () => {
+      expect(withEnv(minimal, { PANTHEON_ENVIRONMENT: 'live' }).partner).toEqual({ name: 'pantheon', environment: 'live', certFile: '/certs/binding.pem' });
+      expect(withEnv(minimal, { PANTHEON_ENVIRONMENT: 'dev', PANTHEON_BINDING: 'b1n' }).partner).toEqual({
+        name: 'pantheon',
+        environment: 'dev',
+        certFile: '/srv/bindings/b1n/certs/binding.pem',
+      });
+      expect(withEnv(minimal, { PANTHEON_BINDING: 'b1n' }).partner?.environment).toBeNull();
+    });
+
+    it('takes certFile from the config, and the platform variable over the config environment', () => {
+      const lines = [...minimal, 'partner: { name: pantheon, environment: live, certFile: binding.pem }'];
+      expect(withEnv(lines, {}).partner).toEqual({ name: 'pantheon', environment: 'live', certFile: '/etc/keybridge/binding.pem' });
+      expect(withEnv(lines, { PANTHEON_ENVIRONMENT: 'test', PANTHEON_BINDING: 'x' }).partner).toEqual({ name: 'pantheon', environment: 'test', certFile: '/etc/keybridge/binding.pem' });
+    });
+
+    it('refuses an unknown partner or a malformed platform variable', () => {
+      expect(() => withEnv([...minimal, 'partner: { name: acquia }'], {})).toThrow(/partner.name: must be a known partner/);
+      expect(() => withEnv(minimal, { PANTHEON_BINDING: '../etc' })).toThrow(/PANTHEON_BINDING/);
+      expect(() => withEnv(minimal, { PANTHEON_ENVIRONMENT: 'Live!' })).toThrow(/PANTHEON_ENVIRONMENT/);
+    });
+  });
+
   const bad: [string, string[], RegExp][] = [
     ['missing region', minimal.slice(1), /region: is required/],
     ['public listen address', [...minimal, 'listen: 0.0.0.0:8877'], /agent.yaml: listen: .*loopback only/],

@@ -1,9 +1,11 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
+import type { PartnerBinding } from '../agent/certs/partner.ts';
 import { parseListen, type ListenAddress } from '../agent/listen.ts';
 import { KeybridgeError } from '../errors.ts';
 import { expectPathString, parseYaml, readConfigFile } from './load.ts';
 import { REGION_PATTERN } from './server.ts';
-import { child, configError, configPath, expectInteger, expectObject, expectString, optional, rejectUnknownKeys } from './validate.ts';
+import { isPartnerName, PLATFORM_ENVIRONMENT } from '../protocol/partners.ts';
+import { child, configError, configPath, expectInteger, expectObject, expectString, optional, rejectUnknownKeys, type ConfigPath } from './validate.ts';
 
 /**
  * `keybridge agent --config FILE`: the sidecar beside one host's PHP sites. Example:
@@ -17,8 +19,19 @@ import { child, configError, configPath, expectInteger, expectObject, expectStri
  *     caFile: /etc/keybridge/keyservice-ca.pem   # the key service's CA (its ca/ca.pem)
  *   webroots: [/var/www/html]                    # the status table checks certDir is outside
  *   cache: { ttlSeconds: 30, staleSeconds: 900 }
+ *   partner:                                     # only on a partner platform, see below
+ *     name: pantheon
+ *     environment: live                          # PANTHEON_ENVIRONMENT wins when set
+ *     certFile: /certs/binding.pem               # the platform's key + certificate
  *
  * Relative paths are resolved against the config file's directory.
+ *
+ * Pantheon is detected without a `partner:` block too: PANTHEON_ENVIRONMENT (or
+ * PANTHEON_BINDING) in the agent's environment. Its certificate is then
+ * /srv/bindings/<PANTHEON_BINDING>/certs/binding.pem, else /certs/binding.pem (where Lockr's
+ * clients looked), unless `partner.certFile` says otherwise. The platform's variable wins
+ * over `partner.environment` because the config file is deployed with the code to every
+ * environment alike; it only feeds the status row, never the vault (that is the certificate's OU).
  */
 export interface AgentConfig {
   region: string;
@@ -28,16 +41,18 @@ export interface AgentConfig {
   keyservice: { urls: string[]; caFile: string };
   webroots: string[];
   cache: { ttlMs: number; staleMs: number };
+  /** Set on a partner platform (a `partner:` block, or the platform's environment variables). */
+  partner?: PartnerBinding;
 }
 
 export async function loadAgentConfig(file: string): Promise<AgentConfig> {
   return parseAgentConfig(await readConfigFile(file), file, dirname(resolve(file)));
 }
 
-export function parseAgentConfig(text: string, sourceName: string, baseDir = process.cwd()): AgentConfig {
+export function parseAgentConfig(text: string, sourceName: string, baseDir = process.cwd(), env: NodeJS.ProcessEnv = process.env): AgentConfig {
   const top = configPath(sourceName);
   const root = expectObject(parseYaml(text, sourceName), top);
-  rejectUnknownKeys(root, ['region', 'listen', 'tokenFile', 'certDir', 'keyservice', 'webroots', 'cache'], top);
+  rejectUnknownKeys(root, ['region', 'listen', 'tokenFile', 'certDir', 'keyservice', 'webroots', 'cache', 'partner'], top);
   const path = (value: unknown, field: string) => {
     const p = expectPathString(value, child(top, field));
     return isAbsolute(p) ? p : resolve(baseDir, p);
@@ -86,7 +101,9 @@ export function parseAgentConfig(text: string, sourceName: string, baseDir = pro
   const ttlSeconds = optional(cache.ttlSeconds, 30, (v) => expectInteger(v, child(cacheAt, 'ttlSeconds'), 0, 3600));
   const staleSeconds = optional(cache.staleSeconds, 900, (v) => expectInteger(v, child(cacheAt, 'staleSeconds'), 0, 7 * 24 * 3600));
 
+  const partner = parsePartner(root.partner, child(top, 'partner'), env, (value) => path(value, 'partner.certFile'));
   return {
+    ...(partner ? { partner } : {}),
     region,
     listen,
     tokenFile: path(root.tokenFile, 'tokenFile'),
@@ -95,4 +112,21 @@ export function parseAgentConfig(text: string, sourceName: string, baseDir = pro
     webroots,
     cache: { ttlMs: ttlSeconds * 1000, staleMs: staleSeconds * 1000 },
   };
+}
+
+/** The partner block merged with the platform's variables; undefined off a partner platform. */
+function parsePartner(value: unknown, at: ConfigPath, env: NodeJS.ProcessEnv, path: (value: unknown) => string): PartnerBinding | undefined {
+  const fromEnvironment = env.PANTHEON_ENVIRONMENT || undefined;
+  const binding = env.PANTHEON_BINDING || undefined;
+  if (value === undefined && !fromEnvironment && !binding) return undefined;
+  const block = value === undefined ? {} : expectObject(value, at);
+  rejectUnknownKeys(block, ['name', 'environment', 'certFile'], at);
+  const name = optional(block.name, 'pantheon', (v) => expectString(v, child(at, 'name')));
+  if (!isPartnerName(name)) throw configError(child(at, 'name'), 'must be a known partner: pantheon');
+  const platformRule = { pattern: PLATFORM_ENVIRONMENT, expected: 'a platform environment name such as live, test or dev' };
+  if (fromEnvironment) expectString(fromEnvironment, configPath('PANTHEON_ENVIRONMENT'), platformRule);
+  const configured = optional(block.environment, undefined, (v) => expectString(v, child(at, 'environment'), platformRule));
+  if (binding && !/^[A-Za-z0-9_-]{1,128}$/.test(binding)) throw configError(configPath('PANTHEON_BINDING'), 'must be a binding id (letters, digits, - and _)');
+  const certFile = block.certFile !== undefined ? path(block.certFile) : binding ? `/srv/bindings/${binding}/certs/binding.pem` : '/certs/binding.pem';
+  return { name, environment: fromEnvironment ?? configured ?? null, certFile };
 }

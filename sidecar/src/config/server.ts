@@ -30,6 +30,11 @@ import {
  *   tls: { hosts: [keys.example.com, 127.0.0.1] }   # names agents dial (server certificate)
  *   certificates: { developmentDays: 90, productionDays: 365 }
  *   production: { policy: open }   # or approval: `keybridge server sites approve SITE`
+ *
+ * After `keybridge server rotate-root` the configuration stays as it is: `rootKey` names the
+ * first root key and where later ones live (software: `root-<keyId>.key` files in the
+ * directory of `rootKey.file`; PKCS#11: labels `<keyLabel>-<keyId>` in the same token), and
+ * which one is active is recorded in the storage (`root_keys`, see roles/server.ts).
  */
 export type StorageConfig = { kind: 'sqlite'; path: string } | { kind: 'postgres'; urlFile: string };
 export type RootKeyConfig =

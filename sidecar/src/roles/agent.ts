@@ -20,7 +20,13 @@ export interface RunningAgent {
 }
 
 export async function runAgent(config: AgentConfig, log?: (entry: AccessLogEntry) => void, onRenewalError?: (error: unknown) => void): Promise<RunningAgent> {
-  const certificates = new CertificateStore(config.certDir);
+  // On a partner the platform's file is the certificate and keyservice.caFile the CA (no ca.pem is written).
+  const certificates = new CertificateStore(config.certDir, config.partner ? { partner: config.partner, caFile: config.keyservice.caFile } : {});
+  if (config.partner && !existsSync(config.partner.certFile)) {
+    throw new KeybridgeError('config-invalid', `partner.certFile: ${config.partner.certFile} does not exist (the platform installs it; set partner.certFile if it lives elsewhere)`, {
+      field: 'partner.certFile',
+    });
+  }
   const caFromConfig = () => {
     if (!existsSync(config.keyservice.caFile)) {
       throw new KeybridgeError('config-invalid', `keyservice.caFile: ${config.keyservice.caFile} does not exist`, { field: 'keyservice.caFile' });
@@ -29,7 +35,8 @@ export async function runAgent(config: AgentConfig, log?: (entry: AccessLogEntry
   };
   const client = new HttpsKeyServiceClient({
     urls: config.keyservice.urls,
-    tls: () => certificates.current()?.tls ?? null,
+    // clientTls, not current(): a partner presents the platform's certificate to register.
+    tls: () => certificates.clientTls(),
     caCertPem: caFromConfig,
   });
   caFromConfig(); // fail at start-up, naming the field, rather than at the first request

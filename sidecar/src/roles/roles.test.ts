@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -77,6 +77,33 @@ describe('keybridge server and keybridge agent', () => {
     expect(status.environment).toBe('production');
     // The development value stays in the development vault: production starts empty.
     expect(JSON.parse(runCli(['keys', 'list', '--json'], env).stdout).keys).toEqual([]);
+  });
+
+  it('rotates the root key while the server runs: it picks up the new key, the CA key stays sealed', () => {
+    const rotated = runCli(['server', 'rotate-root', '--config', serverConfig, '--json']);
+    expect(rotated.status, rotated.stderr).toBe(0);
+    const { from, to, resumed } = JSON.parse(rotated.stdout);
+    expect(resumed).toBe(false);
+    expect(existsSync(join(work, 'server-home', `root-${to}.key`))).toBe(true);
+    expect(readdirSync(join(work, 'server-home')).filter((f) => f.endsWith('.key'))).toEqual([`root-${to}.key`]);
+    expect(from).not.toBe(to);
+    // A new vault (production had none yet) is sealed by the new key in the running server.
+    const value = join(work, 'value-after');
+    writeFileSync(value, 'after-rotation');
+    const set = runCli(['keys', 'set', 'api2', '--value-file', value, '--json'], env);
+    expect(set.status, set.stderr).toBe(0);
+    const kek = join(work, 'kek-after');
+    writeFileSync(kek, JSON.parse(set.stdout).wrapping_key);
+    const got = runCli(['keys', 'get', 'api2', '--wrapping-key-file', kek], env);
+    expect(got.status, got.stderr).toBe(0);
+    expect(got.stdout).toContain('after-rotation');
+    // Operator commands open the CA through the new key too.
+    expect(runCli(['server', 'sites', 'list', '--json', '--config', serverConfig]).status).toBe(0);
+    const pem = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory() ? pem(join(dir, e.name)) : readFileSync(join(dir, e.name)).includes('PRIVATE KEY') ? [e.name] : [],
+      );
+    expect(pem(join(work, 'server-home'))).toEqual([]);
   });
 
   it('lets the operator revoke a certificate, refused from its next request', () => {

@@ -1,13 +1,15 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { ServerConfig } from '../config/server.ts';
 import { KeybridgeError } from '../errors.ts';
-import { ensurePrivateDir, isOpenToOthers } from '../files.ts';
-import { openPkcs11RootKey } from '../sealing/pkcs11.ts';
-import type { RootKey } from '../sealing/root-key.ts';
-import { openSoftwareRootKey } from '../sealing/software.ts';
+import { ensurePrivateDir, isOpenToOthers, writeFileAtomic } from '../files.ts';
+import type { RootKeyRing } from '../sealing/root-key-ring.ts';
+import { pkcs11RootKeySource, softwareRootKeySource, type RootKeySource } from '../sealing/root-key-source.ts';
 import { loadOrCreateCa } from '../server/ca-store.ts';
+import type { PartnerCertificate } from '../server/partner-authority.ts';
 import type { KeyServiceAppOptions } from '../server/http/app.ts';
+import { openStoredRootKeyRing } from '../server/root-key-ring-store.ts';
+import { finishRootKeyRotation, rotateRootKey, type RotationResult, type RotationStep } from '../server/root-rotation.ts';
 import { SiteAuthority } from '../server/site-authority.ts';
 import { startKeyServer, type KeyServer } from '../server/start.ts';
 import { openSqliteStores } from '../storage/registry-sqlite.ts';
@@ -16,9 +18,13 @@ import type { Storage } from '../storage/types.ts';
 
 /**
  * `keybridge server --config FILE`: one key-service node from its validated config, and
- * the stores the operator commands (`keybridge server sites approve`, `… cert revoke`)
- * open directly. Like up.ts, this is composition only: the parts live in server/,
- * storage/ and sealing/.
+ * the stores the operator commands (`keybridge server sites approve`, `… cert revoke`,
+ * `… rotate-root`) open directly. Like up.ts, this is composition only: the parts live in
+ * server/, storage/ and sealing/.
+ *
+ * Root keys: the configuration names the first root key; which key is active after a
+ * rotation is recorded in storage (`root_keys`), relative to that configuration (a file
+ * beside `rootKey.file`, or a label in the same token), so the YAML never changes.
  */
 export interface Stores {
   storage: Storage;
@@ -33,20 +39,35 @@ export async function openStores(config: ServerConfig): Promise<Stores> {
   return openPostgresStores(readSecretFile(config.storage.urlFile, 'storage.urlFile'));
 }
 
-export async function openRootKey(config: ServerConfig): Promise<RootKey> {
+export function rootKeySource(config: ServerConfig): RootKeySource {
   const rootKey = config.rootKey;
-  if (rootKey.kind === 'software') return openSoftwareRootKey(rootKey.file);
-  return openPkcs11RootKey({ module: rootKey.module, tokenLabel: rootKey.tokenLabel, pinFile: rootKey.pinFile, keyLabel: rootKey.keyLabel, createIfMissing: true });
+  if (rootKey.kind === 'software') return softwareRootKeySource(rootKey.file);
+  return pkcs11RootKeySource({ module: rootKey.module, tokenLabel: rootKey.tokenLabel, pinFile: rootKey.pinFile, keyLabel: rootKey.keyLabel });
+}
+
+/** The node's root keys: an interrupted rotation is finished first, so a start always completes one. */
+export async function openRootKeys(config: ServerConfig, storage: Storage): Promise<RootKeyRing> {
+  const source = rootKeySource(config);
+  const ring = await openStoredRootKeyRing(storage, source);
+  try {
+    if (await finishRootKeyRotation({ storage, source, home: config.home })) await ring.refresh();
+    return ring;
+  } catch (error) {
+    await ring.close();
+    throw error;
+  }
 }
 
 export async function runServer(config: ServerConfig, log?: KeyServiceAppOptions['log']): Promise<KeyServer & { caFile: string }> {
   const stores = await openStores(config);
+  let rootKeys: RootKeyRing | undefined;
   try {
+    rootKeys = await openRootKeys(config, stores.storage);
     const server = await startKeyServer({
       storage: stores.storage,
       registry: stores.registry,
-      rootKey: await openRootKey(config),
-      ca: await loadOrCreateCa(config.home),
+      rootKey: rootKeys,
+      ca: await loadOrCreateCa(config.home, rootKeys),
       region: config.region,
       listen: config.listen,
       tlsHosts: config.tls,
@@ -57,26 +78,67 @@ export async function runServer(config: ServerConfig, log?: KeyServiceAppOptions
     });
     return { ...server, caFile: join(config.home, 'ca', 'ca.pem') };
   } catch (error) {
+    await rootKeys?.close();
     await stores.close();
     throw error;
+  }
+}
+
+/** `keybridge server rotate-root`: finishes an interrupted rotation, or rotates to a new root key. */
+export async function rotateRoot(config: ServerConfig, onStep?: (step: RotationStep) => void): Promise<RotationResult> {
+  const stores = await openStores(config);
+  try {
+    return await rotateRootKey({ storage: stores.storage, source: rootKeySource(config), home: config.home, onStep });
+  } finally {
+    await stores.close();
   }
 }
 
 /** The operator's view: approve production, revoke certificates, list sites. No listener. */
 export async function withAuthority<T>(config: ServerConfig, run: (authority: SiteAuthority, registry: Registry) => Promise<T>): Promise<T> {
   const stores = await openStores(config);
+  let rootKeys: RootKeyRing | undefined;
   try {
+    // The CA key is sealed by the root key: operator commands need it too.
+    rootKeys = await openStoredRootKeyRing(stores.storage, rootKeySource(config));
     const authority = new SiteAuthority({
       registry: stores.registry,
-      ca: await loadOrCreateCa(config.home),
+      ca: await loadOrCreateCa(config.home, rootKeys),
       region: config.region,
       lifetimes: config.certificates,
       productionPolicy: config.production.policy,
     });
     return await run(authority, stores.registry);
   } finally {
+    await rootKeys?.close();
     await stores.close();
   }
+}
+
+/**
+ * `keybridge server partner issue`: a partner site's private key and certificate in ONE file
+ * (0600), as Pantheon's binding.pem holds them, for the platform to install. The key is
+ * made in this process and written only there; the key service keeps the certificate's
+ * record, not the key.
+ */
+export async function issuePartnerBinding(
+  config: ServerConfig,
+  input: { partner: string; platformEnvironment: string; siteName?: string; siteId?: string },
+  outFile: string,
+): Promise<PartnerCertificate> {
+  // Checked first: a certificate issued into a directory that is not there would be recorded for nothing.
+  let isDirectory = false;
+  try {
+    isDirectory = statSync(dirname(outFile)).isDirectory();
+  } catch {
+    // reported below
+  }
+  if (!isDirectory) throw new KeybridgeError('invalid-field', `${dirname(outFile)} is not a directory`, { field: 'out' });
+  return withAuthority(config, async (authority) => {
+    const issued = await authority.issuePartnerCertificate(input);
+    writeFileAtomic(outFile, `${issued.privateKeyPem.trim()}\n${issued.certificatePem.trim()}\n`, 0o600);
+    return issued;
+  });
 }
 
 function readSecretFile(file: string, field: string): string {

@@ -1,12 +1,15 @@
-import { hashPassword, verifyPassword } from '../crypto/index.ts';
 import { KeybridgeError } from '../errors.ts';
 import type { CertificateAuthority } from '../pki/ca.ts';
 import { issueCertificate } from '../pki/ca.ts';
 import { parseCsr } from '../pki/csr.ts';
+import { validateSubject } from '../pki/subject.ts';
 import { environmentOf, inspectCertificate, verifyCertificate } from '../pki/inspect.ts';
 import { verifyProductionRequest } from '../pki/production-request.ts';
 import type { ClientIdentity, Environment } from '../protocol/keyservice.ts';
+import { PARTNERS } from '../protocol/partners.ts';
 import type { CertificateRecord, Registry } from '../storage/registry-types.ts';
+import { checkEmail, checkSiteName, openOrCreateAccount, optionalPassword } from './accounts.ts';
+import { PartnerAuthority, type OwnedKey, type PartnerCertificate } from './partner-authority.ts';
 
 /**
  * Accounts, sites and their certificates, free of any transport (the HTTPS app calls it
@@ -46,9 +49,6 @@ export interface IssuedCertificate {
   notAfter: string;
 }
 
-/** Stored for an account made without a password (as a locked /etc/shadow entry): no password opens it. */
-const NO_PASSWORD = '!';
-const EMAIL = /^[^\s@<>()",;:\\[\]]{1,64}@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,}$/;
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Certificates start a few minutes in the past so an agent whose clock lags can use them at once. */
 const BACKDATE_MS = 5 * 60 * 1000;
@@ -60,6 +60,8 @@ export class SiteAuthority {
   readonly #lifetimes: CertificateLifetimes;
   readonly #policy: ProductionPolicy;
   readonly #now: () => Date;
+  /** Partner platforms (server/partner-authority.ts): it issues through this CA and registry. */
+  readonly #partners: PartnerAuthority;
 
   constructor(options: SiteAuthorityOptions) {
     this.#registry = options.registry;
@@ -68,6 +70,12 @@ export class SiteAuthority {
     this.#lifetimes = options.lifetimes;
     this.#policy = options.productionPolicy;
     this.#now = options.now ?? (() => new Date());
+    this.#partners = new PartnerAuthority({
+      registry: this.#registry,
+      region: this.#region,
+      now: this.#now,
+      issue: (siteId, environment, key, replacesSerial) => this.#issue(siteId, environment, key, replacesSerial),
+    });
   }
 
   get caCertificatePem(): string {
@@ -83,21 +91,23 @@ export class SiteAuthority {
     const email = checkEmail(input.email);
     const siteName = checkSiteName(input.siteName);
     const csr = parseCsr(typeof input.csrPem === 'string' ? input.csrPem : '');
-    const password = input.password === undefined || input.password === null ? undefined : String(input.password);
+    // Checked before any account or site is stored: a CSR the CA cannot sign must leave nothing behind.
+    ownedSubject(csr);
     const at = this.#now().toISOString();
-
-    let account = await this.#registry.findAccountByEmail(email);
-    if (account) {
-      if (password === undefined) throw new KeybridgeError('account-exists', undefined, { field: 'password' });
-      if (account.passwordHash === NO_PASSWORD || !(await verifyPassword(password, account.passwordHash))) {
-        throw new KeybridgeError('credentials-invalid');
-      }
-    } else {
-      account = await this.#registry.createAccount({ email, passwordHash: password === undefined ? NO_PASSWORD : await hashPassword(password), at });
-    }
+    const account = await openOrCreateAccount(this.#registry, { email, password: optionalPassword(input.password), at });
     const site = await this.#registry.createSite({ accountId: account.accountId, name: siteName, region: this.#region, at });
-    const issued = await this.#issue(site.siteId, 'development', csr, null);
+    const issued = await this.#issue(site.siteId, 'development', fromCsr(csr), null);
     return { ...issued, accountEmail: account.email };
+  }
+
+  /** `keybridge server partner issue`: a site of the partner's account and its key + certificate. */
+  issuePartnerCertificate(input: { partner: unknown; platformEnvironment: unknown; siteName?: unknown; siteId?: unknown }): Promise<PartnerCertificate> {
+    return this.#partners.issue(input);
+  }
+
+  /** Registration on a partner platform, authenticated by the platform's certificate. */
+  registerPartnerSite(identity: CertifiedIdentity, input: { email: unknown; password?: unknown }) {
+    return this.#partners.register(identity, input);
   }
 
   /**
@@ -127,8 +137,11 @@ export class SiteAuthority {
 
   /** A fresh certificate for the same site and environment (the agent renews at 2/3 of the lifetime). */
   async renew(identity: CertifiedIdentity, csrPem: unknown): Promise<IssuedCertificate> {
+    // Before the CSR is looked at: on a partner there is nothing to renew here, whatever is sent.
+    const site = await this.#registry.getSite(identity.siteId);
+    if (site?.partner) throw partnerIssues(site.partner, 'renewal');
     const csr = parseCsr(typeof csrPem === 'string' ? csrPem : '');
-    return this.#issue(identity.siteId, identity.environment, csr, identity.serialHex);
+    return this.#issue(identity.siteId, identity.environment, fromCsr(csr), identity.serialHex);
   }
 
   /** Revokes the caller's own certificate, or another certificate of the same site. */
@@ -159,6 +172,8 @@ export class SiteAuthority {
     }
     const site = await this.#registry.getSite(identity.siteId);
     if (!site) throw new KeybridgeError('certificate-invalid', 'the site no longer exists');
+    // Otherwise a platform's development certificate could promote itself past the platform's operator.
+    if (site.partner) throw partnerIssues(site.partner, 'the move to production');
     if (this.#policy === 'approval' && site.productionApproval !== 'approved') {
       if (site.productionApproval === 'denied') throw new KeybridgeError('production-request-invalid', 'an operator denied production for this site');
       await this.#registry.setProductionApproval(site.siteId, 'pending', this.#now().toISOString());
@@ -169,7 +184,7 @@ export class SiteAuthority {
       throw new KeybridgeError('request-replayed');
     }
     const csr = parseCsr(request.csrPem);
-    return { status: 'issued', certificate: await this.#issue(identity.siteId, 'production', csr, identity.serialHex) };
+    return { status: 'issued', certificate: await this.#issue(identity.siteId, 'production', fromCsr(csr), identity.serialHex) };
   }
 
   async approveProduction(siteId: string, approval: 'approved' | 'denied'): Promise<boolean> {
@@ -193,14 +208,12 @@ export class SiteAuthority {
     });
   }
 
-  async #issue(siteId: string, environment: Environment, csr: ReturnType<typeof parseCsr>, replacesSerial: string | null): Promise<IssuedCertificate> {
+  async #issue(siteId: string, environment: Environment, key: OwnedKey, replacesSerial: string | null): Promise<IssuedCertificate> {
     const now = this.#now();
     const days = environment === 'production' ? this.#lifetimes.productionDays : this.#lifetimes.developmentDays;
-    // Subject fields the owner chose (organisation, place) are kept; CN and OU are the CA's.
-    const { commonName: _ignored, organizationalUnit: _claimed, ...owned } = csr.subject;
     const certificatePem = issueCertificate(this.#ca, {
-      publicKeyPem: csr.publicKeyPem,
-      subject: { ...owned, commonName: siteId, organizationalUnit: environment },
+      publicKeyPem: key.publicKeyPem,
+      subject: { ...key.subject, commonName: siteId, organizationalUnit: environment },
       notBefore: new Date(now.getTime() - BACKDATE_MS),
       notAfter: new Date(now.getTime() + days * DAY_MS),
       usage: 'client',
@@ -220,16 +233,29 @@ export class SiteAuthority {
   }
 }
 
-function checkEmail(value: unknown): string {
-  if (typeof value !== 'string' || value.length > 254 || !EMAIL.test(value.trim())) {
-    throw new KeybridgeError('invalid-field', 'must be an email address', { field: 'email' });
-  }
-  return value.trim().toLowerCase();
+/** The key a CSR proves possession of, with the subject fields its owner may choose. */
+function fromCsr(csr: ReturnType<typeof parseCsr>): OwnedKey {
+  return { publicKeyPem: csr.publicKeyPem, subject: ownedSubject(csr) };
 }
 
-function checkSiteName(value: unknown): string {
-  if (typeof value !== 'string' || value.trim().length === 0 || [...value].length > 100 || /[\p{Cc}\p{Cf}]/u.test(value)) {
-    throw new KeybridgeError('invalid-field', 'must be 1 to 100 printable characters', { field: 'site_name' });
+/** Renewal and the move to production are the platform operator's on a partner (`keybridge server partner issue`). */
+function partnerIssues(partner: string, what: string): KeybridgeError {
+  const title = partner in PARTNERS ? PARTNERS[partner as keyof typeof PARTNERS].title : partner;
+  return new KeybridgeError('invalid-field', `${what} is refused: ${title} issues this site's certificates; ask the platform for a new one`, { field: 'partner' });
+}
+
+/**
+ * The subject fields the owner chose (organisation, place), which the CA keeps; CN and OU are
+ * the CA's. parseCsr reads any subject a CSR tool wrote (`O=Example, Inc.` from openssl), so
+ * they are checked here as the CA will write them: `csr-invalid` naming the field otherwise.
+ */
+function ownedSubject(csr: ReturnType<typeof parseCsr>): Omit<ReturnType<typeof parseCsr>['subject'], 'commonName' | 'organizationalUnit'> {
+  const { commonName: _ignored, organizationalUnit: _claimed, ...owned } = csr.subject;
+  try {
+    validateSubject({ ...owned, commonName: 'site' });
+  } catch (error) {
+    const detail = error instanceof KeybridgeError ? error.detail : undefined;
+    throw new KeybridgeError('csr-invalid', `the CSR subject cannot be certified: ${detail ?? 'invalid'}`);
   }
-  return value.trim();
+  return owned;
 }

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { KeybridgeError } from '../../errors.ts';
 import {
   createCsr,
@@ -8,12 +9,16 @@ import {
   type SubjectFields,
 } from '../../pki/index.ts';
 import type { HttpsKeyServiceClient } from '../keyservice/https-client.ts';
+import { partnerRefusal } from './partner.ts';
 import type { CertificateStore, SiteCredentials } from './store.ts';
 
 /**
  * Everything the agent does with certificates: registration, the custom certificate,
  * renewal, the move to production and revocation. Private keys are made here, never
  * leave this host, and land on disk only in the certificate directory.
+ *
+ * On a partner platform the platform's certificate is the site's: registration only names
+ * the owner's account, and every call that would make or replace a certificate is refused.
  */
 export interface IssuedJson {
   site_id: string;
@@ -36,6 +41,11 @@ export class Registrar {
 
   async register(input: { email: unknown; password?: unknown; siteName: unknown }): Promise<SiteCredentials> {
     if (this.store.isRegistered()) throw new KeybridgeError('already-registered', this.store.dir);
+    if (this.store.partner) return this.#registerOnPartner(input);
+    // Checked before a key pair is made; the key service checks the name itself too.
+    if (input.siteName === undefined || input.siteName === null || input.siteName === '') {
+      throw new KeybridgeError('invalid-field', 'a site name is required (only a partner platform registers without one)', { field: 'site_name' });
+    }
     const keyPair = await generateKeyPairAsync();
     // The CA writes CN and OU itself; the CSR carries only the key.
     const csr = createCsr(keyPair, { commonName: 'keybridge site' });
@@ -51,8 +61,23 @@ export class Registrar {
     });
   }
 
+  /**
+   * Sent with the platform's certificate over mutual TLS, which proves the site: only the
+   * email (and the password of an existing account). site_name is not sent: the operator
+   * named the site when issuing the certificate. Writes site.json and nothing else.
+   */
+  async #registerOnPartner(input: { email: unknown; password?: unknown }): Promise<SiteCredentials> {
+    const { certFile } = this.store.partner!;
+    if (!existsSync(certFile)) throw new KeybridgeError('config-invalid', `partner.certFile: ${certFile} does not exist (the platform installs it)`, { field: 'partner.certFile' });
+    const body: Record<string, unknown> = { email: input.email };
+    if (input.password !== undefined && input.password !== null && input.password !== '') body.password = input.password;
+    const answer = await this.client.call<{ site_id: string; account_email: string }>('POST', '/ks/v1/site/partner/register', body);
+    return this.store.installPartnerRegistration({ siteId: answer.site_id, accountEmail: answer.account_email });
+  }
+
   /** A development certificate whose subject names the owner (country, state, locality, organisation). */
   async createCustomCertificate(input: { country: unknown; state: unknown; locality: unknown; organization: unknown }): Promise<SiteCredentials> {
+    if (this.store.partner) throw partnerRefusal(this.store.partner, 'a custom certificate');
     const current = this.store.require();
     if (current.environment !== 'development') {
       throw new KeybridgeError('invalid-field', 'custom certificates are development certificates; this site is in production', { field: 'environment' });
@@ -62,6 +87,7 @@ export class Registrar {
   }
 
   async renew(): Promise<SiteCredentials> {
+    if (this.store.partner) throw partnerRefusal(this.store.partner, 'renewal');
     const current = this.store.require();
     const { commonName: _cn, organizationalUnit: _ou, ...owned } = current.certificate.subject;
     return this.#replace((keyPair) => createCsr(keyPair, { commonName: current.siteId, ...owned }), '/ks/v1/site/certificates/renew');
@@ -69,6 +95,8 @@ export class Registrar {
 
   /** Renews when two thirds of the lifetime have passed; returns whether it did. */
   async renewIfDue(now = new Date()): Promise<boolean> {
+    // The platform renews its own certificate: the renewal timer has nothing to do there.
+    if (this.store.partner) return false;
     const current = this.store.current();
     if (!current) return false;
     const { notBefore, notAfter } = current.certificate;
@@ -85,6 +113,7 @@ export class Registrar {
    * this is run again.
    */
   async moveToProduction(): Promise<{ status: 'issued'; credentials: SiteCredentials } | { status: 'pending' }> {
+    if (this.store.partner) throw partnerRefusal(this.store.partner, 'the move to production');
     const current = this.store.require();
     if (current.environment === 'production') throw new KeybridgeError('invalid-field', 'this site is already in production', { field: 'environment' });
     const keyPair = await generateKeyPairAsync();

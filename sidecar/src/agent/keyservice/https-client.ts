@@ -9,6 +9,12 @@ import type { KeyServiceClient, KeyServiceInfo, PutSecretRequest, StoredSecret, 
  * KeybridgeError: anything that means "the key service is not answering" becomes
  * `keyservice-unavailable`, which the agent answers from its stale cache, and which makes
  * it try the next server URL.
+ *
+ * Failover: the URL that last answered stays preferred (sticky: no bouncing back). A URL
+ * that fails with `keyservice-unavailable` is skipped for a backoff period (1 s, doubling
+ * up to 30 s, reset when it answers again), so a dead or black-holed node costs one failed
+ * attempt per period instead of one per request. When every URL is in backoff they are all
+ * tried once anyway (backed-off ones last), so recovery is noticed at the next request.
  */
 export interface ClientTls {
   keyPem: string;
@@ -24,17 +30,60 @@ export interface HttpsKeyServiceOptions {
   /** Trust anchor before registration (the CA the operator published). */
   caCertPem: () => string;
   timeoutMs?: number;
+  /** Backoff after a failure (defaults: 1 s doubling to 30 s). */
+  backoff?: { initialMs?: number; maxMs?: number };
+  /** Clock for backoff periods (tests). */
+  now?: () => number;
 }
+
+/** What the client knows about one URL: for status pages and tests. */
+export interface UrlHealth {
+  url: string;
+  preferred: boolean;
+  /** Current backoff period in ms (0: healthy). */
+  backoffMs: number;
+  /** Skipped until this time (ms since the epoch, on the client's clock); 0 when healthy. */
+  skipUntil: number;
+  failures: number;
+}
+
+interface UrlState {
+  backoffMs: number;
+  skipUntil: number;
+  /** Attempt number current when the last failure was counted: older attempts neither escalate nor reset. */
+  failedAfter: number;
+  failures: number;
+}
+
+export const DEFAULT_BACKOFF = { initialMs: 1000, maxMs: 30_000 };
 
 export class HttpsKeyServiceClient implements KeyServiceClient {
   readonly #options: HttpsKeyServiceOptions;
-  #agent: Agent | null = null;
-  #agentFor: string | null = null;
+  /** One keep-alive agent for calls with the site's certificate, one for calls without (info, register). */
+  readonly #agents = new Map<'certificate' | 'anonymous', { agent: Agent; identity: string }>();
+  /** Agents of a replaced certificate, destroyed once their in-flight requests had time to finish. */
+  readonly #retired = new Set<Agent>();
   #preferred = 0;
+  #attempts = 0;
+  readonly #states: UrlState[];
+  readonly #now: () => number;
+  readonly #backoff: { initialMs: number; maxMs: number };
 
   constructor(options: HttpsKeyServiceOptions) {
     if (options.urls.length === 0) throw new KeybridgeError('config-invalid', 'keyservice.urls: give at least one URL', { field: 'keyservice.urls' });
     this.#options = options;
+    this.#states = options.urls.map(() => ({ backoffMs: 0, skipUntil: 0, failedAfter: 0, failures: 0 }));
+    this.#now = options.now ?? Date.now;
+    const initialMs = Math.max(1, options.backoff?.initialMs ?? DEFAULT_BACKOFF.initialMs);
+    this.#backoff = { initialMs, maxMs: Math.max(initialMs, options.backoff?.maxMs ?? DEFAULT_BACKOFF.maxMs) };
+  }
+
+  /** The URLs in configured order with their failover state. */
+  health(): UrlHealth[] {
+    return this.#options.urls.map((url, index) => {
+      const { backoffMs, skipUntil, failures } = this.#states[index];
+      return { url, preferred: index === this.#preferred, backoffMs, skipUntil, failures };
+    });
   }
 
   info(): Promise<KeyServiceInfo> {
@@ -59,39 +108,86 @@ export class HttpsKeyServiceClient implements KeyServiceClient {
 
   /** Calls beyond the KeyServiceClient interface (registration, certificates) use this too. */
   async call<T>(method: string, path: string, body?: unknown, withCertificate = true): Promise<T> {
-    const urls = this.#options.urls;
     let lastError: KeybridgeError | null = null;
-    for (let attempt = 0; attempt < urls.length; attempt++) {
-      const index = (this.#preferred + attempt) % urls.length;
+    for (const index of this.#order()) {
+      const started = ++this.#attempts;
       try {
-        const result = await this.#once<T>(urls[index], method, path, body, withCertificate);
-        this.#preferred = index;
+        const result = await this.#once<T>(this.#options.urls[index], method, path, body, withCertificate);
+        this.#succeeded(index, started);
         return result;
       } catch (error) {
         if (!(error instanceof KeybridgeError) || error.type !== 'keyservice-unavailable') throw error;
+        this.#failed(index, started);
         lastError = error;
       }
     }
     throw lastError ?? new KeybridgeError('keyservice-unavailable');
   }
 
-  close(): void {
-    this.#agent?.destroy();
-    this.#agent = null;
+  /** Every URL once, from the preferred one on: those outside their backoff first, the others last. */
+  #order(): number[] {
+    const count = this.#options.urls.length;
+    const now = this.#now();
+    const ready: number[] = [];
+    const waiting: number[] = [];
+    for (let step = 0; step < count; step++) {
+      const index = (this.#preferred + step) % count;
+      (this.#states[index].skipUntil <= now ? ready : waiting).push(index);
+    }
+    return [...ready, ...waiting];
   }
 
-  /** One keep-alive agent per certificate: a new certificate must not reuse old TLS sessions. */
+  #succeeded(index: number, started: number): void {
+    const state = this.#states[index];
+    // An answer to a request sent before the last failure says nothing about the URL now.
+    if (started <= state.failedAfter) return;
+    this.#preferred = index;
+    state.backoffMs = 0;
+    state.skipUntil = 0;
+  }
+
+  #failed(index: number, started: number): void {
+    const state = this.#states[index];
+    state.failures++;
+    // Concurrent requests that failed on the same outage count once: no escalation to 30 s at once.
+    if (started <= state.failedAfter) return;
+    state.backoffMs = state.backoffMs === 0 ? this.#backoff.initialMs : Math.min(state.backoffMs * 2, this.#backoff.maxMs);
+    state.skipUntil = this.#now() + state.backoffMs;
+    state.failedAfter = this.#attempts;
+  }
+
+  close(): void {
+    for (const { agent } of this.#agents.values()) agent.destroy();
+    for (const agent of this.#retired) agent.destroy();
+    this.#agents.clear();
+    this.#retired.clear();
+  }
+
+  /**
+   * One keep-alive agent per certificate: a new certificate must not reuse old TLS sessions.
+   * Calls with and without the certificate use separate agents, so a status check (info,
+   * no certificate) never tears down the connections of key reads in flight; an agent whose
+   * certificate was replaced is destroyed only after its requests' timeout.
+   */
   #agentForTls(withCertificate: boolean): Agent {
     const tls = withCertificate ? this.#options.tls() : null;
     if (withCertificate && !tls) throw new KeybridgeError('certificate-invalid', 'this site is not registered yet: run keybridge register');
     const ca = tls?.caCertPem ?? this.#options.caCertPem();
     const identity = `${tls?.certPem ?? ''}|${ca}`;
-    if (!this.#agent || this.#agentFor !== identity) {
-      this.#agent?.destroy();
-      this.#agent = new Agent({ keepAlive: true, maxSockets: 32, ca: [ca], key: tls?.keyPem, cert: tls?.certPem, minVersion: 'TLSv1.2' });
-      this.#agentFor = identity;
+    const slot = withCertificate ? 'certificate' : 'anonymous';
+    const current = this.#agents.get(slot);
+    if (current?.identity === identity) return current.agent;
+    const agent = new Agent({ keepAlive: true, maxSockets: 32, ca: [ca], key: tls?.keyPem, cert: tls?.certPem, minVersion: 'TLSv1.2' });
+    this.#agents.set(slot, { agent, identity });
+    if (current) {
+      const old = current.agent;
+      this.#retired.add(old);
+      setTimeout(() => {
+        this.#retired.delete(old);
+        old.destroy();
+      }, (this.#options.timeoutMs ?? 5000) + 1000).unref();
     }
-    return this.#agent;
+    return agent;
   }
 
   #once<T>(base: string, method: string, path: string, body: unknown, withCertificate: boolean): Promise<T> {

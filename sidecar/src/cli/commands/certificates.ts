@@ -4,7 +4,7 @@ import { readSecretLine } from '../files.ts';
 import { printJson } from '../output.ts';
 import { withClient } from './keys.ts';
 
-export const CERTIFICATES_USAGE = `keybridge register --email E [--password-file F] --site-name S
+export const CERTIFICATES_USAGE = `keybridge register --email E [--password-file F] [--site-name S]   # --site-name except on a partner platform
 keybridge cert create --country C --state S --locality L --org O
 keybridge cert renew | keybridge cert revoke
 keybridge production`;
@@ -24,7 +24,9 @@ function describe(summary: CertificateSummary): string {
 
 export async function registerCommand(argv: string[]): Promise<void> {
   const { values } = parse(argv, { ...AGENT_OPTIONS, email: { type: 'string' }, 'password-file': { type: 'string' }, 'site-name': { type: 'string' } }, { min: 0, max: 0 });
-  const body: Record<string, unknown> = { email: requireOption(values, 'email'), site_name: requireOption(values, 'site-name') };
+  // On a partner platform (Pantheon) the operator named the site when issuing its certificate: only the email is needed.
+  const body: Record<string, unknown> = { email: requireOption(values, 'email') };
+  if (values['site-name']) body.site_name = values['site-name'];
   if (values['password-file']) body.password = readSecretLine(values['password-file'], 'password-file');
   const summary = await withClient(values, (client) => client.post<CertificateSummary>('/v1/register', body));
   if (values.json) printJson(summary);

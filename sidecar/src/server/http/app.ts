@@ -69,6 +69,14 @@ export function createKeyServiceApp(options: KeyServiceAppOptions): Hono<Env> {
     return c.json({ deleted: await service.delete(c.get('identity'), body.keyId as string) });
   });
 
+  // A partner site (Pantheon) registers with the platform's certificate: it names only its owner's account.
+  app.post('/ks/v1/site/partner/register', async (c) => {
+    const body = await readJsonObject(c);
+    onlyFields(body, ['email', 'password']);
+    const registered = await authority.registerPartnerSite(c.get('identity'), { email: body.email, password: body.password });
+    return c.json({ site_id: registered.siteId, environment: registered.environment, partner: registered.partner, account_email: registered.accountEmail });
+  });
+
   app.get('/ks/v1/site/whoami', (c) => {
     const identity = c.get('identity');
     return c.json({ site_id: identity.siteId, environment: identity.environment, serial: identity.serialHex });
