@@ -10,6 +10,8 @@ import type { PartnerCertificate } from '../server/partner-authority.ts';
 import type { KeyServiceAppOptions } from '../server/http/app.ts';
 import { openStoredRootKeyRing } from '../server/root-key-ring-store.ts';
 import { finishRootKeyRotation, rotateRootKey, type RotationResult, type RotationStep } from '../server/root-rotation.ts';
+
+export type { RotationStep };
 import { SiteAuthority } from '../server/site-authority.ts';
 import { startKeyServer, type KeyServer } from '../server/start.ts';
 import { openSqliteStores } from '../storage/registry-sqlite.ts';

@@ -1,8 +1,7 @@
 import { loadAgentConfig } from '../../config/agent.ts';
 import { loadServerConfig } from '../../config/server.ts';
 import { runAgent } from '../../roles/agent.ts';
-import { issuePartnerBinding, rotateRoot, runServer, withAuthority } from '../../roles/server.ts';
-import type { RotationStep } from '../../server/root-rotation.ts';
+import { issuePartnerBinding, rotateRoot, runServer, withAuthority, type RotationStep } from '../../roles/server.ts';
 import { parse, requireOption } from '../args.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { printJson, printTable } from '../output.ts';
