@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // README command 2: runs every test suite and closes with one plain total line,
 // "N passed, N failed, N skipped", over all of them (CI reads that line).
-// Suites: vitest (TypeScript: crypto vectors, storage, key service, agent API, CLI end to end),
+// Suites: the TypeScript type check (counted as one test), then vitest (TypeScript: crypto vectors, storage, key service, agent API, CLI end to end),
 // in two passes over the key-service backend matrix (sidecar/test-helpers/backend.ts):
 //   pass 1: every test file, KEYBRIDGE_TEST_BACKEND=sqlite-software (the default);
 //   pass 2: the files whose results depend on the key-service backend (those that start a key
@@ -78,6 +78,18 @@ function sweep(scratch) {
 
 const args = process.argv.slice(2);
 const filters = args.filter((arg) => !arg.startsWith('-'));
+
+// The type check counts as one test: a type error in a file no test imports still fails CI.
+{
+  console.log('=== type check: tsc --noEmit ===\n');
+  const started = Date.now();
+  const result = spawnSync('npx', ['tsc', '--noEmit', '-p', '.'], { cwd: root, stdio: 'inherit' });
+  const ok = result.status === 0;
+  totals[ok ? 'passed' : 'failed'] += 1;
+  if (!ok) broken = true;
+  summaries.push(`type check: ${ok ? 'passed' : 'FAILED'} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  console.log(`\n=== ${summaries.at(-1)} ===\n`);
+}
 
 console.log('=== pass 1 of 2: all test files, KEYBRIDGE_TEST_BACKEND=sqlite-software (SQLite, software root key) ===\n');
 runVitest('pass 1 (sqlite-software)', 'sqlite-software', 'vitest.json', args);
