@@ -33,7 +33,7 @@ export function createAgent(options: AgentOptions): Agent {
   const registrar = new Registrar(certificates, options.client);
   const cache = new CiphertextCache<StoredSecret>(options.cache);
   const site = (): SiteIdentity => {
-    const credentials = certificates.current();
+    const credentials = certificates.recent();
     if (!credentials) throw new KeybridgeError('not-registered');
     return { siteId: credentials.siteId, siteSecret: credentials.siteSecret, environment: credentials.environment };
   };

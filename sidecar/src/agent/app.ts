@@ -41,8 +41,12 @@ export function createAgentApp(options: AgentAppOptions): Hono {
 
   app.use('*', async (c, next) => {
     const started = performance.now();
-    await next();
+    // Set before the handler builds its response: c.json() then carries it, and
+    // @hono/node-server keeps its lightweight-Response fast path. Setting it afterwards
+    // makes hono clone the finished Response into a stream-backed one on every request.
     c.header('Cache-Control', 'no-store');
+    await next();
+    if (c.res.headers.get('cache-control') !== 'no-store') c.header('Cache-Control', 'no-store');
     options.log?.({ method: c.req.method, path: c.req.path, status: c.res.status, ms: performance.now() - started });
   });
   app.use('*', requireBearerToken(options.token, new Set(['/v1/health'])));

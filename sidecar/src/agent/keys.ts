@@ -110,8 +110,21 @@ export class AgentKeys {
     return this.cache.ttlMs;
   }
 
+  /** name -> opaque id, per (site secret, environment): an HMAC per read otherwise. */
+  private keyIds: { secret: Uint8Array; environment: string; ids: Map<string, string> } | null = null;
+
   keyIdFor(name: string): string {
-    return opaqueKeyId(this.site.siteSecret, this.site.environment, name);
+    const site = this.site;
+    if (!this.keyIds || this.keyIds.secret !== site.siteSecret || this.keyIds.environment !== site.environment) {
+      this.keyIds = { secret: site.siteSecret, environment: site.environment, ids: new Map() };
+    }
+    let id = this.keyIds.ids.get(name);
+    if (id === undefined) {
+      id = opaqueKeyId(site.siteSecret, site.environment, name);
+      if (this.keyIds.ids.size >= 10_000) this.keyIds.ids.clear();
+      this.keyIds.ids.set(name, id);
+    }
+    return id;
   }
 
   /** Stores a value, reusing the KEK the caller holds for this name (or making one). */
@@ -141,12 +154,19 @@ export class AgentKeys {
     const keyId = this.keyIdFor(name);
     const [record] = await this.readRecords([keyId]);
     if (!record) throw new KeybridgeError('key-not-found', describeName(name), { field: 'name' });
-    if (record.kekId !== kekId(kek)) {
-      this.kekMismatches.add(name);
-      throw new KeybridgeError('kek-mismatch', describeName(name), { field: 'wrapping_key' });
+    let value: Uint8Array;
+    try {
+      // Decrypt first: with the right KEK (the common case) the KEK-id HMAC is not needed.
+      value = unwrapValue(kek, record.ciphertext, this.context(keyId));
+    } catch (error) {
+      // A wrong KEK fails GCM authentication; the KEK id tells it apart from tampering.
+      if (record.kekId !== kekId(kek)) {
+        this.kekMismatches.add(name);
+        throw new KeybridgeError('kek-mismatch', describeName(name), { field: 'wrapping_key' });
+      }
+      throw error;
     }
-    const value = unwrapValue(kek, record.ciphertext, this.context(keyId));
-    this.kekMismatches.delete(name);
+    if (this.kekMismatches.size > 0) this.kekMismatches.delete(name);
     return { name, value, version: record.version };
   }
 

@@ -33,9 +33,15 @@ export function readTokenFile(path: string): string {
   return token;
 }
 
-/** Compares a presented token with the expected one in constant time (hashes equalise lengths). */
+/**
+ * A constant-time check of presented tokens against the expected one (SHA-256 digests
+ * equalise lengths). The expected digest is computed once, not per request.
+ */
+export function tokenVerifier(expected: string): (presented: string) => boolean {
+  const digest = createHash('sha256').update(expected).digest();
+  return (presented) => timingSafeEqual(digest, createHash('sha256').update(presented).digest());
+}
+
 export function tokenMatches(expected: string, presented: string): boolean {
-  const a = createHash('sha256').update(expected).digest();
-  const b = createHash('sha256').update(presented).digest();
-  return timingSafeEqual(a, b);
+  return tokenVerifier(expected)(presented);
 }

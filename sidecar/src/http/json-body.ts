@@ -1,30 +1,71 @@
 import type { Context, MiddlewareHandler } from 'hono';
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { bodyLimit } from 'hono/body-limit';
 import { KeybridgeError } from '../errors.ts';
 import { problemResponse } from './problem.ts';
 
 /** Caps request bodies while they stream in, so an oversized body is never buffered whole. */
 export function capBody(maxBytes: number): MiddlewareHandler {
-  return bodyLimit({
-    maxSize: maxBytes,
-    onError: (c) => {
-      // The rest of the body is never read, so the connection cannot be reused: say so,
-      // or a keep-alive client sends its next request into a socket about to close.
-      const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
-      if (outgoing) outgoing.shouldKeepAlive = false;
-      return problemResponse(c, new KeybridgeError('body-too-large', `at most ${maxBytes} bytes`));
-    },
+  const fallback = bodyLimit({ maxSize: maxBytes, onError: (c) => tooLarge(c, maxBytes) });
+  return async (c, next) => {
+    const incoming = nodeIncoming(c);
+    // Web-standard environments (app.request() in tests): hono's own limiter.
+    if (!incoming) return fallback(c, next);
+    // On node, never touch c.req.raw: that would build a Web Request and body stream per
+    // request. Check the declared length here; readJsonObject enforces the cap on the bytes.
+    const declared = incoming.headers['content-length'];
+    if (declared !== undefined && Number(declared) > maxBytes) return tooLarge(c, maxBytes);
+    c.set(BODY_CAP as never, maxBytes as never);
+    return next();
+  };
+}
+
+const BODY_CAP = 'keybridge.bodyCap';
+const DEFAULT_BODY_CAP = 256 * 1024;
+
+function nodeIncoming(c: Context): IncomingMessage | undefined {
+  return (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+}
+
+function tooLarge(c: Context, maxBytes: number): Response {
+  // The rest of the body is never read, so the connection cannot be reused: say so,
+  // or a keep-alive client sends its next request into a socket about to close.
+  const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
+  if (outgoing) outgoing.shouldKeepAlive = false;
+  return problemResponse(c, new KeybridgeError('body-too-large', `at most ${maxBytes} bytes`));
+}
+
+/** The body of a node request as text, refusing more than `maxBytes`. */
+function readIncoming(c: Context, incoming: IncomingMessage, maxBytes: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        incoming.off('data', onData);
+        const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
+        if (outgoing) outgoing.shouldKeepAlive = false;
+        reject(new KeybridgeError('body-too-large', `at most ${maxBytes} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    incoming.on('data', onData);
+    incoming.once('end', () => resolve(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8')));
+    incoming.once('error', reject);
   });
 }
 
 /** The request body as a JSON object, or a `bad-request` problem that says what is wrong. */
 export async function readJsonObject(c: Context): Promise<Record<string, unknown>> {
-  const type = c.req.header('content-type') ?? '';
+  const incoming = nodeIncoming(c);
+  const type = (incoming ? incoming.headers['content-type'] : c.req.header('content-type')) ?? '';
   if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(type)) {
     throw new KeybridgeError('unsupported-media-type', 'send Content-Type: application/json');
   }
-  const text = await c.req.text();
+  const cap = (c.get(BODY_CAP as never) as number | undefined) ?? DEFAULT_BODY_CAP;
+  const text = incoming ? await readIncoming(c, incoming, cap) : await c.req.text();
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

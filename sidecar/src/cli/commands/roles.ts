@@ -3,6 +3,7 @@ import { loadServerConfig } from '../../config/server.ts';
 import { runAgent } from '../../roles/agent.ts';
 import { issuePartnerBinding, rotateRoot, runServer, withAuthority, type RotationStep } from '../../roles/server.ts';
 import { parse, requireOption } from '../args.ts';
+import { createLogWriter } from '../log-writer.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { printJson, printTable } from '../output.ts';
 
@@ -15,9 +16,7 @@ keybridge server rotate-root --config FILE [--json] # new root key, vaults re-wr
 keybridge agent --config FILE                      # sidecar`;
 
 /** One JSON line per request on stderr: method, path, status, duration (and the certificate subject). */
-function logLine(entry: object): void {
-  process.stderr.write(`${JSON.stringify({ at: new Date().toISOString(), ...entry })}\n`);
-}
+const logLine = createLogWriter();
 
 function untilSignal(close: () => Promise<void>): Promise<number> {
   return new Promise<number>((resolveExit) => {

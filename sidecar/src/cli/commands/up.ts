@@ -2,7 +2,10 @@ import { resolve } from 'node:path';
 import { parseListen } from '../../agent/listen.ts';
 import { cmsConfigLines, up } from '../../up.ts';
 import { parse } from '../args.ts';
+import { createLogWriter } from '../log-writer.ts';
 import { defaultHome } from '../agent-client.ts';
+
+const accessLog = createLogWriter();
 
 export const UP_USAGE = 'keybridge up [--home DIR] [--listen HOST:PORT | --listen unix:/path]';
 export const DEFAULT_LISTEN = '127.0.0.1:8877';
@@ -15,7 +18,7 @@ export async function upCommand(argv: string[]): Promise<number> {
     home,
     listen: parseListen(values.listen ?? process.env.KEYBRIDGE_LISTEN ?? DEFAULT_LISTEN, '--listen'),
     // One JSON line per request on stderr: method, path, status, duration. No bodies, no headers.
-    log: (entry) => process.stderr.write(`${JSON.stringify({ at: new Date().toISOString(), ...entry, ms: Number(entry.ms.toFixed(2)) })}\n`),
+    log: (entry) => accessLog({ ...entry, ms: Number(entry.ms.toFixed(2)) }),
   });
   process.stdout.write(
     [
