@@ -100,7 +100,7 @@ export async function up(options: UpOptions): Promise<UpInstance> {
     if (options.register !== false && !certificates.isRegistered()) {
       await agent.registrar.register({ email: options.email ?? EMBEDDED_EMAIL, siteName: 'embedded site' });
     }
-    running = await listen(agent.app, options.listen);
+    running = await listen(agent.app, options.listen, agent.fastReads);
   } catch (error) {
     client.close();
     await server.close();

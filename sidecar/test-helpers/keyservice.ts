@@ -229,7 +229,7 @@ export async function startTestAgent(
     webroots: options.webroots ?? [],
     cache: { ...DEFAULT_CACHE, ...options.cache },
   });
-  const running: RunningServer = await listen(agent.app, { kind: 'tcp', host: '127.0.0.1', port: 0 });
+  const running: RunningServer = await listen(agent.app, { kind: 'tcp', host: '127.0.0.1', port: 0 }, agent.fastReads);
   const call = async (method: string, path: string, body?: unknown): Promise<ApiResponse> => {
     const response = await fetch(`${running.url}${path}`, {
       method,

@@ -6,7 +6,10 @@ import { type AccessLogEntry, createAgentApp } from './app.ts';
 import { CiphertextCache } from './cache.ts';
 import { Registrar } from './certs/registrar.ts';
 import type { CertificateStore } from './certs/store.ts';
+import { fastReadListener } from './fast-reads.ts';
 import { AgentKeys, type SiteIdentity } from './keys.ts';
+import type { FastPath } from './listen.ts';
+import { readOperations } from './routes/keys.ts';
 import type { HttpsKeyServiceClient } from './keyservice/https-client.ts';
 
 /** Everything the agent needs; the key service is reached over mutual TLS. */
@@ -23,6 +26,8 @@ export interface AgentOptions {
 
 export interface Agent {
   app: Hono;
+  /** Serves the hot read routes before hono (fast-reads.ts): pass it to listen(). */
+  fastReads: FastPath;
   keys: AgentKeys;
   certificates: CertificateStore;
   registrar: Registrar;
@@ -53,7 +58,8 @@ export function createAgent(options: AgentOptions): Agent {
       webroots: options.webroots,
     },
   });
-  return { app, keys, certificates, registrar };
+  const fastReads = fastReadListener({ token: options.token, reads: readOperations(keys), log: options.log });
+  return { app, fastReads, keys, certificates, registrar };
 }
 
 /** Defaults chosen for a page-request workload: a short TTL keeps revocation prompt. */

@@ -206,3 +206,25 @@ describe('generate and fetch', () => {
     expect(badName.json).toMatchObject({ type: 'invalid-name', field: 'names[1]' });
   });
 });
+
+describe('the fast read path (POST /v1/keys/get and /v1/keys/fetch on plain node:http)', () => {
+  for (const path of ['/v1/keys/get', '/v1/keys/fetch']) {
+    it(`${path}: the same checks, in the same order, as every other route`, async () => {
+      const noToken = await fetch(`${agent.url}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+      expect(noToken.status).toBe(401);
+      expect(noToken.headers.get('content-type')).toBe('application/problem+json');
+      expect(noToken.headers.get('cache-control')).toBe('no-store');
+      const wrongType = await agent.call('POST', path, '{}', { 'Content-Type': 'text/plain' });
+      expect(wrongType.json.type).toBe('unsupported-media-type');
+      const malformed = await agent.call('POST', path, '{"names": ["secret-in-body"');
+      expect(malformed.json.type).toBe('bad-request');
+      expect(malformed.text).not.toContain('secret-in-body');
+      const unknown = await agent.call('POST', path, { names: ['a'], name: 'a', wrapping_key: 'kb1$x', extra: 1 });
+      expect(unknown.json).toMatchObject({ type: 'invalid-field' });
+      const big = await agent.call('POST', path, { names: ['x'.repeat(300 * 1024)] });
+      expect(big.status).toBe(413);
+      // The connection that carried the oversized body was closed, not reused.
+      expect((await agent.call('GET', '/v1/health')).status).toBe(200);
+    });
+  }
+});

@@ -1,4 +1,5 @@
-import { createAdaptorServer } from '@hono/node-server';
+import { getRequestListener } from '@hono/node-server';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Hono } from 'hono';
 import type { Server } from 'node:http';
 import { chmodSync, existsSync, lstatSync, unlinkSync } from 'node:fs';
@@ -41,8 +42,15 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function listen(app: Hono, address: ListenAddress): Promise<RunningServer> {
-  const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+/** A handler that may answer a request itself (returns true) before the hono app sees it. */
+export type FastPath = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+export async function listen(app: Hono, address: ListenAddress, fast?: FastPath): Promise<RunningServer> {
+  const honoListener = getRequestListener(app.fetch);
+  const server = createServer((req, res) => {
+    if (fast?.(req, res)) return;
+    void honoListener(req, res);
+  });
   server.keepAliveTimeout = 65_000;
   if (address.kind === 'unix') {
     // A socket left by a crashed agent would make listen() fail: remove it, but only if it

@@ -35,8 +35,11 @@ function tooLarge(c: Context, maxBytes: number): Response {
   return problemResponse(c, new KeybridgeError('body-too-large', `at most ${maxBytes} bytes`));
 }
 
-/** The body of a node request as text, refusing more than `maxBytes`. */
-function readIncoming(c: Context, incoming: IncomingMessage, maxBytes: number): Promise<string> {
+/**
+ * The body of a node request as text, refusing more than `maxBytes` while it streams in
+ * (and marking the connection not reusable, since the rest is never read).
+ */
+export function readNodeBody(incoming: IncomingMessage, outgoing: ServerResponse | undefined, maxBytes: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -44,7 +47,6 @@ function readIncoming(c: Context, incoming: IncomingMessage, maxBytes: number): 
       size += chunk.length;
       if (size > maxBytes) {
         incoming.off('data', onData);
-        const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
         if (outgoing) outgoing.shouldKeepAlive = false;
         reject(new KeybridgeError('body-too-large', `at most ${maxBytes} bytes`));
         return;
@@ -57,15 +59,15 @@ function readIncoming(c: Context, incoming: IncomingMessage, maxBytes: number): 
   });
 }
 
-/** The request body as a JSON object, or a `bad-request` problem that says what is wrong. */
-export async function readJsonObject(c: Context): Promise<Record<string, unknown>> {
-  const incoming = nodeIncoming(c);
-  const type = (incoming ? incoming.headers['content-type'] : c.req.header('content-type')) ?? '';
-  if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(type)) {
-    throw new KeybridgeError('unsupported-media-type', 'send Content-Type: application/json');
-  }
-  const cap = (c.get(BODY_CAP as never) as number | undefined) ?? DEFAULT_BODY_CAP;
-  const text = incoming ? await readIncoming(c, incoming, cap) : await c.req.text();
+const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json\b/i;
+
+/** Refuses a request whose Content-Type is not JSON. */
+export function requireJsonContentType(type: string | undefined): void {
+  if (!JSON_MEDIA_TYPE.test(type ?? '')) throw new KeybridgeError('unsupported-media-type', 'send Content-Type: application/json');
+}
+
+/** A request body's text as a JSON object, or a `bad-request` problem that says what is wrong. */
+export function parseJsonObject(text: string): Record<string, unknown> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -77,6 +79,15 @@ export async function readJsonObject(c: Context): Promise<Record<string, unknown
     throw new KeybridgeError('bad-request', 'the body must be a JSON object');
   }
   return parsed as Record<string, unknown>;
+}
+
+/** The request body as a JSON object, or a problem that says what is wrong. */
+export async function readJsonObject(c: Context): Promise<Record<string, unknown>> {
+  const incoming = nodeIncoming(c);
+  requireJsonContentType(incoming ? incoming.headers['content-type'] : c.req.header('content-type'));
+  const cap = (c.get(BODY_CAP as never) as number | undefined) ?? DEFAULT_BODY_CAP;
+  const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
+  return parseJsonObject(incoming ? await readNodeBody(incoming, outgoing, cap) : await c.req.text());
 }
 
 export function optionalString(body: Record<string, unknown>, field: string): string | undefined {

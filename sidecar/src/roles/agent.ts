@@ -49,7 +49,7 @@ export async function runAgent(config: AgentConfig, log?: (entry: AccessLogEntry
     cache: { ...config.cache, maxEntries: 10_000 },
     log,
   });
-  const running = await listen(agent.app, config.listen);
+  const running = await listen(agent.app, config.listen, agent.fastReads);
   const stopRenewal = startRenewal(agent.registrar, undefined, onRenewalError);
   return {
     url: running.url,

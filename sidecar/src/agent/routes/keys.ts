@@ -44,39 +44,9 @@ export function keyRoutes(keys: AgentKeys): Hono {
     return c.json(writtenJson(written));
   });
 
-  app.post('/get', async (c) => {
-    const body = await readJsonObject(c);
-    onlyFields(body, ['name', 'wrapping_key']);
-    const read = await keys.get(body.name, requiredString(body, 'wrapping_key'));
-    return c.json({ name: read.name, value_base64: Buffer.from(read.value).toString('base64'), version: read.version });
-  });
-
-  app.post('/fetch', async (c) => {
-    const body = await readJsonObject(c);
-    onlyFields(body, ['names']);
-    const names = body.names;
-    if (!Array.isArray(names) || names.length === 0 || names.length > MAX_FETCH_NAMES) {
-      throw new KeybridgeError('invalid-field', `must be an array of 1 to ${MAX_FETCH_NAMES} names`, { field: 'names' });
-    }
-    const fetched = await keys.fetch(names);
-    return c.json({
-      site_id: keys.siteId,
-      environment: keys.environment,
-      cache_ttl_ms: keys.cacheTtlMs,
-      keys: fetched.map((item) =>
-        item.found
-          ? {
-              name: item.name,
-              found: true,
-              key_id: item.keyId,
-              kek_id: item.kekId,
-              ciphertext: item.ciphertext,
-              version: item.version,
-            }
-          : { name: item.name, found: false, key_id: item.keyId },
-      ),
-    });
-  });
+  const reads = readOperations(keys);
+  app.post('/get', async (c) => c.json(await reads.get(await readJsonObject(c))));
+  app.post('/fetch', async (c) => c.json(await reads.fetch(await readJsonObject(c))));
 
   app.post('/rotate', async (c) => {
     const body = await readJsonObject(c);
@@ -92,6 +62,41 @@ export function keyRoutes(keys: AgentKeys): Hono {
 
   return app;
 }
+
+/**
+ * The two read operations a page request makes, as plain functions of the parsed body:
+ * the hono routes above and the fast path (fast-reads.ts) both call them, so the checks
+ * and the response shapes live in one place.
+ */
+export function readOperations(keys: AgentKeys) {
+  return {
+    async get(body: Record<string, unknown>) {
+      onlyFields(body, ['name', 'wrapping_key']);
+      const read = await keys.get(body.name, requiredString(body, 'wrapping_key'));
+      return { name: read.name, value_base64: Buffer.from(read.value).toString('base64'), version: read.version };
+    },
+    async fetch(body: Record<string, unknown>) {
+      onlyFields(body, ['names']);
+      const names = body.names;
+      if (!Array.isArray(names) || names.length === 0 || names.length > MAX_FETCH_NAMES) {
+        throw new KeybridgeError('invalid-field', `must be an array of 1 to ${MAX_FETCH_NAMES} names`, { field: 'names' });
+      }
+      const fetched = await keys.fetch(names);
+      return {
+        site_id: keys.siteId,
+        environment: keys.environment,
+        cache_ttl_ms: keys.cacheTtlMs,
+        keys: fetched.map((item) =>
+          item.found
+            ? { name: item.name, found: true, key_id: item.keyId, kek_id: item.kekId, ciphertext: item.ciphertext, version: item.version }
+            : { name: item.name, found: false, key_id: item.keyId },
+        ),
+      };
+    },
+  };
+}
+
+export type ReadOperations = ReturnType<typeof readOperations>;
 
 export function writtenJson(written: KeyWritten) {
   return { name: written.name, wrapping_key: written.wrappingKey, version: written.version };
