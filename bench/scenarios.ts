@@ -1,0 +1,76 @@
+/**
+ * What each scenario sends, serialised once into complete HTTP/1.1 requests. The baseline
+ * gets the very same bytes as the agent's keys/get (token, body and all), so the only
+ * difference between the rows is what the server does with them.
+ */
+import type { BenchKey } from './keyset.ts';
+import { hostHeader } from './http-json.ts';
+import type { Target } from './loadgen-protocol.ts';
+
+export type Server = 'baseline' | 'agent';
+export type Operation = 'get' | 'fetch';
+
+export interface Scenario {
+  id: string;
+  server: Server;
+  /** The agent operation whose request bytes are sent (the baseline ignores them). */
+  operation: Operation;
+  transport: 'tcp' | 'unix';
+  concurrency: number;
+  label: string;
+}
+
+export function httpRequest(target: Target, path: string, token: string, body: unknown): string {
+  const payload = JSON.stringify(body);
+  return (
+    `POST ${path} HTTP/1.1\r\n` +
+    `Host: ${hostHeader(target)}\r\n` +
+    `Authorization: Bearer ${token}\r\n` +
+    'Content-Type: application/json\r\n' +
+    'Accept: application/json\r\n' +
+    `Content-Length: ${Buffer.byteLength(payload, 'utf8')}\r\n` +
+    '\r\n' +
+    payload
+  );
+}
+
+/** keys/get rotating over every key (the agent unwraps each with its KEK). */
+export function getRequests(target: Target, token: string, keys: readonly BenchKey[]): string[] {
+  return keys.map((key) => httpRequest(target, '/v1/keys/get', token, { name: key.name, wrapping_key: key.wrappingKey }));
+}
+
+/** keys/fetch of one name: ciphertext only, no decryption in the agent. */
+export function fetchRequests(target: Target, token: string, keys: readonly BenchKey[]): string[] {
+  return [httpRequest(target, '/v1/keys/fetch', token, { names: [keys[0].name] })];
+}
+
+export function scenarioId(server: Server, operation: Operation, transport: 'tcp' | 'unix', concurrency: number): string {
+  return server === 'baseline' ? `baseline-${transport}-c${concurrency}` : `${operation}-${transport}-c${concurrency}`;
+}
+
+export function makeScenario(server: Server, operation: Operation, transport: 'tcp' | 'unix', concurrency: number): Scenario {
+  const what = server === 'baseline' ? 'baseline node:http' : `agent keys/${operation}`;
+  return {
+    id: scenarioId(server, operation, transport, concurrency),
+    server,
+    operation,
+    transport,
+    concurrency,
+    label: what,
+  };
+}
+
+/** The default plan, in run order. */
+export function defaultPlan(): Scenario[] {
+  return [
+    makeScenario('baseline', 'get', 'tcp', 1),
+    makeScenario('baseline', 'get', 'tcp', 64),
+    makeScenario('baseline', 'get', 'unix', 1),
+    makeScenario('agent', 'get', 'tcp', 1),
+    makeScenario('agent', 'get', 'tcp', 64),
+    makeScenario('agent', 'fetch', 'tcp', 1),
+    makeScenario('agent', 'fetch', 'tcp', 64),
+    makeScenario('agent', 'get', 'unix', 1),
+    makeScenario('agent', 'fetch', 'unix', 1),
+  ];
+}
