@@ -192,7 +192,7 @@ async function main(): Promise<number> {
     const how = current.child.signalCode ? `signal ${current.child.signalCode}` : `exit ${code}`;
     if (crashed) problems.push(`keybridge up (${current.url}) died during the run (${how}); its last output:\n${current.tail()}`);
     else if (code !== 0) problems.push(`keybridge up (${current.url}) exited ${code} on SIGTERM:\n${current.tail()}`);
-    if (config.agentLog === 'file') notes.push(`agent ${current.url} wrote ${(current.logBytes() / 1024 / 1024).toFixed(1)} MB of access log (one JSON line per request, synchronous stderr writes)`);
+    if (config.agentLog === 'file') notes.push(`agent ${current.url} wrote ${(current.logBytes() / 1024 / 1024).toFixed(1)} MB of access log (one JSON line per request, batched once per event-loop turn)`);
   };
 
   const ensureAgent = async (transport: 'tcp' | 'unix') => {
