@@ -1,5 +1,5 @@
-import { closeSync, constants, fsyncSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { link, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
+import { chmodSync, closeSync, constants, fsyncSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { link, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -112,4 +112,31 @@ async function exists(file: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * Moves the files of a private directory (the certificate directory) to `to`, safely:
+ * `to` must not exist or be empty; every file is copied with its mode, fsync'ed, and
+ * compared byte for byte before anything is removed from `from`. A crash at any point
+ * leaves a complete copy in at least one of the two places.
+ */
+export async function movePrivateDirectory(from: string, to: string): Promise<string[]> {
+  const entries = await readdir(from, { withFileTypes: true });
+  const files = entries.filter((entry) => entry.isFile() && !entry.name.endsWith('.tmp')).map((entry) => entry.name);
+  if (entries.some((entry) => !entry.isFile())) throw new Error(`${from} holds something other than plain files: move it by hand`);
+  await mkdir(to, { recursive: true, mode: 0o700 });
+  if ((await readdir(to)).length > 0) throw new Error(`${to} is not empty`);
+  for (const name of files) {
+    const source = join(from, name);
+    const data = await readFile(source);
+    const mode = (await stat(source)).mode & 0o777;
+    if (!(await createPrivateFileExclusive(join(to, name), data))) throw new Error(`${join(to, name)} appeared during the move`);
+    if (mode !== 0o600) chmodSync(join(to, name), mode & 0o700);
+    if (!Buffer.from(await readFile(join(to, name))).equals(data)) throw new Error(`copy of ${name} differs: nothing was removed`);
+  }
+  await fsyncDirectory(to);
+  for (const name of files) await rm(join(from, name));
+  for (const entry of entries.filter((e) => e.name.endsWith('.tmp'))) await rm(join(from, entry.name), { force: true });
+  await rmdir(from);
+  return files;
 }

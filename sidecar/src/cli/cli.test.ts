@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -170,5 +170,32 @@ describe('import and export', () => {
     const wrong = runCli(['import', 'bundle', '--file', out, '--passphrase-file', file('wrong', 'not the passphrase at all')], env);
     expect(wrong.status).toBe(1);
     expect(wrong.stderr).toContain('bundle-decrypt-failed');
+  });
+});
+
+describe('cert move', () => {
+  it('moves a certificate directory safely and refuses a non-empty target', () => {
+    const from = join(work, 'move-from');
+    const to = join(work, 'move-to');
+    expect(runCli(['cert', 'move', '--from', join(home, 'nope'), '--to', to], env).status).toBe(1);
+    mkdirSync(join(work, 'occupied'));
+    writeFileSync(join(work, 'occupied', 'x'), 'x');
+    const occupied = runCli(['cert', 'move', '--from', join(home, 'certs'), '--to', join(work, 'occupied')], env);
+    expect(occupied.status).toBe(1);
+    expect(existsSync(join(home, 'certs', 'client.pem'))).toBe(true);
+    // A copy of the live directory, so the running agent keeps its own.
+    cpSync(join(home, 'certs'), from, { recursive: true });
+    const before = readFileSync(join(from, 'client.pem'));
+    const moved = runCli(['cert', 'move', '--from', from, '--to', to], env);
+    expect(moved.status, moved.stderr).toBe(0);
+    expect(existsSync(from)).toBe(false);
+    expect(readFileSync(join(to, 'client.pem')).equals(before)).toBe(true);
+    expect(statSync(to).mode & 0o777).toBe(0o700);
+    expect(statSync(join(to, 'site.json')).mode & 0o777).toBe(0o600);
+    cpSync(to, join(work, 'again'), { recursive: true });
+    const refused = runCli(['cert', 'move', '--from', join(work, 'again'), '--to', to], env);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain('not empty');
+    expect(existsSync(join(work, 'again', 'client.pem'))).toBe(true);
   });
 });

@@ -1,5 +1,7 @@
 import { AGENT_OPTIONS, parse, requireOption } from '../args.ts';
-import { UsageError } from '../errors.ts';
+import { resolve } from 'node:path';
+import { movePrivateDirectory } from '../../files.ts';
+import { CliError, UsageError } from '../errors.ts';
 import { readSecretLine } from '../files.ts';
 import { printJson } from '../output.ts';
 import { withClient } from './keys.ts';
@@ -7,6 +9,7 @@ import { withClient } from './keys.ts';
 export const CERTIFICATES_USAGE = `keybridge register --email E [--password-file F] [--site-name S]   # --site-name except on a partner platform
 keybridge cert create --country C --state S --locality L --org O
 keybridge cert renew | keybridge cert revoke
+keybridge cert move --from DIR --to DIR          # with the agent stopped; then point certDir at DIR
 keybridge production`;
 
 interface CertificateSummary {
@@ -60,7 +63,20 @@ export async function certCommand(argv: string[]): Promise<void> {
     else process.stdout.write('revoked: the key service refuses this certificate from its next request on\n');
     return;
   }
-  throw new UsageError(sub ? `unknown cert command "${sub}"` : 'cert needs a subcommand: create, renew or revoke');
+  if (sub === 'move') {
+    const { values } = parse(rest, { from: { type: 'string' }, to: { type: 'string' } }, { min: 0, max: 0 });
+    const from = resolve(requireOption(values, 'from'));
+    const to = resolve(requireOption(values, 'to'));
+    let moved: string[];
+    try {
+      moved = await movePrivateDirectory(from, to);
+    } catch (error) {
+      throw new CliError(`cert move: ${(error as Error).message}`);
+    }
+    process.stdout.write(`moved ${moved.join(', ')} to ${to} (0700, files 0600)\nnow set certDir: ${to} in the agent's config and start it again\n`);
+    return;
+  }
+  throw new UsageError(sub ? `unknown cert command "${sub}"` : 'cert needs a subcommand: create, renew, revoke or move');
 }
 
 /** A pending approval is a normal outcome (exit 0); `--json` prints {"status": "pending"}. */
