@@ -65,6 +65,11 @@ export async function openPostgresStorage(url: string, options: PostgresStorageO
   // An idle connection that dies (server restart) is dropped by the pool; without a
   // listener the 'error' event would crash the process.
   pool.on('error', () => undefined);
+  // A server shutting down (57P01) can send its FATAL in the same read as a reply, before a
+  // borrower has attached its own listener: without one on every client from the start,
+  // node treats that 'error' event as unhandled and the process dies. Callers still see the
+  // failure through their query's rejection (storage-failure).
+  pool.on('connect', (client) => client.on('error', () => undefined));
   try {
     await migratePostgres(pool, () => new Date().toISOString());
   } catch (error) {
