@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import { KeybridgeError } from '../errors.ts';
 import { ENVIRONMENTS } from '../protocol/keyservice.ts';
 import { SqliteStorage, openSqliteStorage, type SqliteStorageOptions } from './sqlite.ts';
-import { storageFailure } from './sqlite-errors.ts';
+import { runSqlite, storageFailure } from './sqlite-errors.ts';
 import { CERTIFICATE_COLUMNS, SITE_COLUMNS, type Row } from './registry-sqlite-rows.ts';
 import { accountFromRow, certificateFromRow, requireText, siteFromRow } from './registry-sqlite-rows.ts';
 import {
@@ -282,11 +282,6 @@ export class SqliteRegistry implements Registry {
   }
 
   #run<T>(operation: string, body: () => T): T {
-    if (this.#closed) throw new KeybridgeError('storage-failure', `${operation}: the storage is closed`);
-    try {
-      return body();
-    } catch (error) {
-      throw storageFailure(error, operation);
-    }
+    return runSqlite(this.#closed, operation, body);
   }
 }

@@ -34,3 +34,13 @@ function describeCode(code: string): string {
   if (code.startsWith('SQLITE_CONSTRAINT')) return 'a storage constraint was violated';
   return 'the storage reported an error';
 }
+
+/** Runs one synchronous SQLite operation of a store, mapping any failure to storage-failure. */
+export function runSqlite<T>(closed: boolean, operation: string, body: () => T): T {
+  if (closed) throw new KeybridgeError('storage-failure', `${operation}: the storage is closed`);
+  try {
+    return body();
+  } catch (error) {
+    throw storageFailure(error, operation);
+  }
+}

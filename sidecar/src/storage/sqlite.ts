@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { KeybridgeError } from '../errors.ts';
 import { migrateSqlite } from './sqlite-schema.ts';
-import { storageFailure } from './sqlite-errors.ts';
+import { runSqlite, storageFailure } from './sqlite-errors.ts';
 import * as rootKeys from './sqlite-root-keys.ts';
 import { type Row, auditFromRow, fromBuffer, metaFromRow, toBuffer, vaultFromRow } from './rows.ts';
 import {
@@ -271,12 +271,7 @@ export class SqliteStorage implements Storage {
   }
 
   #run<T>(operation: string, body: () => T): T {
-    if (this.#closed) throw new KeybridgeError('storage-failure', `${operation}: the storage is closed`);
-    try {
-      return body();
-    } catch (error) {
-      throw storageFailure(error, operation);
-    }
+    return runSqlite(this.#closed, operation, body);
   }
 
   #findVault(key: VaultKey): VaultRecord | null {
