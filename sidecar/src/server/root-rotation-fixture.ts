@@ -6,11 +6,10 @@
  * KEYBRIDGE_TEST_ROTATION_CRASH_AT hook), and checks that every value still reads.
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
-import { afterAll, expect } from 'vitest';
-import { startPostgres, type PostgresServer } from '../../../fixtures/postgres/postgres.ts';
+import { expect } from 'vitest';
+import { postgresForTestFile } from '../../test-helpers/postgres.ts';
 import { BIN } from '../../test-helpers/up-process.ts';
 import { loadServerConfig, type ServerConfig } from '../config/server.ts';
 import { openRootKeys, openStores } from '../roles/server.ts';
@@ -35,35 +34,10 @@ export async function makeServerHome(dir: string, storage: string, rootKey: stri
   return { home: config.home, configFile, config, env };
 }
 
-/**
- * A real PostgreSQL (fixtures/postgres) for the test file that calls this, started on first
- * use under `base` and stopped (and `base` removed) after the file; `database()` makes a
- * fresh database on it and returns its URL.
- */
+/** A fresh database URL per call on this file's PostgreSQL (test-helpers/postgres.ts). */
 export function testPostgres(base: string): { database(): Promise<string> } {
-  chmodSync(base, 0o711); // the server runs as `postgres` when the tests run as root
-  let started: Promise<PostgresServer> | undefined;
-  let count = 0;
-  afterAll(async () => {
-    await (await started?.catch(() => undefined))?.stop();
-    rmSync(base, { recursive: true, force: true });
-  });
-  return {
-    async database() {
-      const server = await (started ??= startPostgres(join(base, 'pg')));
-      const name = `kb_rot_${process.pid}_${++count}`;
-      const client = new pg.Client({ connectionString: server.url });
-      await client.connect();
-      try {
-        await client.query(`CREATE DATABASE ${name}`);
-      } finally {
-        await client.end();
-      }
-      const url = new URL(server.url);
-      url.pathname = `/${name}`;
-      return url.toString();
-    },
-  };
+  const postgres = postgresForTestFile(base);
+  return { database: async () => (await postgres.freshDatabase()).url };
 }
 
 /** A secret file (0600) holding `text`, for storage.urlFile. */

@@ -1,9 +1,10 @@
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
-import { startPostgres, type PostgresServer } from '../../../fixtures/postgres/postgres.ts';
+import { describe, expect, it } from 'vitest';
+import type { PostgresServer } from '../../../fixtures/postgres/postgres.ts';
+import { postgresForTestFile, sql } from '../../test-helpers/postgres.ts';
 import { KeybridgeError } from '../errors.ts';
 import { storageConformanceSuite } from './conformance.ts';
 import { AUDIT, KEY_1, VAULT_A, bytes, newVault } from './conformance-fixtures.ts';
@@ -11,66 +12,8 @@ import { openPostgresStorage, type PostgresStorage } from './postgres.ts';
 import { pgStorageFailure } from './postgres-errors.ts';
 import { PG_LOCK_CLASS, PG_LOCK_MIGRATIONS, POSTGRES_MIGRATIONS } from './postgres-schema.ts';
 
-// One real server for the whole file (no skip: if PostgreSQL cannot start, this file fails),
-// and a fresh database for every storage so tests stay independent.
-const base = mkdtempSync(join(tmpdir(), 'kb-pg-'));
-chmodSync(base, 0o711); // the server runs as `postgres` when the tests run as root
-let started: Promise<PostgresServer> | undefined;
-const server = (): Promise<PostgresServer> => (started ??= startPostgres(join(base, 'pg')));
-
-afterAll(async () => {
-  const running = await started?.catch(() => undefined);
-  await running?.stop();
-  rmSync(base, { recursive: true, force: true });
-});
-
-async function sql(url: string, text: string, params: unknown[] = []): Promise<pg.QueryResultRow[]> {
-  const client = new pg.Client({ connectionString: url });
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    return (await client.query(text, params)).rows;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
-
-function withDatabase(url: string, name: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${name}`;
-  return parsed.toString();
-}
-
-let created = 0;
-const uniqueName = (): string => `kb_test_${process.pid}_${(created += 1)}`;
-
-/** A new, empty database (CREATE / DROP DATABASE cost a checkpoint each: used sparingly). */
-async function freshDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const { url } = await server();
-  const name = uniqueName();
-  await sql(url, `CREATE DATABASE ${name}`);
-  return {
-    url: withDatabase(url, name),
-    drop: async () => {
-      await sql(url, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    },
-  };
-}
-
-/** A new, empty schema, selected by `search_path` in the URL, as a deployment may do. */
-async function freshSchema(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const { url } = await server();
-  const name = uniqueName();
-  await sql(url, `CREATE SCHEMA ${name}`);
-  const parsed = new URL(url);
-  parsed.searchParams.set('options', `-c search_path=${name}`);
-  return {
-    url: parsed.toString(),
-    drop: async () => {
-      await sql(url, `DROP SCHEMA IF EXISTS ${name} CASCADE`);
-    },
-  };
-}
+// One real server for the whole file, a fresh database or schema for every storage.
+const { server, freshDatabase, freshSchema } = postgresForTestFile(mkdtempSync(join(tmpdir(), 'kb-pg-')));
 
 storageConformanceSuite('postgres', async () => {
   const db = await freshSchema();

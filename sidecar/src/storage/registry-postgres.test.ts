@@ -1,50 +1,16 @@
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
-import { startPostgres, type PostgresServer } from '../../../fixtures/postgres/postgres.ts';
+import { describe, expect, it } from 'vitest';
+import { postgresForTestFile, sql } from '../../test-helpers/postgres.ts';
 import { openPostgresStorage } from './postgres.ts';
 import { POSTGRES_MIGRATIONS } from './postgres-schema.ts';
 import { registryConformanceSuite } from './registry-conformance.ts';
 import { AT, HASH, certificate, newSite } from './registry-conformance-fixtures.ts';
 import { openPostgresRegistry, openPostgresStores } from './registry-postgres.ts';
 
-// One real server for the whole file (no skip: if PostgreSQL cannot start, this file fails),
-// and a fresh schema for every harness, selected by `search_path` in the URL.
-const base = mkdtempSync(join(tmpdir(), 'kb-pg-registry-'));
-chmodSync(base, 0o711); // the server runs as `postgres` when the tests run as root
-let started: Promise<PostgresServer> | undefined;
-const server = (): Promise<PostgresServer> => (started ??= startPostgres(join(base, 'pg')));
-
-afterAll(async () => {
-  const running = await started?.catch(() => undefined);
-  await running?.stop();
-  rmSync(base, { recursive: true, force: true });
-});
-
-async function sql(url: string, text: string, params: unknown[] = []): Promise<pg.QueryResultRow[]> {
-  const client = new pg.Client({ connectionString: url });
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    return (await client.query(text, params)).rows;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
-
-let created = 0;
-const uniqueName = (): string => `kb_reg_${process.pid}_${(created += 1)}`;
-
-async function freshSchema(): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
-  const { url } = await server();
-  const name = uniqueName();
-  await sql(url, `CREATE SCHEMA ${name}`);
-  const parsed = new URL(url);
-  parsed.searchParams.set('options', `-c search_path=${name}`);
-  return { name, url: parsed.toString(), drop: async () => void (await sql(url, `DROP SCHEMA IF EXISTS ${name} CASCADE`)) };
-}
+// One real server for the whole file, a fresh schema for every harness.
+const { server, freshSchema } = postgresForTestFile(mkdtempSync(join(tmpdir(), 'kb-pg-registry-')));
 
 const REGISTRY_MIGRATION = POSTGRES_MIGRATIONS.find((m) => m.name.startsWith('registry'))!;
 const VAULT = { siteId: 'site_old', environment: 'production', region: 'eu' } as const;
