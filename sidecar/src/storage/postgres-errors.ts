@@ -59,3 +59,13 @@ function describeErrno(code: string): string {
   if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'ECONNABORTED') return 'the database connection was lost';
   return 'the database connection failed';
 }
+
+/** Runs one operation of a PostgreSQL store, mapping any failure to storage-failure. */
+export async function runPostgres<T>(closed: boolean, operation: string, body: () => Promise<T>): Promise<T> {
+  if (closed) throw new KeybridgeError('storage-failure', `${operation}: the storage is closed`);
+  try {
+    return await body();
+  } catch (error) {
+    throw pgStorageFailure(error, operation);
+  }
+}

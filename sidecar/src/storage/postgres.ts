@@ -3,7 +3,7 @@ import pg from 'pg';
 import { KeybridgeError } from '../errors.ts';
 import { migratePostgres } from './postgres-schema.ts';
 import { insertAudit } from './postgres-audit.ts';
-import { isRetryableConflict, pgStorageFailure } from './postgres-errors.ts';
+import { isRetryableConflict, pgStorageFailure, runPostgres } from './postgres-errors.ts';
 import { type Row, auditFromRow, fromBuffer, metaFromRow, toBuffer, vaultFromRow } from './postgres-rows.ts';
 import * as rootKeys from './postgres-root-keys.ts';
 import {
@@ -248,13 +248,8 @@ export class PostgresStorage implements Storage {
     }
   }
 
-  async #run<T>(operation: string, body: () => Promise<T>): Promise<T> {
-    if (this.#closed) throw new KeybridgeError('storage-failure', `${operation}: the storage is closed`);
-    try {
-      return await body();
-    } catch (error) {
-      throw pgStorageFailure(error, operation);
-    }
+  #run<T>(operation: string, body: () => Promise<T>): Promise<T> {
+    return runPostgres(this.#closed, operation, body);
   }
 
   /** BEGIN … COMMIT on one pooled connection; retried on serialization failures and deadlocks only. */

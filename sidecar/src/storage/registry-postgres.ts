@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { KeybridgeError } from '../errors.ts';
 import { ENVIRONMENTS } from '../protocol/keyservice.ts';
 import { PostgresStorage, openPostgresStorage, type PostgresStorageOptions } from './postgres.ts';
-import { pgStorageFailure } from './postgres-errors.ts';
+import { pgStorageFailure, runPostgres } from './postgres-errors.ts';
 import { CERTIFICATE_COLUMNS, SITE_COLUMNS, type Row } from './registry-sqlite-rows.ts';
 import { accountFromRow, certificateFromRow, requireText, siteFromRow } from './registry-sqlite-rows.ts';
 import {
@@ -281,12 +281,7 @@ export class PostgresRegistry implements Registry {
     return null;
   }
 
-  async #run<T>(operation: string, body: () => Promise<T>): Promise<T> {
-    if (this.#closed) throw new KeybridgeError('storage-failure', `${operation}: the storage is closed`);
-    try {
-      return await body();
-    } catch (error) {
-      throw pgStorageFailure(error, operation);
-    }
+  #run<T>(operation: string, body: () => Promise<T>): Promise<T> {
+    return runPostgres(this.#closed, operation, body);
   }
 }
