@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ensureTokenFile, readTokenFile, tokenMatches } from './token.ts';
+import { ensureTokenFile, readTokenFile, tokenVerifier } from './token.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'kb-token-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -14,8 +14,8 @@ describe('agent token file', () => {
     expect(a).toBe(b);
     expect(a).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(statSync(file).mode & 0o777).toBe(0o600);
-    expect(tokenMatches(a, a)).toBe(true);
-    expect(tokenMatches(a, `${a}x`)).toBe(false);
+    expect(tokenVerifier(a)(a)).toBe(true);
+    expect(tokenVerifier(a)(`${a}x`)).toBe(false);
   });
 
   it('refuses a token file that others can read, that is missing or that holds no token', () => {

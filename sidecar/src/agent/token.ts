@@ -41,7 +41,3 @@ export function tokenVerifier(expected: string): (presented: string) => boolean 
   const digest = createHash('sha256').update(expected).digest();
   return (presented) => timingSafeEqual(digest, createHash('sha256').update(presented).digest());
 }
-
-export function tokenMatches(expected: string, presented: string): boolean {
-  return tokenVerifier(expected)(presented);
-}

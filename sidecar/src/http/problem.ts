@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import { KeybridgeError, asKeybridgeError } from '../errors.ts';
+import { asKeybridgeError } from '../errors.ts';
 
 /** Every error leaves the agent and the key service as application/problem+json with a stable `type`. */
 export function problemResponse(_c: Context, error: unknown): Response {
@@ -8,8 +8,4 @@ export function problemResponse(_c: Context, error: unknown): Response {
     status: problem.status,
     headers: { 'Content-Type': 'application/problem+json', 'Cache-Control': 'no-store' },
   });
-}
-
-export function fail(type: ConstructorParameters<typeof KeybridgeError>[0], detail?: string, field?: string): never {
-  throw new KeybridgeError(type, detail, { field });
 }
