@@ -40,6 +40,24 @@ describe('keybridge up', () => {
     expect(statSync(join(home, 'agent.token')).mode & 0o777).toBe(0o600);
     expect(statSync(join(home, 'certs')).mode & 0o777).toBe(0o700);
   });
+
+  it('--no-register leaves registration to the site owner; --webroot puts the site webroot under watch', async () => {
+    const otherHome = mkdtempSync(join(tmpdir(), 'kb-cli-unregistered-'));
+    // The certificate directory (home/certs) inside the declared webroot must turn its row red.
+    const other = await startUpProcess(otherHome, ['--no-register', '--webroot', otherHome]);
+    try {
+      const result = runCli(['status', '--json'], { KEYBRIDGE_HOME: otherHome });
+      const status = JSON.parse(result.stdout);
+      expect(status.registered).toBe(false);
+      const row = (id: string) => status.rows.find((r: { id: string }) => r.id === id);
+      expect(row('certificate-found').severity).toBe('error');
+      expect(row('certificate-directory').severity).toBe('error');
+      expect(existsSync(join(otherHome, 'certs', 'client.pem'))).toBe(false);
+    } finally {
+      await other.stop();
+      rmSync(otherHome, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('keys', () => {
