@@ -1,0 +1,488 @@
+/*
+ * keybridge admin screen: the status table, the keys and the forms of shims/spec.yaml.
+ *
+ * One framework-free file, no build step, the same for every CMS. The CMS page defines
+ * `window.keybridgeAdmin` (endpoint, headers with its nonce, translated status rows, forms,
+ * strings and its own CSS classes) and an element `#keybridge-admin`; this file fills it.
+ *
+ * Rules this file keeps (a security review reads them here):
+ * - every server string goes into the page with textContent, never as HTML;
+ * - operations go in the request body to the CMS's own route, never a value in a URL;
+ * - a key value lives only in its input field and the request body: the field is
+ *   cleared after a save and nothing here keeps it in a variable that outlives the call.
+ */
+(function () {
+  'use strict';
+
+  var config = window.keybridgeAdmin;
+  var root = document.getElementById('keybridge-admin');
+  if (!config || !root) {
+    return;
+  }
+
+  var classes = config.classes || {};
+  var strings = Object.assign({
+    statusHeading: 'Status',
+    keysHeading: 'Keys',
+    check: 'Check',
+    state: 'State',
+    value: 'Value',
+    help: 'What to do',
+    ok: 'OK',
+    warning: 'Warning',
+    error: 'Error',
+    loading: 'Loading…',
+    agentDown: 'The keybridge agent cannot be reached, so keys cannot be read or changed. Start the agent, then reload this page.',
+    keysUnavailable: 'The keys cannot be listed: %s',
+    noKeys: 'No keys are stored in this environment yet.',
+    name: 'Name',
+    label: 'Label',
+    version: 'Version',
+    updated: 'Updated',
+    reads: 'Reads',
+    actions: 'Actions',
+    rotate: 'Rotate',
+    delete: 'Delete',
+    cancel: 'Cancel',
+    confirmDelete: 'Delete the key “%s” from this environment? Its value cannot be recovered.',
+    keySaved: 'Key “%s” saved.',
+    keyGenerated: 'Key “%s” generated.',
+    keyRotated: 'Key “%s” rotated.',
+    keyDeleted: 'Key “%s” deleted.',
+    registered: 'This site is registered.',
+    certificateCreated: 'The new certificate is installed.',
+    productionIssued: 'This site is now in production.',
+    productionPending: 'The move to production waits for the key service operator’s approval.',
+    done: 'Done.',
+    requestFailed: 'The request failed (HTTP %s).',
+    networkFailed: 'The site did not answer. Check your connection and try again.',
+  }, config.strings || {});
+
+  var rowTitles = {};
+  (config.statusRows || []).forEach(function (row) {
+    rowTitles[row.id] = row.title;
+  });
+
+  var SEVERITY_GLYPHS = { ok: '✓', warning: '!', error: '✕' };
+  var KEY_MESSAGES = { 'keys.set': 'keySaved', 'keys.generate': 'keyGenerated' };
+  var OTHER_MESSAGES = { register: 'registered', 'certificates.create': 'certificateCreated' };
+
+  /** "%s" placeholders filled in order; the result is plain text, never markup. */
+  function format(template) {
+    var args = Array.prototype.slice.call(arguments, 1);
+    return String(template).replace(/%s/g, function () {
+      return args.length ? String(args.shift()) : '';
+    });
+  }
+
+  /** A new element; `props` sets DOM properties (textContent, hidden, ...) or attributes ("aria-*"). */
+  function el(tag, props, children) {
+    var node = document.createElement(tag);
+    Object.keys(props || {}).forEach(function (key) {
+      var value = props[key];
+      if (value === undefined || value === null || value === false) {
+        return;
+      }
+      if (key === 'className' || key === 'textContent' || key === 'hidden' || key === 'disabled' || key === 'type') {
+        node[key] = value;
+      } else {
+        node.setAttribute(key, value === true ? '' : String(value));
+      }
+    });
+    (children || []).forEach(function (child) {
+      if (child) {
+        node.appendChild(child);
+      }
+    });
+    return node;
+  }
+
+  function cls() {
+    return Array.prototype.filter.call(arguments, Boolean).join(' ');
+  }
+
+  // ---- talking to the CMS route ------------------------------------------------------
+
+  /** POSTs one operation; resolves with the answer, rejects with a problem {title, detail, field, status}. */
+  function call(operation, body) {
+    var headers = Object.assign({ 'Content-Type': 'application/json', Accept: 'application/json' }, config.headers || {});
+    return fetch(config.endpoint + operation, {
+      method: 'POST',
+      headers: headers,
+      credentials: 'same-origin',
+      cache: 'no-store',
+      body: JSON.stringify(body || {}),
+    }).then(function (response) {
+      return response.text().then(function (text) {
+        var data = null;
+        try {
+          data = text ? JSON.parse(text) : {};
+        } catch (ignored) {
+          data = null;
+        }
+        if (response.ok && data && typeof data === 'object') {
+          return data;
+        }
+        throw toProblem(response.status, data);
+      });
+    }, function () {
+      throw { title: strings.networkFailed, status: 0 };
+    });
+  }
+
+  /** The route answers problem+json; WordPress itself (nonce, capability) answers {code, message}. */
+  function toProblem(status, data) {
+    if (data && typeof data === 'object' && (data.title || data.message)) {
+      return {
+        title: String(data.title || data.message),
+        detail: data.detail ? String(data.detail) : '',
+        field: data.field ? String(data.field) : '',
+        status: status,
+      };
+    }
+    return { title: format(strings.requestFailed, status), detail: '', field: '', status: status };
+  }
+
+  // ---- messages ------------------------------------------------------------------------
+
+  var politeRegion = el('div', { className: 'kb-messages', role: 'status', 'aria-live': 'polite' });
+  var alertRegion = el('div', { className: 'kb-messages', role: 'alert' });
+
+  function notice(region, kind, text, detail) {
+    region.textContent = '';
+    if (!text) {
+      return;
+    }
+    var box = el('div', { className: cls(classes.notice || 'notice', classes[kind] || 'notice-' + kind, 'kb-notice', 'kb-notice-' + kind) });
+    box.appendChild(el('p', { textContent: detail ? text + ' ' + detail : text }));
+    region.appendChild(box);
+  }
+
+  function showSuccess(text) {
+    notice(alertRegion, 'error', '');
+    notice(politeRegion, 'success', text);
+  }
+
+  function showError(problem) {
+    notice(politeRegion, 'success', '');
+    notice(alertRegion, 'error', problem.title, problem.detail);
+  }
+
+  // ---- status table --------------------------------------------------------------------
+
+  var statusSection = el('section', { className: 'kb-section kb-status' }, [
+    el('h2', { textContent: strings.statusHeading }),
+  ]);
+  var statusBody = el('tbody');
+  statusSection.appendChild(el('table', { className: cls(classes.table || 'widefat striped', 'kb-status-table') }, [
+    el('thead', {}, [el('tr', {}, [
+      el('th', { scope: 'col', textContent: strings.check }),
+      el('th', { scope: 'col', textContent: strings.state }),
+      el('th', { scope: 'col', textContent: strings.value }),
+      el('th', { scope: 'col', textContent: strings.help }),
+    ])]),
+    statusBody,
+  ]));
+  statusBody.appendChild(el('tr', {}, [el('td', { colspan: 4, textContent: strings.loading })]));
+
+  /** Severity as a word and a glyph as well as a colour, so it never depends on colour alone. */
+  function severityCell(severity) {
+    var known = SEVERITY_GLYPHS[severity] ? severity : 'error';
+    var icon = classes['icon_' + known]
+      ? el('span', { className: classes['icon_' + known], 'aria-hidden': 'true' })
+      : el('span', { className: 'kb-glyph', 'aria-hidden': 'true', textContent: SEVERITY_GLYPHS[known] });
+    return el('td', { className: 'kb-severity kb-severity-' + known, 'data-severity': known }, [
+      icon,
+      el('span', { className: 'kb-severity-text', textContent: strings[known] }),
+    ]);
+  }
+
+  function renderStatus(status) {
+    statusBody.textContent = '';
+    (status.rows || []).forEach(function (row) {
+      statusBody.appendChild(el('tr', { 'data-row': row.id }, [
+        el('th', { scope: 'row', textContent: rowTitles[row.id] || row.title }),
+        severityCell(row.severity),
+        el('td', { className: 'kb-value', textContent: row.value }),
+        el('td', { className: 'kb-help', textContent: row.help }),
+      ]));
+    });
+  }
+
+  // ---- keys list -----------------------------------------------------------------------
+
+  var keysSection = el('section', { className: 'kb-section kb-keys' }, [el('h2', { textContent: strings.keysHeading })]);
+  var keysNote = el('p', { className: 'kb-keys-note' });
+  var keysBody = el('tbody');
+  var keysTable = el('table', { className: cls(classes.table || 'widefat striped', 'kb-keys-table'), hidden: true }, [
+    el('thead', {}, [el('tr', {}, ['name', 'label', 'version', 'updated', 'reads', 'actions'].map(function (column) {
+      return el('th', { scope: 'col', textContent: strings[column] });
+    }))]),
+    keysBody,
+  ]);
+  keysSection.appendChild(keysNote);
+  keysSection.appendChild(keysTable);
+
+  function button(text, className, onClick) {
+    var node = el('button', { type: 'button', className: className, textContent: text });
+    node.addEventListener('click', onClick);
+    return node;
+  }
+
+  function formatDate(iso) {
+    var date = new Date(iso);
+    return isNaN(date.getTime()) ? String(iso) : date.toLocaleString();
+  }
+
+  function renderKeys(keys) {
+    keysBody.textContent = '';
+    keysTable.hidden = keys.length === 0;
+    keysNote.textContent = keys.length === 0 ? strings.noKeys : '';
+    keys.forEach(function (key) {
+      var actions = el('td', { className: 'kb-actions' });
+      keysBody.appendChild(el('tr', { 'data-key': key.name }, [
+        el('td', { className: 'kb-key-name' }, [el('code', { textContent: key.name })]),
+        el('td', { className: 'kb-key-label', textContent: key.label }),
+        el('td', { textContent: String(key.version) }),
+        el('td', {}, [el('time', { datetime: key.updated_at, textContent: formatDate(key.updated_at) })]),
+        el('td', { textContent: String(key.reads) }),
+        actions,
+      ]));
+      showKeyActions(actions, key.name);
+    });
+  }
+
+  function showKeyActions(cell, name) {
+    cell.textContent = '';
+    cell.appendChild(button(strings.rotate, cls(classes.button || 'button', 'kb-rotate'), function (event) {
+      runKeyAction(event.currentTarget, 'keys.rotate', name, 'keyRotated');
+    }));
+    cell.appendChild(document.createTextNode(' '));
+    cell.appendChild(button(strings.delete, cls(classes.button || 'button', 'kb-delete'), function () {
+      confirmStep(cell, format(strings.confirmDelete, name), strings.delete, function (confirmButton) {
+        runKeyAction(confirmButton, 'keys.delete', name, 'keyDeleted');
+      }, function () {
+        showKeyActions(cell, name);
+      });
+    }));
+  }
+
+  function runKeyAction(trigger, operation, name, message) {
+    busy(trigger, true);
+    call(operation, { name: name }).then(function () {
+      showSuccess(format(strings[message], name));
+      return refresh();
+    }, function (problem) {
+      busy(trigger, false);
+      showError(problem);
+    });
+  }
+
+  /** An inline confirmation (text, confirm, cancel) in `container`; focus goes to the question. */
+  function confirmStep(container, question, confirmText, onConfirm, onCancel) {
+    container.textContent = '';
+    var text = el('p', { className: 'kb-confirm-text', tabindex: '-1', textContent: question });
+    var yes = button(confirmText, cls(classes.primary || 'button button-primary', 'kb-confirm-yes'), function () {
+      onConfirm(yes);
+    });
+    var no = button(strings.cancel, cls(classes.button || 'button', 'kb-confirm-no'), onCancel);
+    container.appendChild(el('div', { className: 'kb-confirm', role: 'group' }, [text, yes, document.createTextNode(' '), no]));
+    text.focus();
+  }
+
+  function busy(node, isBusy) {
+    node.disabled = isBusy;
+    node.setAttribute('aria-busy', isBusy ? 'true' : 'false');
+  }
+
+  // ---- forms (config.forms, from spec.yaml) ---------------------------------------------
+
+  var forms = (config.forms || []).map(buildForm);
+
+  function buildForm(spec) {
+    var fieldset = el('fieldset', { className: 'kb-fieldset' });
+    var form = el('form', { className: 'kb-form', 'data-form': spec.id }, [fieldset]);
+    var controls = {};
+    (spec.fields || []).forEach(function (field) {
+      var built = buildField(spec, field);
+      controls[field.name] = built;
+      fieldset.appendChild(built.row);
+    });
+    var submit = el('button', { type: 'submit', className: classes.primary || 'button button-primary', textContent: spec.submit });
+    var actions = el('p', { className: 'kb-form-actions' }, [submit]);
+    fieldset.appendChild(actions);
+    var section = el('section', { className: 'kb-section kb-form-' + spec.id, hidden: true }, [
+      el('h2', { textContent: spec.title }),
+      spec.help ? el('p', { className: 'description', textContent: spec.help }) : null,
+      form,
+    ]);
+
+    form.addEventListener('submit', function (event) {
+      event.preventDefault();
+      clearFieldErrors(controls);
+      if (!form.reportValidity()) {
+        return;
+      }
+      if (spec.confirm) {
+        confirmStep(actions, spec.confirm, spec.submit, function (yes) {
+          send(yes);
+        }, function () {
+          actions.textContent = '';
+          actions.appendChild(submit);
+          submit.focus();
+        });
+        return;
+      }
+      send(submit);
+    });
+
+    function send(trigger) {
+      busy(trigger, true);
+      call(spec.operation, formBody(spec, controls)).then(function (answer) {
+        form.reset();
+        actions.textContent = '';
+        actions.appendChild(submit);
+        busy(submit, false);
+        showSuccess(successText(spec.operation, answer));
+        return refresh();
+      }, function (problem) {
+        busy(trigger, false);
+        var control = problem.field && controls[problem.field];
+        if (control) {
+          control.error.textContent = problem.detail ? problem.title + ' ' + problem.detail : problem.title;
+          control.input.setAttribute('aria-invalid', 'true');
+          control.input.focus();
+          showError({ title: problem.title, detail: '' });
+        } else {
+          showError(problem);
+        }
+      });
+    }
+
+    return { spec: spec, section: section, fieldset: fieldset };
+  }
+
+  function buildField(spec, field) {
+    var id = 'kb-' + spec.id + '-' + field.name;
+    var input = el('input', {
+      type: field.type || 'text',
+      id: id,
+      name: field.name,
+      className: field.type === 'number' ? 'small-text' : 'regular-text',
+      required: Boolean(field.required),
+      pattern: field.pattern ? String(field.pattern).replace(/^\^/, '').replace(/\$$/, '') : null,
+      maxlength: field.maxlength,
+      min: field.min,
+      max: field.max,
+      step: field.step,
+      value: field.default !== undefined ? field.default : null,
+      autocomplete: field.type === 'password' ? 'new-password' : field.type === 'email' ? 'email' : 'off',
+      spellcheck: field.type === 'text' ? 'false' : null,
+      'aria-describedby': id + '-error' + (field.help ? ' ' + id + '-help' : ''),
+    });
+    var error = el('span', { id: id + '-error', className: 'kb-field-error', 'aria-live': 'polite' });
+    var row = el('p', { className: 'kb-field' }, [
+      el('label', { for: id, textContent: field.label }),
+      el('br'),
+      input,
+      field.help ? el('span', { id: id + '-help', className: 'description kb-field-help', textContent: field.help }) : null,
+      error,
+    ]);
+    return { input: input, error: error, row: row, field: field };
+  }
+
+  /** The request body: the form's fields only; empty optional fields are left out. */
+  function formBody(spec, controls) {
+    var body = {};
+    (spec.fields || []).forEach(function (field) {
+      var raw = controls[field.name].input.value;
+      if (raw === '' && !field.required) {
+        return;
+      }
+      body[field.name] = field.type === 'number' ? Number(raw) : raw;
+    });
+    return body;
+  }
+
+  function clearFieldErrors(controls) {
+    Object.keys(controls).forEach(function (name) {
+      controls[name].error.textContent = '';
+      controls[name].input.removeAttribute('aria-invalid');
+    });
+  }
+
+  function successText(operation, answer) {
+    if (KEY_MESSAGES[operation]) {
+      return format(strings[KEY_MESSAGES[operation]], answer.name);
+    }
+    if (operation === 'production') {
+      return answer.status === 'pending' ? strings.productionPending : strings.productionIssued;
+    }
+    return strings[OTHER_MESSAGES[operation]] || strings.done;
+  }
+
+  // ---- state -------------------------------------------------------------------------
+
+  function agentDown(status) {
+    return (status.rows || []).some(function (row) {
+      return row.id === 'agent' && row.severity === 'error';
+    });
+  }
+
+  function shown(spec, status) {
+    switch (spec.shown_when) {
+      case 'unregistered':
+        return !status.registered;
+      case 'registered':
+        return Boolean(status.registered);
+      case 'development':
+        return Boolean(status.registered) && status.environment === 'development';
+      default:
+        return true;
+    }
+  }
+
+  function applyStatus(status) {
+    var down = agentDown(status);
+    renderStatus(status);
+    forms.forEach(function (form) {
+      form.section.hidden = !shown(form.spec, status);
+      form.fieldset.disabled = down;
+    });
+    keysSection.hidden = down || !status.registered;
+    if (down) {
+      notice(politeRegion, 'success', '');
+      notice(alertRegion, 'error', strings.agentDown);
+    }
+  }
+
+  function refresh() {
+    return call('status').then(function (status) {
+      applyStatus(status);
+      if (agentDown(status) || !status.registered) {
+        return null;
+      }
+      return call('keys.list').then(function (answer) {
+        renderKeys(answer.keys || []);
+      }, function (problem) {
+        renderKeys([]);
+        keysNote.textContent = format(strings.keysUnavailable, problem.title);
+      });
+    }, function (problem) {
+      statusBody.textContent = '';
+      showError(problem);
+    });
+  }
+
+  root.textContent = '';
+  root.classList.add('kb-admin');
+  root.appendChild(politeRegion);
+  root.appendChild(alertRegion);
+  root.appendChild(statusSection);
+  root.appendChild(keysSection);
+  forms.forEach(function (form) {
+    root.appendChild(form.section);
+  });
+  keysSection.hidden = true;
+  refresh();
+})();

@@ -1,0 +1,296 @@
+<?php
+/**
+ * The REST route the admin screen calls.
+ *
+ * @package Keybridge
+ */
+
+if ( ! defined( 'ABSPATH' ) ) {
+	exit;
+}
+
+/**
+ * `POST /wp-json/keybridge/v1/op/<operation-id>`: forwards the operations of
+ * Keybridge_Spec::ADMIN_OPERATIONS to the agent for an administrator.
+ *
+ * The browser never talks to the agent and never sees its token or a KEK: key operations go
+ * through Keybridge_Keys, which adds the KEK this site holds and keeps the one the agent
+ * returns, and `wrapping_key` is taken out of every answer. WordPress's cookie authentication
+ * only logs a request in when it carries the `wp_rest` nonce, so a request without one is an
+ * anonymous request here and fails the capability check before anything reaches the agent.
+ */
+class Keybridge_Rest {
+
+	const ROUTE_NAMESPACE = 'keybridge/v1';
+
+	/**
+	 * Operations that only read, so GET may call them too.
+	 */
+	const READ_OPERATIONS = array( 'status', 'keys.list' );
+
+	/**
+	 * HTTP status for the client-side problem types, which carry no agent status.
+	 */
+	const CLIENT_STATUS = array(
+		'not-configured'         => 503,
+		'token-file-unreadable'  => 503,
+		'agent-unreachable'      => 502,
+		'agent-response-invalid' => 502,
+	);
+
+	/**
+	 * Registers the route (on `rest_api_init`).
+	 *
+	 * @return void
+	 */
+	public static function register_routes() {
+		register_rest_route(
+			self::ROUTE_NAMESPACE,
+			'/op/(?P<operation>[a-z][a-z.]*)',
+			array(
+				'methods'             => array( 'GET', 'POST' ),
+				'callback'            => array( __CLASS__, 'handle' ),
+				'permission_callback' => array( __CLASS__, 'can_manage' ),
+			)
+		);
+	}
+
+	/**
+	 * Only administrators (`manage_options`) may use the route.
+	 *
+	 * @return bool
+	 */
+	public static function can_manage() {
+		return current_user_can( 'manage_options' );
+	}
+
+	/**
+	 * Runs one admin operation.
+	 *
+	 * @param WP_REST_Request $request The request.
+	 * @return WP_REST_Response The agent's answer without KEKs, or a problem.
+	 */
+	public static function handle( WP_REST_Request $request ) {
+		// The URL's operation, never a same-named body field (get_param() would prefer the body).
+		$url_params = $request->get_url_params();
+		$operation  = isset( $url_params['operation'] ) ? (string) $url_params['operation'] : '';
+
+		if ( ! in_array( $operation, Keybridge_Spec::ADMIN_OPERATIONS, true ) ) {
+			return self::problem( 'not-found', __( 'This operation is not available from the admin screen.', 'keybridge' ), 404 );
+		}
+		if ( 'GET' === $request->get_method() && ! in_array( $operation, self::READ_OPERATIONS, true ) ) {
+			return self::problem( 'method-not-allowed', __( 'This operation needs POST.', 'keybridge' ), 405 );
+		}
+
+		$body = self::body( $request );
+		if ( $body instanceof WP_REST_Response ) {
+			return $body;
+		}
+		$refused = self::check_fields( $operation, $body );
+		if ( null !== $refused ) {
+			return $refused;
+		}
+
+		try {
+			return self::answer( self::without_keks( self::run( $operation, $body ) ), 200 );
+		} catch ( Keybridge_Exception $e ) {
+			$status = $e->http_status();
+			if ( $status < 400 ) {
+				$type   = $e->problem_type();
+				$status = isset( self::CLIENT_STATUS[ $type ] ) ? self::CLIENT_STATUS[ $type ] : 500;
+			}
+			return self::problem( $e->problem_type(), $e->getMessage(), $status, (string) $e->field() );
+		}
+	}
+
+	/**
+	 * Calls the agent (key operations through Keybridge_Keys, which holds the KEKs).
+	 *
+	 * @param string $operation Operation id.
+	 * @param array  $body      Checked request fields.
+	 * @return array The answer.
+	 * @throws Keybridge_Exception Any problem type.
+	 */
+	private static function run( $operation, array $body ) {
+		$name  = isset( $body['name'] ) ? $body['name'] : '';
+		$label = isset( $body['label'] ) ? $body['label'] : '';
+		switch ( $operation ) {
+			case 'status':
+				return Keybridge_Status::fetch();
+			case 'keys.set':
+				return Keybridge_Keys::instance()->store( $name, self::value( $body ), $label );
+			case 'keys.generate':
+				return Keybridge_Keys::instance()->generate( $name, $body['bits'], $label );
+			case 'keys.rotate':
+				return Keybridge_Keys::instance()->rotate( $name );
+			case 'keys.delete':
+				Keybridge_Keys::instance()->delete( $name );
+				return array(
+					'name'    => $name,
+					'deleted' => true,
+				);
+			default:
+				return Keybridge_Plugin::client()->call( $operation, $body );
+		}
+	}
+
+	/**
+	 * The value of a keys.set request: `value` (text) or `value_base64` (any bytes).
+	 *
+	 * @param array $body Request fields.
+	 * @return string
+	 * @throws Keybridge_Exception Type `invalid-value` without exactly one of them or for bad base64.
+	 */
+	private static function value( array $body ) {
+		if ( isset( $body['value'] ) === isset( $body['value_base64'] ) ) {
+			throw new Keybridge_Exception( 'invalid-value', __( 'Give the value as either value or value_base64.', 'keybridge' ), 422, 'value' );
+		}
+		if ( isset( $body['value'] ) ) {
+			return $body['value'];
+		}
+		// phpcs:ignore WordPress.PHP.DiscouragedPHPFunctions.obfuscation_base64_decode -- the API's encoding for bytes.
+		$bytes = base64_decode( $body['value_base64'], true );
+		if ( false === $bytes ) {
+			throw new Keybridge_Exception( 'invalid-value', __( 'value_base64 is not valid base64.', 'keybridge' ), 422, 'value_base64' );
+		}
+		return $bytes;
+	}
+
+	/**
+	 * The JSON object in the body (an empty body is an empty object).
+	 *
+	 * @param WP_REST_Request $request The request.
+	 * @return array|WP_REST_Response The fields, or a problem.
+	 */
+	private static function body( WP_REST_Request $request ) {
+		$raw = trim( (string) $request->get_body() );
+		if ( '' === $raw ) {
+			return array();
+		}
+		$body = json_decode( $raw, true );
+		if ( ! is_array( $body ) || ( array() !== $body && array_keys( $body ) === range( 0, count( $body ) - 1 ) ) ) {
+			return self::problem( 'bad-request', __( 'The request body must be a JSON object.', 'keybridge' ), 400 );
+		}
+		return $body;
+	}
+
+	/**
+	 * Refuses fields the operation's request shape does not declare, KEKs from the browser,
+	 * missing required fields and fields of the wrong JSON type.
+	 *
+	 * @param string $operation Operation id.
+	 * @param array  $body      Request fields.
+	 * @return WP_REST_Response|null A problem, or null when the body is acceptable.
+	 */
+	private static function check_fields( $operation, array $body ) {
+		$shape      = self::request_shape( $operation );
+		$properties = isset( $shape['properties'] ) ? $shape['properties'] : array();
+		$required   = isset( $shape['required'] ) ? $shape['required'] : array();
+		foreach ( $body as $field => $value ) {
+			$field = (string) $field;
+			if ( 'wrapping_key' === $field ) {
+				return self::problem( 'invalid-field', __( 'The admin screen may not send a wrapping key: this site keeps its own.', 'keybridge' ), 400, $field );
+			}
+			if ( ! isset( $properties[ $field ] ) ) {
+				return self::problem( 'invalid-field', __( 'This operation has no such field.', 'keybridge' ), 400, $field );
+			}
+			if ( ! self::has_type( $value, isset( $properties[ $field ]['type'] ) ? $properties[ $field ]['type'] : '' ) ) {
+				/* translators: %s: a JSON type such as string or integer. */
+				$message = sprintf( __( 'This field must be a JSON %s.', 'keybridge' ), $properties[ $field ]['type'] );
+				return self::problem( 'invalid-field', $message, 400, $field );
+			}
+		}
+		foreach ( $required as $field ) {
+			if ( 'wrapping_key' !== $field && ! array_key_exists( $field, $body ) ) {
+				return self::problem( 'invalid-field', __( 'This field is required.', 'keybridge' ), 400, $field );
+			}
+		}
+		return null;
+	}
+
+	/**
+	 * The request shape of an operation in spec.yaml (empty for operations without a body).
+	 *
+	 * @param string $operation Operation id.
+	 * @return array
+	 */
+	private static function request_shape( $operation ) {
+		$spec = Keybridge_Spec::OPERATIONS[ $operation ];
+		return isset( $spec['request'] ) && is_array( $spec['request'] ) ? $spec['request'] : array();
+	}
+
+	/**
+	 * Whether a decoded JSON value has the spec's JSON type.
+	 *
+	 * @param mixed  $value Decoded value.
+	 * @param string $type  JSON Schema type; empty accepts anything.
+	 * @return bool
+	 */
+	private static function has_type( $value, $type ) {
+		switch ( $type ) {
+			case 'string':
+				return is_string( $value );
+			case 'integer':
+				return is_int( $value );
+			case 'boolean':
+				return is_bool( $value );
+			case 'object':
+			case 'array':
+				return is_array( $value );
+			default:
+				return true;
+		}
+	}
+
+	/**
+	 * An answer without any `wrapping_key` (also inside lists of written keys).
+	 *
+	 * @param array $answer The agent's answer.
+	 * @return array
+	 */
+	private static function without_keks( array $answer ) {
+		unset( $answer['wrapping_key'] );
+		foreach ( $answer as $field => $item ) {
+			if ( is_array( $item ) ) {
+				$answer[ $field ] = self::without_keks( $item );
+			}
+		}
+		return $answer;
+	}
+
+	/**
+	 * A JSON answer that no cache keeps.
+	 *
+	 * @param array $data   Body.
+	 * @param int   $status HTTP status.
+	 * @return WP_REST_Response
+	 */
+	private static function answer( array $data, $status ) {
+		$response = new WP_REST_Response( $data, $status );
+		$response->header( 'Cache-Control', 'no-store' );
+		return $response;
+	}
+
+	/**
+	 * An application/problem+json answer.
+	 *
+	 * @param string $type   Problem type.
+	 * @param string $title  What went wrong (never a value, a KEK or the token).
+	 * @param int    $status HTTP status.
+	 * @param string $field  The request field at fault, if any.
+	 * @return WP_REST_Response
+	 */
+	private static function problem( $type, $title, $status, $field = '' ) {
+		$problem = array(
+			'type'   => $type,
+			'title'  => $title,
+			'status' => $status,
+		);
+		if ( '' !== $field ) {
+			$problem['field'] = $field;
+		}
+		$response = self::answer( $problem, $status );
+		$response->header( 'Content-Type', 'application/problem+json; charset=' . get_option( 'blog_charset' ) );
+		return $response;
+	}
+}
