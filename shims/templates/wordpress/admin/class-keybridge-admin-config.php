@@ -58,14 +58,14 @@ class Keybridge_Admin_Config {
 	/**
 	 * The status rows of spec.yaml, titles translated.
 	 *
-	 * @return array[] Each with id and title.
+	 * @return array[] Each with id and title, in the spec's order.
 	 */
 	private static function status_rows() {
 		$rows = array();
-		foreach ( Keybridge_Spec::STATUS_ROWS as $row ) {
+		foreach ( Keybridge_Spec::STATUS_ROWS as $id => $title ) {
 			$rows[] = array(
-				'id'    => $row['id'],
-				'title' => self::translate( $row['title'] ),
+				'id'    => $id,
+				'title' => self::translate( $title ),
 			);
 		}
 		return $rows;

@@ -29,6 +29,65 @@ class Keybridge_Rest {
 	const READ_OPERATIONS = array( 'status', 'keys.list' );
 
 	/**
+	 * The request shapes of the admin operations in spec.yaml (field => JSON type, and the
+	 * required fields), used while Keybridge_Spec::OPERATIONS carries no `request` entry.
+	 * admin-ui/rest-fields.test.ts keeps this copy equal to the spec.
+	 */
+	const ADMIN_REQUESTS = array(
+		'status'              => array(),
+		'keys.list'           => array(),
+		'keys.set'            => array(
+			'properties' => array(
+				'name'         => 'string',
+				'value'        => 'string',
+				'value_base64' => 'string',
+				'label'        => 'string',
+				'wrapping_key' => 'string',
+			),
+			'required'   => array( 'name' ),
+		),
+		'keys.generate'       => array(
+			'properties' => array(
+				'name'         => 'string',
+				'bits'         => 'integer',
+				'label'        => 'string',
+				'wrapping_key' => 'string',
+			),
+			'required'   => array( 'name', 'bits' ),
+		),
+		'keys.rotate'         => array(
+			'properties' => array(
+				'name'         => 'string',
+				'wrapping_key' => 'string',
+			),
+			'required'   => array( 'name', 'wrapping_key' ),
+		),
+		'keys.delete'         => array(
+			'properties' => array( 'name' => 'string' ),
+			'required'   => array( 'name' ),
+		),
+		'register'            => array(
+			'properties' => array(
+				'email'     => 'string',
+				'password'  => 'string',
+				'site_name' => 'string',
+			),
+			'required'   => array( 'email' ),
+		),
+		'certificates.create' => array(
+			'properties' => array(
+				'country'      => 'string',
+				'state'        => 'string',
+				'locality'     => 'string',
+				'organization' => 'string',
+			),
+			'required'   => array( 'country', 'state', 'locality', 'organization' ),
+		),
+		'certificates.renew'  => array(),
+		'production'          => array(),
+	);
+
+	/**
 	 * HTTP status for the client-side problem types, which carry no agent status.
 	 */
 	const CLIENT_STATUS = array(
@@ -184,8 +243,7 @@ class Keybridge_Rest {
 	 */
 	private static function check_fields( $operation, array $body ) {
 		$shape      = self::request_shape( $operation );
-		$properties = isset( $shape['properties'] ) ? $shape['properties'] : array();
-		$required   = isset( $shape['required'] ) ? $shape['required'] : array();
+		$properties = $shape['properties'];
 		foreach ( $body as $field => $value ) {
 			$field = (string) $field;
 			if ( 'wrapping_key' === $field ) {
@@ -194,13 +252,14 @@ class Keybridge_Rest {
 			if ( ! isset( $properties[ $field ] ) ) {
 				return self::problem( 'invalid-field', __( 'This operation has no such field.', 'keybridge' ), 400, $field );
 			}
-			if ( ! self::has_type( $value, isset( $properties[ $field ]['type'] ) ? $properties[ $field ]['type'] : '' ) ) {
+			$type = self::field_type( $properties[ $field ] );
+			if ( ! self::has_type( $value, $type ) ) {
 				/* translators: %s: a JSON type such as string or integer. */
-				$message = sprintf( __( 'This field must be a JSON %s.', 'keybridge' ), $properties[ $field ]['type'] );
+				$message = sprintf( __( 'This field must be a JSON %s.', 'keybridge' ), $type );
 				return self::problem( 'invalid-field', $message, 400, $field );
 			}
 		}
-		foreach ( $required as $field ) {
+		foreach ( $shape['required'] as $field ) {
 			if ( 'wrapping_key' !== $field && ! array_key_exists( $field, $body ) ) {
 				return self::problem( 'invalid-field', __( 'This field is required.', 'keybridge' ), 400, $field );
 			}
@@ -209,14 +268,37 @@ class Keybridge_Rest {
 	}
 
 	/**
-	 * The request shape of an operation in spec.yaml (empty for operations without a body).
+	 * The request shape of an operation: field => JSON type, and the required fields.
 	 *
 	 * @param string $operation Operation id.
-	 * @return array
+	 * @return array With `properties` and `required` (both possibly empty).
 	 */
 	private static function request_shape( $operation ) {
 		$spec = Keybridge_Spec::OPERATIONS[ $operation ];
-		return isset( $spec['request'] ) && is_array( $spec['request'] ) ? $spec['request'] : array();
+		if ( isset( $spec['request'] ) && is_array( $spec['request'] ) ) {
+			$shape = $spec['request'];
+		} elseif ( isset( self::ADMIN_REQUESTS[ $operation ] ) ) {
+			$shape = self::ADMIN_REQUESTS[ $operation ];
+		} else {
+			$shape = array();
+		}
+		return array(
+			'properties' => isset( $shape['properties'] ) ? $shape['properties'] : array(),
+			'required'   => isset( $shape['required'] ) ? $shape['required'] : array(),
+		);
+	}
+
+	/**
+	 * The JSON type of a field, from the spec's property (a shape) or the fallback (a type).
+	 *
+	 * @param array|string $property Property shape or type name.
+	 * @return string Empty when the spec gives no type.
+	 */
+	private static function field_type( $property ) {
+		if ( is_array( $property ) ) {
+			return isset( $property['type'] ) ? (string) $property['type'] : '';
+		}
+		return (string) $property;
 	}
 
 	/**
