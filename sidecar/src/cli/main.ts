@@ -3,6 +3,7 @@ import { VERSION } from '../version.ts';
 import { CliError, EXIT_ERROR, EXIT_OK, EXIT_USAGE, UsageError } from './errors.ts';
 import { CERTIFICATES_USAGE, certCommand, productionCommand, registerCommand } from './commands/certificates.ts';
 import { KEYS_USAGE, keysCommand } from './commands/keys.ts';
+import { SHIMS_USAGE, shimsCommand } from './commands/shims.ts';
 import { ROLES_USAGE, agentCommand, serverCommand } from './commands/roles.ts';
 import { STATUS_USAGE, statusCommand } from './commands/status.ts';
 import { TRANSFER_USAGE, exportCommand, importCommand } from './commands/transfer.ts';
@@ -16,6 +17,7 @@ ${STATUS_USAGE}
 ${KEYS_USAGE}
 ${CERTIFICATES_USAGE}
 ${TRANSFER_USAGE}
+${SHIMS_USAGE}
 
 Commands that talk to the agent accept --agent URL, --token-file F, --home DIR
 (or KEYBRIDGE_AGENT, KEYBRIDGE_TOKEN_FILE, KEYBRIDGE_HOME). Exit codes: 0 ok, 1 error, 2 usage.`;
@@ -50,6 +52,9 @@ export async function main(argv: string[]): Promise<number> {
         return EXIT_OK;
       case 'export':
         await exportCommand(rest);
+        return EXIT_OK;
+      case 'shims':
+        await shimsCommand(rest);
         return EXIT_OK;
       case 'version':
       case '--version':

@@ -1,0 +1,281 @@
+/**
+ * The part of Keybridge_Client that does not depend on the operations: address parsing,
+ * the token, the curl handle, request encoding and answer decoding. PHP source, kept here
+ * as one readable block (String.raw: PHP's backslashes stay as written).
+ */
+export const CLIENT_TRANSPORT = String.raw`	/**
+	 * Connect timeout in ms: the agent is local, so a slow connect means it is not there.
+	 */
+	const DEFAULT_CONNECT_TIMEOUT_MS = 250;
+
+	/**
+	 * Timeout in ms of a whole call whose operation gives none in the spec.
+	 */
+	const DEFAULT_TIMEOUT_MS = 3000;
+
+	/**
+	 * The agent address as configured (shown in messages; it holds no secret).
+	 *
+	 * @var string
+	 */
+	private $agent;
+
+	/**
+	 * The agent's unix socket path, or '' when it listens on loopback TCP.
+	 *
+	 * @var string
+	 */
+	private $socket_path = '';
+
+	/**
+	 * What request paths are appended to ('http://localhost' for a unix socket).
+	 *
+	 * @var string
+	 */
+	private $base_url;
+
+	/**
+	 * Path of the file holding the bearer token.
+	 *
+	 * @var string
+	 */
+	private $token_file;
+
+	/**
+	 * The bearer token, read on first use.
+	 *
+	 * @var string|null
+	 */
+	private $token = null;
+
+	/**
+	 * Connect timeout in ms.
+	 *
+	 * @var int
+	 */
+	private $connect_timeout_ms;
+
+	/**
+	 * Default call timeout in ms.
+	 *
+	 * @var int
+	 */
+	private $timeout_ms;
+
+	/**
+	 * The curl handle, made on the first call and reused (keep-alive).
+	 *
+	 * @var resource|CurlHandle|null
+	 */
+	private $handle = null;
+
+	/**
+	 * A client for one agent.
+	 *
+	 * @param string $agent      unix:/absolute/path/agent.sock, or http://127.0.0.1:PORT
+	 *                           (also http://localhost:PORT and http://[::1]:PORT).
+	 * @param string $token_file Path of the agent's token file (0600, outside the webroot).
+	 * @param array  $options    connect_timeout_ms (default 250) and timeout_ms (default 3000).
+	 * @throws Keybridge_Exception Type not-configured when the address or the token file path is unusable.
+	 */
+	public function __construct( string $agent, string $token_file, array $options = array() ) {
+		$this->agent = $agent;
+		if ( 1 === preg_match( '#^unix:(/[^\x00]+)$#', $agent, $match ) ) {
+			$this->socket_path = $match[1];
+			$this->base_url    = 'http://localhost';
+		} elseif ( 1 === preg_match( '#^http://(127\.0\.0\.1|localhost|\[::1\]):([0-9]{1,5})/?$#', $agent, $match ) && (int) $match[2] >= 1 && (int) $match[2] <= 65535 ) {
+			$this->base_url = 'http://' . $match[1] . ':' . $match[2];
+		} else {
+			throw new Keybridge_Exception( 'not-configured', self::title( 'not-configured' ) . ': the agent address must be unix:/absolute/path or http://127.0.0.1:PORT, not "' . $agent . '"' );
+		}
+		if ( '' === $token_file ) {
+			throw new Keybridge_Exception( 'not-configured', self::title( 'not-configured' ) . ': the token file path is empty' );
+		}
+		$this->token_file         = $token_file;
+		$this->connect_timeout_ms = self::positive_int( $options, 'connect_timeout_ms', self::DEFAULT_CONNECT_TIMEOUT_MS );
+		$this->timeout_ms         = self::positive_int( $options, 'timeout_ms', self::DEFAULT_TIMEOUT_MS );
+	}
+
+	/**
+	 * The agent address this client talks to.
+	 *
+	 * @return string The address as configured.
+	 */
+	public function agent(): string {
+		return $this->agent;
+	}
+
+	/**
+	 * Calls one operation by its spec id (e.g. 'keys.set').
+	 *
+	 * @param string $operation_id An id from Keybridge_Spec::OPERATIONS.
+	 * @param array  $body         The request fields (ignored by operations without a body).
+	 * @return array The decoded JSON object the agent answered (a 202 "pending" too).
+	 * @throws Keybridge_Exception On any failure; see Keybridge_Exception::problem_type().
+	 */
+	public function call( string $operation_id, array $body = array() ): array {
+		if ( ! isset( Keybridge_Spec::OPERATIONS[ $operation_id ] ) ) {
+			throw new Keybridge_Exception( 'not-found', 'No such keybridge operation: ' . $operation_id );
+		}
+		$operation = Keybridge_Spec::OPERATIONS[ $operation_id ];
+		$headers   = array( 'Accept: application/json', 'Expect:' );
+		if ( $operation['auth'] ) {
+			$headers[] = 'Authorization: Bearer ' . $this->token();
+		}
+		$timeout_ms = null === $operation['timeout_ms'] ? $this->timeout_ms : $operation['timeout_ms'];
+		$options    = array(
+			CURLOPT_URL               => $this->base_url . $operation['path'],
+			CURLOPT_RETURNTRANSFER    => true,
+			CURLOPT_FOLLOWLOCATION    => false,
+			CURLOPT_CONNECTTIMEOUT_MS => $this->connect_timeout_ms,
+			CURLOPT_TIMEOUT_MS        => $timeout_ms,
+			// Sub-second timeouts need this (no SIGALRM); the agent is never looked up in DNS anyway.
+			CURLOPT_NOSIGNAL          => true,
+			// An http_proxy in the environment must never see the token.
+			CURLOPT_PROXY             => '',
+		);
+		if ( '' !== $this->socket_path ) {
+			$options[ CURLOPT_UNIX_SOCKET_PATH ] = $this->socket_path;
+		}
+		if ( 'POST' === $operation['method'] ) {
+			$headers[]                     = 'Content-Type: application/json';
+			$options[ CURLOPT_POST ]       = true;
+			$options[ CURLOPT_POSTFIELDS ] = self::encode( 'none' === $operation['body'] ? array() : $body );
+		} else {
+			$options[ CURLOPT_HTTPGET ] = true;
+		}
+		$options[ CURLOPT_HTTPHEADER ] = $headers;
+		return $this->send( $options, $timeout_ms );
+	}
+
+	/**
+	 * Sends one request on the reused handle and turns the answer into an array or an exception.
+	 *
+	 * @param array $options    curl options of this request.
+	 * @param int   $timeout_ms The call's timeout, for the message.
+	 * @return array The decoded answer of a 2xx response.
+	 * @throws Keybridge_Exception The agent's problem, or a client problem type.
+	 */
+	private function send( array $options, int $timeout_ms ): array {
+		// phpcs:disable WordPress.WP.AlternativeFunctions -- wp_remote_*() cannot reach a unix socket, and this class runs outside WordPress too.
+		if ( null === $this->handle ) {
+			$this->handle = curl_init();
+		} else {
+			// Clears the last request's options; the open connection stays for the next one.
+			curl_reset( $this->handle );
+		}
+		curl_setopt_array( $this->handle, $options );
+		$raw = curl_exec( $this->handle );
+		if ( false === $raw ) {
+			$reason = CURLE_OPERATION_TIMEOUTED === curl_errno( $this->handle )
+				? 'no answer within ' . $timeout_ms . ' ms'
+				: curl_error( $this->handle );
+			throw new Keybridge_Exception( 'agent-unreachable', self::title( 'agent-unreachable' ) . ' at ' . $this->agent . ': ' . $reason );
+		}
+		$status = (int) curl_getinfo( $this->handle, CURLINFO_RESPONSE_CODE );
+		// phpcs:enable
+		$decoded = self::decode( (string) $raw );
+		if ( $status >= 200 && $status < 300 ) {
+			if ( null === $decoded ) {
+				throw new Keybridge_Exception( 'agent-response-invalid', self::title( 'agent-response-invalid' ) . ': HTTP ' . $status . ' without a JSON object', $status );
+			}
+			return $decoded;
+		}
+		if ( null === $decoded || ! isset( $decoded['type'] ) || ! is_string( $decoded['type'] ) || 1 !== preg_match( '/^[a-z0-9-]+$/', $decoded['type'] ) ) {
+			throw new Keybridge_Exception( 'agent-response-invalid', self::title( 'agent-response-invalid' ) . ': HTTP ' . $status . ' without a problem document', $status );
+		}
+		$message = isset( $decoded['title'] ) && is_string( $decoded['title'] ) ? $decoded['title'] : $decoded['type'];
+		if ( isset( $decoded['detail'] ) && is_string( $decoded['detail'] ) && '' !== $decoded['detail'] ) {
+			$message .= ': ' . $decoded['detail'];
+		}
+		$field = isset( $decoded['field'] ) && is_string( $decoded['field'] ) ? $decoded['field'] : '';
+		throw new Keybridge_Exception( $decoded['type'], $message, $status, $field );
+	}
+
+	/**
+	 * The bearer token, read from its file once per client.
+	 *
+	 * @return string The token.
+	 * @throws Keybridge_Exception Type token-file-unreadable; the message names the file, never its content.
+	 */
+	private function token(): string {
+		if ( null === $this->token ) {
+			$contents = false;
+			if ( is_file( $this->token_file ) && is_readable( $this->token_file ) ) {
+				// phpcs:ignore WordPress.WP.AlternativeFunctions.file_get_contents_file_get_contents -- a local file; this class runs outside WordPress too.
+				$contents = file_get_contents( $this->token_file );
+			}
+			$token = false === $contents ? '' : trim( $contents );
+			if ( '' === $token ) {
+				throw new Keybridge_Exception( 'token-file-unreadable', self::title( 'token-file-unreadable' ) . ': ' . $this->token_file . ' is missing, unreadable or empty' );
+			}
+			// A token goes into a header: refuse anything that could break out of it.
+			if ( 1 !== preg_match( '/^[A-Za-z0-9_-]+$/', $token ) ) {
+				throw new Keybridge_Exception( 'token-file-unreadable', self::title( 'token-file-unreadable' ) . ': ' . $this->token_file . ' does not hold a keybridge token' );
+			}
+			$this->token = $token;
+		}
+		return $this->token;
+	}
+
+	/**
+	 * JSON for a request body; bytes that are not UTF-8 must travel as value_base64.
+	 *
+	 * @param array $body The request fields.
+	 * @return string JSON text ('{}' for an empty body).
+	 * @throws Keybridge_Exception Type invalid-value when the body cannot be written as JSON.
+	 */
+	private static function encode( array $body ): string {
+		if ( array() === $body ) {
+			return '{}';
+		}
+		// phpcs:ignore WordPress.WP.AlternativeFunctions.json_encode_json_encode -- this class runs outside WordPress too.
+		$json = json_encode( $body, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE );
+		if ( false === $json ) {
+			throw new Keybridge_Exception( 'invalid-value', 'The request cannot be sent as JSON (' . json_last_error_msg() . '): pass bytes that are not UTF-8 as value_base64' );
+		}
+		return $json;
+	}
+
+	/**
+	 * The answer as an array, or null when it is not a JSON object.
+	 *
+	 * @param string $raw The response body.
+	 * @return array|null The decoded object.
+	 */
+	private static function decode( string $raw ) {
+		if ( '{' !== substr( ltrim( $raw ), 0, 1 ) ) {
+			return null;
+		}
+		$decoded = json_decode( $raw, true, 64, JSON_BIGINT_AS_STRING );
+		return is_array( $decoded ) ? $decoded : null;
+	}
+
+	/**
+	 * The spec's title of a client problem type.
+	 *
+	 * @param string $type A key of Keybridge_Spec::CLIENT_PROBLEM_TYPES.
+	 * @return string Its title.
+	 */
+	private static function title( string $type ): string {
+		return Keybridge_Spec::CLIENT_PROBLEM_TYPES[ $type ];
+	}
+
+	/**
+	 * A positive integer option, or the default when it is absent.
+	 *
+	 * @param array  $options The constructor options.
+	 * @param string $name    The option name.
+	 * @param int    $fallback The default.
+	 * @return int The value.
+	 * @throws Keybridge_Exception Type not-configured when the option is given but not a positive integer.
+	 */
+	private static function positive_int( array $options, string $name, int $fallback ): int {
+		if ( ! isset( $options[ $name ] ) ) {
+			return $fallback;
+		}
+		if ( ! is_int( $options[ $name ] ) || $options[ $name ] < 1 ) {
+			throw new Keybridge_Exception( 'not-configured', 'The client option ' . $name . ' must be a positive integer' );
+		}
+		return $options[ $name ];
+	}`;

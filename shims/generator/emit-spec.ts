@@ -1,0 +1,76 @@
+/** Emits `Keybridge_Spec`: the spec's operations, status rows, problem types and forms as PHP constants. */
+import { docBlock, generatedFileHeader } from './php-doc.ts';
+import { phpLiteral, phpString, type PhpValue } from './php-literal.ts';
+import { phpMethodName, type Spec } from './spec.ts';
+import type { ShimTarget } from './target.ts';
+
+/** How an operation takes its request body: none (GET or an empty object), optional, or required. */
+export function bodyKind(op: Spec['operations'][number]): 'none' | 'optional' | 'required' {
+  if (op.method === 'GET' || !op.request) return 'none';
+  const properties = Object.keys(op.request.properties ?? {});
+  if (properties.length === 0) return 'none';
+  return (op.request.required ?? []).length > 0 ? 'required' : 'optional';
+}
+
+function constant(name: string, summary: string, value: PhpValue): string {
+  return `${docBlock([summary], [], 1)}\n\tconst ${name} = ${phpLiteral(value, 1)};`;
+}
+
+export function emitSpecClass(spec: Spec, target: ShimTarget, version: string): string {
+  const className = `${target.classPrefix}Spec`;
+  const operations: Record<string, PhpValue> = {};
+  for (const op of spec.operations) {
+    operations[op.id] = {
+      method: op.method,
+      path: op.path,
+      auth: op.auth,
+      timeout_ms: op.timeoutMs ?? null,
+      body: bodyKind(op),
+      php_method: phpMethodName(op.id),
+    };
+  }
+  const statusRows: Record<string, PhpValue> = {};
+  for (const row of spec.statusRows) statusRows[row.id] = row.title;
+  const clientProblems: Record<string, PhpValue> = {};
+  for (const item of spec.clientProblemTypes) clientProblems[item.type] = item.title;
+
+  const constants = [
+    constant('VERSION', 'The keybridge version this shim was built from.', version),
+    constant('API_VERSION', 'The version of the agent API in spec.yaml.', spec.version),
+    constant(
+      'OPERATIONS',
+      'Operation id => method, path, whether it needs the token, its timeout in ms (null: the client default), whether it takes a body (none, optional, required) and the client method.',
+      operations,
+    ),
+    constant('STATUS_ROWS', 'Status row id => title, in the order the agent returns them.', statusRows),
+    constant('PROBLEM_TYPES', 'Problem types the agent answers with (application/problem+json `type`).', spec.problemTypes),
+    constant('CLIENT_PROBLEM_TYPES', 'Problem types the PHP client raises itself => title.', clientProblems),
+    constant(
+      'ADMIN_OPERATIONS',
+      'Operations an admin screen may call through the CMS; any other is refused before it reaches the agent.',
+      spec.adminOperations,
+    ),
+    constant('FORMS', 'The forms of the admin screen (labels are translated by the CMS).', spec.forms as unknown as PhpValue),
+  ];
+
+  return [
+    generatedFileHeader(`${className}: the agent's API as data (shims/spec.yaml).`, target.packageName),
+    '',
+    docBlock(['The agent API, status rows, problem types and admin forms, as the spec gives them.'], [], 0),
+    `final class ${className} {`,
+    '',
+    constants.join('\n\n'),
+    '',
+    `\t/**`,
+    `\t * Whether a problem type is one the agent or the client can raise.`,
+    `\t *`,
+    `\t * @param string $type A problem type, e.g. ${phpString(spec.problemTypes[0] ?? 'internal')}.`,
+    `\t * @return bool True when the spec lists it.`,
+    `\t */`,
+    `\tpublic static function is_problem_type( string $type ): bool {`,
+    `\t\treturn in_array( $type, self::PROBLEM_TYPES, true ) || isset( self::CLIENT_PROBLEM_TYPES[ $type ] );`,
+    `\t}`,
+    '}',
+    '',
+  ].join('\n');
+}

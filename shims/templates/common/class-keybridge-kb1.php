@@ -1,0 +1,190 @@
+<?php
+/**
+ * Keybridge_Kb1: opens kb1 ciphertexts in PHP.
+ *
+ * @package Keybridge
+ */
+
+/**
+ * Opens keybridge's native value wrap in-process, so a cached ciphertext becomes a value
+ * without a call to the agent and the KEK never leaves PHP. The byte formats are those of
+ * sidecar/src/crypto/kb1.ts; sidecar/src/crypto/kb1.vectors.json tests both languages.
+ *
+ *   KEK string   "kb1$" . base64url( 32-byte KEK )                 (no padding)
+ *   ciphertext   "kb1." . base64url( nonce(12) . ct . tag(16) )    (AES-256-GCM)
+ *   AAD          "kb1" 0x00 site_id 0x00 environment 0x00 key_id
+ *   KEK id       base64url( first 16 bytes of HMAC-SHA256( KEK, "keybridge kek-id v1" ) )
+ *
+ * The KEK id is a public fingerprint the agent returns with each ciphertext: when a
+ * ciphertext does not open, it tells a wrong KEK (kek-mismatch: the value was set under
+ * another KEK, e.g. before a database copy) apart from a damaged ciphertext.
+ */
+final class Keybridge_Kb1 {
+
+	const KEK_PREFIX        = 'kb1$';
+	const CIPHERTEXT_PREFIX = 'kb1.';
+	const KEK_BYTES         = 32;
+	const NONCE_BYTES       = 12;
+	const TAG_BYTES         = 16;
+	const KEK_ID_INFO       = 'keybridge kek-id v1';
+
+	/**
+	 * Opens a kb1 ciphertext.
+	 *
+	 * @param string $ciphertext   "kb1." ciphertext as keys.fetch returned it.
+	 * @param string $wrapping_key "kb1$" KEK string the CMS holds for this key.
+	 * @param string $site_id      The site id keys.fetch returned.
+	 * @param string $environment  'development' or 'production', as keys.fetch returned it.
+	 * @param string $key_id       The opaque key id keys.fetch returned for the name.
+	 * @param string $kek_id       The kek_id keys.fetch returned ('' if unknown: then a wrong
+	 *                             KEK is reported as ciphertext-invalid).
+	 * @return string The value's bytes.
+	 * @throws Keybridge_Exception Type invalid-wrapping-key, invalid-field, kek-mismatch or ciphertext-invalid.
+	 */
+	public static function open( string $ciphertext, string $wrapping_key, string $site_id, string $environment, string $key_id, string $kek_id = '' ): string {
+		$kek   = self::decode_kek( $wrapping_key );
+		$aad   = self::aad( $site_id, $environment, $key_id );
+		$raw   = self::decode_ciphertext( $ciphertext );
+		$value = openssl_decrypt(
+			substr( $raw, self::NONCE_BYTES, -self::TAG_BYTES ),
+			'aes-256-gcm',
+			$kek,
+			OPENSSL_RAW_DATA,
+			substr( $raw, 0, self::NONCE_BYTES ),
+			substr( $raw, -self::TAG_BYTES ),
+			$aad
+		);
+		if ( false !== $value ) {
+			return $value;
+		}
+		if ( '' !== $kek_id && ! hash_equals( $kek_id, self::kek_id_of( $kek ) ) ) {
+			throw new Keybridge_Exception( 'kek-mismatch', 'The value was set under a different wrapping key: set this key again in this environment', 409, 'wrapping_key' );
+		}
+		throw new Keybridge_Exception( 'ciphertext-invalid', 'The ciphertext is truncated, malformed or fails authentication', 422 );
+	}
+
+	/**
+	 * Opens one key as keys.fetch (or Keybridge_Ciphertext_Cache) gives it.
+	 *
+	 * @param array  $entry        ciphertext, site_id, environment, key_id and kek_id.
+	 * @param string $wrapping_key "kb1$" KEK string the CMS holds for this key.
+	 * @return string The value's bytes.
+	 * @throws Keybridge_Exception As open(); invalid-field when the entry lacks a field.
+	 */
+	public static function open_entry( array $entry, string $wrapping_key ): string {
+		foreach ( array( 'ciphertext', 'site_id', 'environment', 'key_id' ) as $field ) {
+			if ( ! isset( $entry[ $field ] ) || ! is_string( $entry[ $field ] ) ) {
+				throw new Keybridge_Exception( 'invalid-field', 'A fetched key lacks its ' . $field, 0, $field );
+			}
+		}
+		$kek_id = isset( $entry['kek_id'] ) && is_string( $entry['kek_id'] ) ? $entry['kek_id'] : '';
+		return self::open( $entry['ciphertext'], $wrapping_key, $entry['site_id'], $entry['environment'], $entry['key_id'], $kek_id );
+	}
+
+	/**
+	 * The public fingerprint of a KEK (22 characters).
+	 *
+	 * @param string $wrapping_key "kb1$" KEK string.
+	 * @return string base64url of the first 16 bytes of HMAC-SHA256( KEK, "keybridge kek-id v1" ).
+	 * @throws Keybridge_Exception Type invalid-wrapping-key.
+	 */
+	public static function kek_id( string $wrapping_key ): string {
+		return self::kek_id_of( self::decode_kek( $wrapping_key ) );
+	}
+
+	/**
+	 * The additional authenticated data that binds a ciphertext to its site, vault and key.
+	 *
+	 * @param string $site_id     Non-empty, no NUL byte.
+	 * @param string $environment 'development' or 'production'.
+	 * @param string $key_id      Non-empty, no NUL byte.
+	 * @return string "kb1" 0x00 site_id 0x00 environment 0x00 key_id.
+	 * @throws Keybridge_Exception Type invalid-field.
+	 */
+	public static function aad( string $site_id, string $environment, string $key_id ): string {
+		if ( '' === $site_id || false !== strpos( $site_id, "\0" ) ) {
+			throw new Keybridge_Exception( 'invalid-field', 'site_id must be a non-empty string without NUL', 0, 'site_id' );
+		}
+		if ( '' === $key_id || false !== strpos( $key_id, "\0" ) ) {
+			throw new Keybridge_Exception( 'invalid-field', 'key_id must be a non-empty string without NUL', 0, 'key_id' );
+		}
+		if ( 'development' !== $environment && 'production' !== $environment ) {
+			throw new Keybridge_Exception( 'invalid-field', 'environment must be development or production', 0, 'environment' );
+		}
+		return "kb1\0" . $site_id . "\0" . $environment . "\0" . $key_id;
+	}
+
+	/**
+	 * The 32 KEK bytes of a "kb1$" string.
+	 *
+	 * @param string $wrapping_key The KEK string.
+	 * @return string 32 bytes.
+	 * @throws Keybridge_Exception Type invalid-wrapping-key (the message never repeats the input).
+	 */
+	private static function decode_kek( string $wrapping_key ): string {
+		if ( 0 !== strpos( $wrapping_key, self::KEK_PREFIX ) ) {
+			throw new Keybridge_Exception( 'invalid-wrapping-key', 'The wrapping key is not a valid kb1 key string: expected "kb1$" first', 0, 'wrapping_key' );
+		}
+		$kek = self::from_base64url( substr( $wrapping_key, strlen( self::KEK_PREFIX ) ) );
+		if ( null === $kek || self::KEK_BYTES !== strlen( $kek ) ) {
+			throw new Keybridge_Exception( 'invalid-wrapping-key', 'The wrapping key is not a valid kb1 key string: not 32 bytes of base64url after "kb1$"', 0, 'wrapping_key' );
+		}
+		return $kek;
+	}
+
+	/**
+	 * The nonce . ct . tag bytes of a "kb1." ciphertext.
+	 *
+	 * @param string $ciphertext The ciphertext string.
+	 * @return string At least 28 bytes.
+	 * @throws Keybridge_Exception Type ciphertext-invalid.
+	 */
+	private static function decode_ciphertext( string $ciphertext ): string {
+		$raw = 0 === strpos( $ciphertext, self::CIPHERTEXT_PREFIX )
+			? self::from_base64url( substr( $ciphertext, strlen( self::CIPHERTEXT_PREFIX ) ) )
+			: null;
+		if ( null === $raw || strlen( $raw ) < self::NONCE_BYTES + self::TAG_BYTES ) {
+			throw new Keybridge_Exception( 'ciphertext-invalid', 'The ciphertext is truncated, malformed or fails authentication: not a kb1 ciphertext', 422 );
+		}
+		return $raw;
+	}
+
+	/**
+	 * The fingerprint of raw KEK bytes.
+	 *
+	 * @param string $kek 32 bytes.
+	 * @return string 22 characters of base64url.
+	 */
+	private static function kek_id_of( string $kek ): string {
+		return self::to_base64url( substr( hash_hmac( 'sha256', self::KEK_ID_INFO, $kek, true ), 0, 16 ) );
+	}
+
+	/**
+	 * Strict base64url (RFC 4648 section 5, no padding): only the canonical spelling is accepted.
+	 *
+	 * @param string $text base64url text.
+	 * @return string|null The bytes, or null when the text is not canonical base64url.
+	 */
+	private static function from_base64url( string $text ) {
+		if ( 1 !== preg_match( '/^[A-Za-z0-9_-]*$/', $text ) || 1 === strlen( $text ) % 4 ) {
+			return null;
+		}
+		// phpcs:ignore WordPress.PHP.DiscouragedPHPFunctions.obfuscation_base64_decode -- decoding a ciphertext, not hiding code.
+		$bytes = base64_decode( strtr( $text, '-_', '+/' ), true );
+		if ( false === $bytes || self::to_base64url( $bytes ) !== $text ) {
+			return null;
+		}
+		return $bytes;
+	}
+
+	/**
+	 * Encodes base64url without padding.
+	 *
+	 * @param string $bytes Any bytes.
+	 * @return string The text.
+	 */
+	private static function to_base64url( string $bytes ): string {
+		// phpcs:ignore WordPress.PHP.DiscouragedPHPFunctions.obfuscation_base64_encode -- encoding a fingerprint, not hiding code.
+		return rtrim( strtr( base64_encode( $bytes ), '+/', '-_' ), '=' );
+	}
+}
