@@ -1,0 +1,79 @@
+<?php
+/**
+ * `wp keybridge cert …`
+ *
+ * @package Keybridge
+ */
+
+if ( ! defined( 'ABSPATH' ) ) {
+	exit;
+}
+
+/**
+ * The site's client certificate.
+ */
+class Keybridge_CLI_Cert_Command extends WP_CLI_Command {
+
+	/**
+	 * Replaces the certificate with a custom development certificate naming your organisation.
+	 *
+	 * ## OPTIONS
+	 *
+	 * --country=<cc>
+	 * : Two capital letters, e.g. NL.
+	 *
+	 * --state=<state>
+	 * : State or province.
+	 *
+	 * --locality=<city>
+	 * : City.
+	 *
+	 * --org=<organization>
+	 * : Organization.
+	 *
+	 * @param array $args       Positional arguments.
+	 * @param array $assoc_args Options.
+	 * @return void
+	 */
+	public function create( $args, $assoc_args ) {
+		$body        = array(
+			'country'      => (string) $assoc_args['country'],
+			'state'        => (string) $assoc_args['state'],
+			'locality'     => (string) $assoc_args['locality'],
+			'organization' => (string) $assoc_args['org'],
+		);
+		$certificate = Keybridge_CLI_Command::attempt(
+			static function () use ( $body ) {
+				return Keybridge_Plugin::client()->certificates_create( $body );
+			}
+		);
+		self::done( $certificate );
+	}
+
+	/**
+	 * Renews the certificate now (the agent also renews it by itself).
+	 *
+	 * @param array $args       Positional arguments.
+	 * @param array $assoc_args Options.
+	 * @return void
+	 */
+	public function renew( $args, $assoc_args ) {
+		$certificate = Keybridge_CLI_Command::attempt(
+			static function () {
+				return Keybridge_Plugin::client()->certificates_renew();
+			}
+		);
+		self::done( $certificate );
+	}
+
+	/**
+	 * Reports the new certificate.
+	 *
+	 * @param array $certificate The agent's answer.
+	 * @return void
+	 */
+	private static function done( array $certificate ) {
+		Keybridge_Status::forget();
+		WP_CLI::success( sprintf( 'New %s certificate %s, valid until %s (%s).', $certificate['environment'], $certificate['serial'], $certificate['not_after'], $certificate['path'] ) );
+	}
+}

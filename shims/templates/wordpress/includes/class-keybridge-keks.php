@@ -1,0 +1,143 @@
+<?php
+/**
+ * The wrapping keys (KEKs) this site holds.
+ *
+ * @package Keybridge
+ */
+
+if ( ! defined( 'ABSPATH' ) ) {
+	exit;
+}
+
+/**
+ * Every KEK in ONE autoloaded option, `keybridge_keks` (key name => `kb1$…`).
+ *
+ * A KEK alone reveals nothing: the ciphertext it opens lives in the key service, reached only
+ * with the client certificate outside the webroot. Autoloading the option makes reading a KEK
+ * free on every request, where a non-autoloaded option would cost one query per secret read
+ * (DESIGN.md, "Performance budget").
+ */
+class Keybridge_Keks {
+
+	const OPTION = 'keybridge_keks';
+
+	/**
+	 * How long a writer waits for another request's write to finish, in seconds.
+	 */
+	const LOCK_TIMEOUT = 5;
+
+	/**
+	 * All KEKs, name => KEK string.
+	 *
+	 * @return array<string, string>
+	 */
+	public static function all() {
+		$keks = get_option( self::OPTION, array() );
+		return is_array( $keks ) ? $keks : array();
+	}
+
+	/**
+	 * The KEK held for a name, or null.
+	 *
+	 * @param string $name Key name.
+	 * @return string|null
+	 */
+	public static function get( $name ) {
+		$keks = self::all();
+		return isset( $keks[ $name ] ) && is_string( $keks[ $name ] ) ? $keks[ $name ] : null;
+	}
+
+	/**
+	 * The names that have a KEK.
+	 *
+	 * @return string[]
+	 */
+	public static function names() {
+		// PHP turns numeric string keys into integers; names are always strings.
+		return array_map( 'strval', array_keys( self::all() ) );
+	}
+
+	/**
+	 * Keeps the KEK for a name (other names stay as they are).
+	 *
+	 * @param string $name Key name.
+	 * @param string $kek  KEK string as the agent returned it.
+	 * @return void
+	 * @throws Keybridge_Exception Type `storage-failure` when the option cannot be written.
+	 */
+	public static function put( $name, $kek ) {
+		self::change(
+			static function ( array $keks ) use ( $name, $kek ) {
+				$keks[ $name ] = $kek;
+				return $keks;
+			}
+		);
+	}
+
+	/**
+	 * Drops the KEK for a name (other names stay as they are).
+	 *
+	 * @param string $name Key name.
+	 * @return void
+	 * @throws Keybridge_Exception Type `storage-failure` when the option cannot be written.
+	 */
+	public static function forget( $name ) {
+		self::change(
+			static function ( array $keks ) use ( $name ) {
+				unset( $keks[ $name ] );
+				return $keks;
+			}
+		);
+	}
+
+	/**
+	 * Read, change and write the option under a database lock.
+	 *
+	 * A lost KEK means a lost value, so two requests saving different keys at the same time
+	 * must not overwrite each other's KEK: the write holds a MySQL named lock and starts from
+	 * the row as it is in the database, not from this request's (possibly stale) cache.
+	 *
+	 * @param callable $change Gets the current map, returns the new one.
+	 * @return void
+	 * @throws Keybridge_Exception Type `storage-failure` when the option cannot be written.
+	 */
+	private static function change( callable $change ) {
+		global $wpdb;
+		$lock = $wpdb->prefix . self::OPTION;
+		// phpcs:ignore WordPress.DB.DirectDatabaseQuery -- a lock, not data: nothing to cache.
+		$locked = (int) $wpdb->get_var( $wpdb->prepare( 'SELECT GET_LOCK( %s, %d )', $lock, self::LOCK_TIMEOUT ) );
+		try {
+			if ( 1 !== $locked ) {
+				throw new Keybridge_Exception( 'storage-failure', __( 'Another request is saving keybridge wrapping keys; try again.', 'keybridge' ) );
+			}
+			$before = self::stored();
+			$after  = $change( $before );
+			if ( $after === $before ) {
+				return;
+			}
+			wp_cache_delete( 'alloptions', 'options' );
+			wp_cache_delete( self::OPTION, 'options' );
+			if ( ! update_option( self::OPTION, $after, true ) && self::stored() !== $after ) {
+				throw new Keybridge_Exception( 'storage-failure', __( 'The keybridge wrapping keys could not be saved in the database.', 'keybridge' ) );
+			}
+		} finally {
+			if ( 1 === $locked ) {
+				// phpcs:ignore WordPress.DB.DirectDatabaseQuery -- releases the lock taken above.
+				$wpdb->query( $wpdb->prepare( 'SELECT RELEASE_LOCK( %s )', $lock ) );
+			}
+		}
+	}
+
+	/**
+	 * The map as stored in the database right now (bypassing the object cache).
+	 *
+	 * @return array<string, string>
+	 */
+	private static function stored() {
+		global $wpdb;
+		// phpcs:ignore WordPress.DB.DirectDatabaseQuery -- must bypass the cache to merge with other writers.
+		$row  = $wpdb->get_var( $wpdb->prepare( "SELECT option_value FROM {$wpdb->options} WHERE option_name = %s", self::OPTION ) );
+		$keks = null === $row ? array() : maybe_unserialize( $row );
+		return is_array( $keks ) ? $keks : array();
+	}
+}

@@ -1,0 +1,327 @@
+<?php
+/**
+ * Options whose values live in keybridge.
+ *
+ * @package Keybridge
+ */
+
+if ( ! defined( 'ABSPATH' ) ) {
+	exit;
+}
+
+/**
+ * Protected options: the value of an ordinary option (say an SMTP plugin's `smtp_password`)
+ * moves into keybridge under the key `wp-option:<option>`; its wp_options row keeps only a
+ * reference. The plugin that owns the option is not changed: its get_option() and
+ * update_option() calls go through the filters below.
+ *
+ * The value is kept in keybridge exactly as WordPress would write it to the row
+ * (maybe_serialize), so arrays, objects and strings come back as they were.
+ */
+class Keybridge_Protected_Options {
+
+	/**
+	 * Option listing the protected options: option name => type of its value when last written.
+	 */
+	const OPTION = 'keybridge_protected_options';
+
+	/**
+	 * What the wp_options row holds instead of the value.
+	 */
+	const REFERENCE = 'keybridge:ref:v1';
+
+	/**
+	 * Key names of protected options start with this.
+	 */
+	const KEY_PREFIX = 'wp-option:';
+
+	/**
+	 * The names of the protected options.
+	 *
+	 * @return string[]
+	 */
+	public static function names() {
+		return array_map( 'strval', array_keys( self::all() ) );
+	}
+
+	/**
+	 * Whether an option is protected.
+	 *
+	 * @param string $option Option name.
+	 * @return bool
+	 */
+	public static function is_protected( $option ) {
+		return array_key_exists( (string) $option, self::all() );
+	}
+
+	/**
+	 * The keybridge key name that holds an option's value.
+	 *
+	 * @param string $option Option name.
+	 * @return string
+	 */
+	public static function key_name( $option ) {
+		return self::KEY_PREFIX . $option;
+	}
+
+	/**
+	 * Hooks every protected option (called when the plugin loads).
+	 *
+	 * @return void
+	 */
+	public static function hook_all() {
+		foreach ( self::names() as $option ) {
+			self::hook( $option );
+		}
+	}
+
+	/**
+	 * Moves an existing option's value into keybridge and leaves the reference in its row.
+	 *
+	 * @param string $option Option name.
+	 * @return void
+	 * @throws Keybridge_Exception Type `invalid-field` when there is no such option; any
+	 *                             problem of storing the value (then the row is unchanged).
+	 */
+	public static function protect( $option ) {
+		$option = trim( (string) $option );
+		$raw    = self::raw_value( $option );
+		if ( null === $raw ) {
+			/* translators: %s: option name. */
+			throw new Keybridge_Exception( 'invalid-field', sprintf( __( 'There is no option named "%s" to protect.', 'keybridge' ), $option ), 0, 'option' );
+		}
+		if ( self::REFERENCE !== $raw ) {
+			// The value first: if storing fails, the row still holds it and nothing is lost.
+			Keybridge_Keys::instance()->store( self::key_name( $option ), $raw );
+			self::write_row( $option, self::REFERENCE );
+		}
+		self::remember( $option, gettype( maybe_unserialize( $raw ) ) );
+		self::hook( $option );
+	}
+
+	/**
+	 * Puts a protected option's value back into its row and stops protecting it. The key in
+	 * keybridge is deleted afterwards (the row holds the value again) unless told otherwise.
+	 *
+	 * @param string $option     Option name.
+	 * @param bool   $delete_key Whether to delete the key in the vault once the row is back.
+	 * @return void
+	 * @throws Keybridge_Exception When the value cannot be read from keybridge (then the
+	 *                             option stays protected and nothing changes).
+	 */
+	public static function unprotect( $option, $delete_key = true ) {
+		$option = trim( (string) $option );
+		$raw    = self::raw_value( $option );
+		if ( self::REFERENCE === $raw ) {
+			self::write_row( $option, Keybridge_Keys::instance()->read( self::key_name( $option ) ) );
+		}
+		self::unhook( $option );
+		self::forget( $option );
+		if ( ! $delete_key ) {
+			return;
+		}
+		try {
+			Keybridge_Keys::instance()->delete( self::key_name( $option ) );
+		} catch ( Keybridge_Exception $e ) {
+			// The value is back in the row; a key left behind only costs space in the vault.
+			keybridge_log_problem( 'keybridge_unprotect_option', self::key_name( $option ), $e );
+		}
+	}
+
+	/**
+	 * Filter `option_{$option}`: swaps the reference for the value.
+	 *
+	 * Why this filter and not `pre_option_{$option}`: it runs only when the row exists and
+	 * after WordPress has read it, so a missing option still behaves as missing (add_option's
+	 * existence check works), the object cache keeps only the reference (never the plaintext),
+	 * and on a failure it can return false, which pre_option cannot (false means "go on").
+	 *
+	 * On a failure (agent down, key deleted) it returns what a plugin gets for an option that
+	 * was never saved: false, or an empty array for an option that held an array (so code
+	 * such as `array_merge( $defaults, get_option( … ) )` does not fail with a TypeError).
+	 * Every plugin already handles that state (its first run, before configuration); handing
+	 * it the reference string instead would make it send "keybridge:ref:v1" as a password.
+	 *
+	 * @param mixed  $value  The value WordPress read from the row.
+	 * @param string $option Option name.
+	 * @return mixed
+	 */
+	public static function filter_value( $value, $option ) {
+		if ( self::REFERENCE !== $value ) {
+			return $value;
+		}
+		try {
+			return maybe_unserialize( Keybridge_Keys::instance()->read( self::key_name( $option ) ) );
+		} catch ( Keybridge_Exception $e ) {
+			keybridge_log_problem( 'get_option', self::key_name( $option ), $e );
+			$types = self::all();
+			return isset( $types[ $option ] ) && 'array' === $types[ $option ] ? array() : false;
+		}
+	}
+
+	/**
+	 * Filter `pre_update_option_{$option}`: stores the new value in keybridge and hands
+	 * WordPress the reference to write, so the row never holds the secret.
+	 *
+	 * When the value cannot be stored, the old value is returned: WordPress then sees no
+	 * change and update_option() returns false, as for any failed save, and the row keeps
+	 * the reference (never the new secret).
+	 *
+	 * @param mixed  $value     New value.
+	 * @param mixed  $old_value Current value (already read through filter_value()).
+	 * @param string $option    Option name.
+	 * @return mixed
+	 */
+	public static function filter_update( $value, $old_value, $option ) {
+		if ( self::REFERENCE === $value || maybe_serialize( $value ) === maybe_serialize( $old_value ) ) {
+			return $value;
+		}
+		try {
+			Keybridge_Keys::instance()->store( self::key_name( $option ), maybe_serialize( $value ) );
+		} catch ( Keybridge_Exception $e ) {
+			keybridge_log_problem( 'update_option', self::key_name( $option ), $e );
+			return $old_value;
+		}
+		self::remember( $option, gettype( $value ) );
+		return self::REFERENCE;
+	}
+
+	/**
+	 * Filter `sanitize_option_{$option}` (last): when a protected option is added anew
+	 * (add_option() after delete_option()), stores the value and hands WordPress the
+	 * reference. Updates of an existing row pass through here untouched and are handled by
+	 * filter_update(), which knows the old value.
+	 *
+	 * @param mixed  $value  Value being saved.
+	 * @param string $option Option name.
+	 * @return mixed
+	 */
+	public static function filter_add( $value, $option ) {
+		if ( self::REFERENCE === $value || null !== self::raw_value( $option ) ) {
+			return $value;
+		}
+		try {
+			Keybridge_Keys::instance()->store( self::key_name( $option ), maybe_serialize( $value ) );
+		} catch ( Keybridge_Exception $e ) {
+			// Refuse rather than write the secret into the row: WordPress then adds the reference
+			// with no value behind it, which reads as a missing option (see filter_value()).
+			keybridge_log_problem( 'add_option', self::key_name( $option ), $e );
+			return self::REFERENCE;
+		}
+		self::remember( $option, gettype( $value ) );
+		return self::REFERENCE;
+	}
+
+	/**
+	 * Action `delete_option_{$option}` (after the row is gone): the value goes too, as it
+	 * would for an ordinary option. The option stays protected for a later add_option().
+	 *
+	 * @param string $option Option name.
+	 * @return void
+	 */
+	public static function after_delete( $option ) {
+		try {
+			Keybridge_Keys::instance()->delete( self::key_name( $option ) );
+		} catch ( Keybridge_Exception $e ) {
+			if ( 'key-not-found' !== $e->problem_type() ) {
+				keybridge_log_problem( 'delete_option', self::key_name( $option ), $e );
+			}
+		}
+	}
+
+	/**
+	 * Adds the filters for one option.
+	 *
+	 * @param string $option Option name.
+	 * @return void
+	 */
+	private static function hook( $option ) {
+		add_filter( "option_{$option}", array( __CLASS__, 'filter_value' ), 10, 2 );
+		add_filter( "pre_update_option_{$option}", array( __CLASS__, 'filter_update' ), PHP_INT_MAX, 3 );
+		add_filter( "sanitize_option_{$option}", array( __CLASS__, 'filter_add' ), PHP_INT_MAX, 2 );
+		add_action( "delete_option_{$option}", array( __CLASS__, 'after_delete' ) );
+	}
+
+	/**
+	 * Removes the filters for one option.
+	 *
+	 * @param string $option Option name.
+	 * @return void
+	 */
+	private static function unhook( $option ) {
+		remove_filter( "option_{$option}", array( __CLASS__, 'filter_value' ), 10 );
+		remove_filter( "pre_update_option_{$option}", array( __CLASS__, 'filter_update' ), PHP_INT_MAX );
+		remove_filter( "sanitize_option_{$option}", array( __CLASS__, 'filter_add' ), PHP_INT_MAX );
+		remove_action( "delete_option_{$option}", array( __CLASS__, 'after_delete' ) );
+	}
+
+	/**
+	 * Protected options and the type of each one's value.
+	 *
+	 * @return array<string, string>
+	 */
+	private static function all() {
+		$list = get_option( self::OPTION, array() );
+		return is_array( $list ) ? $list : array();
+	}
+
+	/**
+	 * Records an option (and the type of its value) in the list.
+	 *
+	 * @param string $option Option name.
+	 * @param string $type   gettype() of the value.
+	 * @return void
+	 */
+	private static function remember( $option, $type ) {
+		$list = self::all();
+		if ( ! isset( $list[ $option ] ) || $list[ $option ] !== $type ) {
+			$list[ $option ] = $type;
+			update_option( self::OPTION, $list, true );
+		}
+	}
+
+	/**
+	 * Removes an option from the list.
+	 *
+	 * @param string $option Option name.
+	 * @return void
+	 */
+	private static function forget( $option ) {
+		$list = self::all();
+		if ( array_key_exists( $option, $list ) ) {
+			unset( $list[ $option ] );
+			update_option( self::OPTION, $list, true );
+		}
+	}
+
+	/**
+	 * The row's option_value as stored (serialized), or null when there is no row.
+	 *
+	 * @param string $option Option name.
+	 * @return string|null
+	 */
+	private static function raw_value( $option ) {
+		global $wpdb;
+		// phpcs:ignore WordPress.DB.DirectDatabaseQuery -- the stored form, past every filter and cache.
+		return $wpdb->get_var( $wpdb->prepare( "SELECT option_value FROM {$wpdb->options} WHERE option_name = %s", $option ) );
+	}
+
+	/**
+	 * Writes a row's option_value as given (no filters, no sanitizing) and drops the cached copies.
+	 *
+	 * @param string $option Option name.
+	 * @param string $raw    Serialized value to store.
+	 * @return void
+	 * @throws Keybridge_Exception Type `storage-failure` when the database refuses the write.
+	 */
+	private static function write_row( $option, $raw ) {
+		global $wpdb;
+		// phpcs:ignore WordPress.DB.DirectDatabaseQuery -- writes the exact stored form; caches are cleared below.
+		$result = $wpdb->update( $wpdb->options, array( 'option_value' => $raw ), array( 'option_name' => $option ) );
+		wp_cache_delete( $option, 'options' );
+		wp_cache_delete( 'alloptions', 'options' );
+		if ( false === $result ) {
+			throw new Keybridge_Exception( 'storage-failure', __( 'The option row could not be written.', 'keybridge' ) );
+		}
+	}
+}

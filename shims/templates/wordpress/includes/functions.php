@@ -1,0 +1,106 @@
+<?php
+/**
+ * The public functions other plugins and themes call.
+ *
+ * @package Keybridge
+ */
+
+if ( ! defined( 'ABSPATH' ) ) {
+	exit;
+}
+
+/**
+ * The value of a key, or null when it cannot be read (the reason is logged, never the value).
+ *
+ * @param string $name Key name, used as given.
+ * @return string|null The value's bytes.
+ */
+function keybridge_get_key( $name ) {
+	try {
+		return Keybridge_Keys::instance()->read( $name );
+	} catch ( Keybridge_Exception $e ) {
+		keybridge_log_problem( 'keybridge_get_key', $name, $e );
+		return null;
+	}
+}
+
+/**
+ * Stores a value (any bytes, at most 65536) under a name.
+ *
+ * @param string $name  Key name, used as given.
+ * @param string $value The value.
+ * @param string $label Optional label shown in listings.
+ * @return bool Whether it was stored.
+ */
+function keybridge_set_key( $name, $value, $label = '' ) {
+	try {
+		Keybridge_Keys::instance()->store( $name, $value, $label );
+		return true;
+	} catch ( Keybridge_Exception $e ) {
+		keybridge_log_problem( 'keybridge_set_key', $name, $e );
+		return false;
+	}
+}
+
+/**
+ * Deletes a key from this environment's vault and forgets its wrapping key.
+ *
+ * @param string $name Key name, used as given.
+ * @return bool Whether a key was deleted.
+ */
+function keybridge_delete_key( $name ) {
+	try {
+		Keybridge_Keys::instance()->delete( $name );
+		return true;
+	} catch ( Keybridge_Exception $e ) {
+		keybridge_log_problem( 'keybridge_delete_key', $name, $e );
+		return false;
+	}
+}
+
+/**
+ * Moves an existing option's value into keybridge and leaves only a reference in wp_options;
+ * get_option() and update_option() keep working for the plugin that owns it.
+ *
+ * @param string $option Option name.
+ * @return bool Whether the option is protected now.
+ */
+function keybridge_protect_option( $option ) {
+	try {
+		Keybridge_Protected_Options::protect( $option );
+		return true;
+	} catch ( Keybridge_Exception $e ) {
+		keybridge_log_problem( 'keybridge_protect_option', Keybridge_Protected_Options::key_name( $option ), $e );
+		return false;
+	}
+}
+
+/**
+ * Puts a protected option's value back into wp_options.
+ *
+ * @param string $option Option name.
+ * @return bool Whether the option holds its value again.
+ */
+function keybridge_unprotect_option( $option ) {
+	try {
+		Keybridge_Protected_Options::unprotect( $option );
+		return true;
+	} catch ( Keybridge_Exception $e ) {
+		keybridge_log_problem( 'keybridge_unprotect_option', Keybridge_Protected_Options::key_name( $option ), $e );
+		return false;
+	}
+}
+
+/**
+ * Logs one line: where, the problem type, its title and the key's name (or its hash for odd
+ * names). Never a value, a KEK or the token: exception messages are built without them.
+ *
+ * @param string              $where Function name.
+ * @param string              $name  Key name.
+ * @param Keybridge_Exception $e     The problem.
+ * @return void
+ */
+function keybridge_log_problem( $where, $name, Keybridge_Exception $e ) {
+	// phpcs:ignore WordPress.PHP.DevelopmentFunctions.error_log_error_log -- the documented place for this failure.
+	error_log( sprintf( 'keybridge: %s(%s) failed: %s: %s', $where, Keybridge_Keys::describe( $name ), $e->problem_type(), $e->getMessage() ) );
+}

@@ -1,0 +1,41 @@
+<?php
+/**
+ * Plugin Name:       Keybridge
+ * Plugin URI:        https://github.com/keybridge/keybridge
+ * Description:       Keeps API tokens, passwords and encryption keys out of the database: values are wrapped on this host and stored in the keybridge key service; WordPress keeps only the wrapping keys.
+ * Version:           {{version}}
+ * Requires at least: 6.0
+ * Requires PHP:      8.0
+ * Author:            keybridge
+ * License:           Apache-2.0
+ * License URI:       https://www.apache.org/licenses/LICENSE-2.0
+ * Text Domain:       keybridge
+ *
+ * @package Keybridge
+ */
+
+if ( ! defined( 'ABSPATH' ) ) {
+	exit;
+}
+
+require_once __DIR__ . '/includes/autoload.php';
+
+/*
+ * Protected options are hooked as soon as this file loads, not on a later action: the plugin
+ * that owns such an option may read it while it is itself being loaded.
+ */
+Keybridge_Protected_Options::hook_all();
+
+Keybridge_Site_Health::register();
+
+if ( class_exists( 'Keybridge_Rest' ) ) {
+	add_action( 'rest_api_init', array( 'Keybridge_Rest', 'register_routes' ) );
+}
+
+if ( is_admin() && class_exists( 'Keybridge_Admin_Page' ) ) {
+	Keybridge_Admin_Page::register();
+}
+
+if ( defined( 'WP_CLI' ) && WP_CLI ) {
+	Keybridge_CLI_Command::add_commands();
+}
