@@ -12,6 +12,13 @@ export function bodyKind(op: Spec['operations'][number]): 'none' | 'optional' | 
   return (op.request.required ?? []).length > 0 ? 'required' : 'optional';
 }
 
+/** The request's top-level fields (name => array( 'type' => … )) and required names, for CMS-side checks. */
+function requestShape(op: Spec['operations'][number]): PhpValue {
+  const properties: Record<string, PhpValue> = {};
+  for (const [name, shape] of Object.entries(op.request?.properties ?? {})) properties[name] = { type: shape.type ?? null };
+  return { properties, required: op.request?.required ?? [] };
+}
+
 function constant(name: string, summary: string, value: PhpValue): string {
   return `${docBlock([summary], [], 1)}\n\tconst ${name} = ${phpLiteral(value, 1)};`;
 }
@@ -27,6 +34,7 @@ export function emitSpecClass(spec: Spec, target: ShimTarget, version: string): 
       timeout_ms: op.timeoutMs ?? null,
       body: bodyKind(op),
       php_method: phpMethodName(op.id),
+      request: requestShape(op),
     };
   }
   const statusRows: Record<string, PhpValue> = {};
@@ -39,7 +47,7 @@ export function emitSpecClass(spec: Spec, target: ShimTarget, version: string): 
     constant('API_VERSION', 'The version of the agent API in spec.yaml.', spec.version),
     constant(
       'OPERATIONS',
-      'Operation id => method, path, whether it needs the token, its timeout in ms (null: the client default), whether it takes a body (none, optional, required) and the client method.',
+      'Operation id => method, path, whether it needs the token, its timeout in ms (null: the client default), whether it takes a body (none, optional, required), the client method, the request top-level fields (name => JSON type) and required fields.',
       operations,
     ),
     constant('STATUS_ROWS', 'Status row id => title, in the order the agent returns them.', statusRows),

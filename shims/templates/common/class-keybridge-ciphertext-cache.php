@@ -10,10 +10,10 @@
  * fields, for the agent's cache_ttl_ms: in APCu when it is enabled (shared by the PHP
  * workers of this host), else in memory for this request.
  *
- * Entries are keyed by a hash of the agent address and the key name, so two sites sharing
- * one APCu never see each other's entries. Each entry also carries the site id and
- * environment it was fetched under, and is used only while the latest fetch from the same
- * agent reported the same ones: after a move to production (or a new registration) the
+ * Entries are keyed by a hash of the scope (the agent address, or more) and the key name, so
+ * two sites sharing one APCu never see each other's entries. Each entry also carries the
+ * site id and environment it was fetched under, and is used only while the latest entry
+ * written in the same scope reported the same ones: after a move to production (or a new registration) the
  * older entries are misses, not wrong answers.
  */
 final class Keybridge_Ciphertext_Cache {
@@ -31,11 +31,11 @@ final class Keybridge_Ciphertext_Cache {
 	private static $memory = array();
 
 	/**
-	 * The agent address entries belong to.
+	 * What entries belong to (see the constructor); part of every cache key.
 	 *
 	 * @var string
 	 */
-	private $agent;
+	private $scope;
 
 	/**
 	 * Whether this cache uses APCu.
@@ -47,11 +47,13 @@ final class Keybridge_Ciphertext_Cache {
 	/**
 	 * A cache for one agent.
 	 *
-	 * @param string    $agent    The agent address (as given to Keybridge_Client).
+	 * @param string    $scope    What entries belong to: the agent address, or anything naming
+	 *                            this site and its agent (the WordPress glue hashes ABSPATH,
+	 *                            the table prefix and the agent address).
 	 * @param bool|null $use_apcu Null: APCu when apcu_enabled(); false: per request only.
 	 */
-	public function __construct( string $agent, $use_apcu = null ) {
-		$this->agent    = $agent;
+	public function __construct( string $scope, $use_apcu = null ) {
+		$this->scope    = $scope;
 		$available      = function_exists( 'apcu_enabled' ) && apcu_enabled();
 		$this->use_apcu = null === $use_apcu ? $available : ( $use_apcu && $available );
 	}
@@ -104,30 +106,26 @@ final class Keybridge_Ciphertext_Cache {
 	/**
 	 * Keeps the found keys of a keys.fetch answer for its cache_ttl_ms.
 	 *
-	 * @param array $fetched The keys.fetch answer (site_id, environment, cache_ttl_ms, keys).
+	 * @param array    $fetched The keys.fetch answer (site_id, environment, cache_ttl_ms, keys).
+	 * @param string[] $names   The names as the caller asked for them, in the same order (the
+	 *                          agent may return them normalised); empty: the agent's names.
 	 * @return array Name => entry for every found key (what get_many() will return).
 	 * @throws Keybridge_Exception Type agent-response-invalid when the answer lacks a field.
 	 */
-	public function store_fetched( array $fetched ): array {
+	public function store_fetched( array $fetched, array $names = array() ): array {
 		if ( ! isset( $fetched['site_id'], $fetched['environment'], $fetched['cache_ttl_ms'], $fetched['keys'] )
 			|| ! is_string( $fetched['site_id'] ) || ! is_string( $fetched['environment'] )
 			|| ! is_int( $fetched['cache_ttl_ms'] ) || ! is_array( $fetched['keys'] ) ) {
 			throw new Keybridge_Exception( 'agent-response-invalid', 'The keybridge agent answered something that is not its API: keys.fetch without site_id, environment, cache_ttl_ms or keys' );
 		}
-		$ttl_ms     = $fetched['cache_ttl_ms'];
-		$expires_at = microtime( true ) + $ttl_ms / 1000;
-		$context    = array(
-			'site_id'     => $fetched['site_id'],
-			'environment' => $fetched['environment'],
-			'expires_at'  => $expires_at,
-		);
-		$entries    = array();
-		foreach ( $fetched['keys'] as $key ) {
+		$entries = array();
+		foreach ( array_values( $fetched['keys'] ) as $index => $key ) {
 			if ( ! is_array( $key ) || empty( $key['found'] ) || ! isset( $key['name'], $key['key_id'], $key['ciphertext'] ) ) {
 				continue;
 			}
-			$entries[ $key['name'] ] = array(
-				'name'        => (string) $key['name'],
+			$name             = isset( $names[ $index ] ) ? (string) $names[ $index ] : (string) $key['name'];
+			$entries[ $name ] = array(
+				'name'        => $name,
 				'site_id'     => $fetched['site_id'],
 				'environment' => $fetched['environment'],
 				'key_id'      => (string) $key['key_id'],
@@ -135,22 +133,46 @@ final class Keybridge_Ciphertext_Cache {
 				'ciphertext'  => (string) $key['ciphertext'],
 				'version'     => isset( $key['version'] ) ? (int) $key['version'] : 0,
 			);
-		}
-		if ( $ttl_ms > 0 ) {
-			$this->write( $this->context_key(), $context, $ttl_ms );
-			foreach ( $entries as $name => $entry ) {
-				$this->write( $this->entry_key( $name ), $entry + array( 'expires_at' => $expires_at ), $ttl_ms );
-			}
+			$this->put( $name, $entries[ $name ], $fetched['cache_ttl_ms'] );
 		}
 		return $entries;
 	}
 
 	/**
-	 * Drops one name (after the CMS set, rotated or deleted it).
+	 * Keeps one fetched key (the fields keys.fetch gave it, plus its site_id and environment).
+	 *
+	 * @param string $name        A key name.
+	 * @param array  $entry       site_id, environment, key_id, ciphertext; kek_id and version optional.
+	 * @param int    $ttl_seconds How long it may be used (the agent's cache_ttl_ms, in seconds).
+	 * @throws Keybridge_Exception Type invalid-field when the entry lacks a field.
+	 */
+	public function set( string $name, array $entry, int $ttl_seconds ) {
+		foreach ( array( 'site_id', 'environment', 'key_id', 'ciphertext' ) as $field ) {
+			if ( ! isset( $entry[ $field ] ) || ! is_string( $entry[ $field ] ) ) {
+				throw new Keybridge_Exception( 'invalid-field', 'A cached key needs its ' . $field, 0, $field );
+			}
+		}
+		$this->put(
+			$name,
+			array(
+				'name'        => $name,
+				'site_id'     => $entry['site_id'],
+				'environment' => $entry['environment'],
+				'key_id'      => $entry['key_id'],
+				'kek_id'      => isset( $entry['kek_id'] ) ? (string) $entry['kek_id'] : '',
+				'ciphertext'  => $entry['ciphertext'],
+				'version'     => isset( $entry['version'] ) ? (int) $entry['version'] : 0,
+			),
+			$ttl_seconds * 1000
+		);
+	}
+
+	/**
+	 * Drops one name (after the CMS set, rotated or deleted it, or it failed to open).
 	 *
 	 * @param string $name A key name.
 	 */
-	public function forget( string $name ) {
+	public function delete( string $name ) {
 		$key = $this->entry_key( $name );
 		unset( self::$memory[ $key ] );
 		if ( $this->use_apcu ) {
@@ -166,13 +188,35 @@ final class Keybridge_Ciphertext_Cache {
 	}
 
 	/**
+	 * Writes an entry and, with it, the site id and environment it was fetched under: entries
+	 * of any other site id or environment stop being hits from now on.
+	 *
+	 * @param string $name   A key name.
+	 * @param array  $entry  The entry (ciphertext and AAD fields only).
+	 * @param int    $ttl_ms Time to live in ms; 0 or less stores nothing.
+	 */
+	private function put( string $name, array $entry, int $ttl_ms ) {
+		if ( $ttl_ms <= 0 ) {
+			return;
+		}
+		$expires_at = microtime( true ) + $ttl_ms / 1000;
+		$context    = array(
+			'site_id'     => $entry['site_id'],
+			'environment' => $entry['environment'],
+			'expires_at'  => $expires_at,
+		);
+		$this->write( $this->context_key(), $context, $ttl_ms );
+		$this->write( $this->entry_key( $name ), $entry + array( 'expires_at' => $expires_at ), $ttl_ms );
+	}
+
+	/**
 	 * The cache key of one name at this agent.
 	 *
 	 * @param string $name A key name.
 	 * @return string The key.
 	 */
 	private function entry_key( string $name ): string {
-		return self::PREFIX . hash( 'sha256', $this->agent . "\0" . $name );
+		return self::PREFIX . hash( 'sha256', $this->scope . "\0" . $name );
 	}
 
 	/**
@@ -181,7 +225,7 @@ final class Keybridge_Ciphertext_Cache {
 	 * @return string The key.
 	 */
 	private function context_key(): string {
-		return self::PREFIX . 'context:' . hash( 'sha256', $this->agent );
+		return self::PREFIX . 'context:' . hash( 'sha256', $this->scope );
 	}
 
 	/**

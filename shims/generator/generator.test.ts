@@ -1,0 +1,149 @@
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { afterAll, describe, expect, it } from 'vitest';
+import { VERSION } from '../../sidecar/src/version.ts';
+import { REPO_ROOT, buildShims, generatedFiles } from './build.ts';
+import { phpLiteral, phpString } from './php-literal.ts';
+import { SPEC_PATH, SpecError, checkSpec, loadSpec, phpMethodName } from './spec.ts';
+import { WORDPRESS } from './target.ts';
+
+// UPDATE_GOLDEN=1 npx vitest run shims/generator/generator.test.ts rewrites shims/golden/ after a
+// deliberate change; without it any drift between the generator and the goldens fails.
+const GOLDEN = join(REPO_ROOT, 'shims', 'golden', WORDPRESS.outputDir);
+const spec = loadSpec();
+const generated = generatedFiles(spec, WORDPRESS, VERSION);
+const scratch = mkdtempSync(join(tmpdir(), 'keybridge-shims-test-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+describe('generated PHP equals shims/golden/', () => {
+  for (const file of generated) {
+    it(file.path, () => {
+      const golden = join(GOLDEN, file.path);
+      if (process.env.UPDATE_GOLDEN === '1') {
+        mkdirSync(dirname(golden), { recursive: true });
+        writeFileSync(golden, file.content);
+      }
+      expect(existsSync(golden), `${golden} is missing: run with UPDATE_GOLDEN=1`).toBe(true);
+      expect(file.content).toBe(readFileSync(golden, 'utf8'));
+    });
+  }
+});
+
+describe('the generated PHP covers the whole spec', () => {
+  const client = String(generated.find((file) => file.path.endsWith('class-keybridge-client.php'))?.content);
+  const specClass = String(generated.find((file) => file.path.endsWith('class-keybridge-spec.php'))?.content);
+
+  it('has one client method per operation, calling it by id', () => {
+    expect(spec.operations.length).toBeGreaterThan(10);
+    for (const op of spec.operations) {
+      expect(client).toMatch(new RegExp(`public function ${phpMethodName(op.id)}\\(`));
+      expect(client).toContain(`$this->call( ${phpString(op.id)}`);
+      expect(specClass).toContain(`${phpString(op.id)} `);
+      expect(specClass).toContain(`'path'       => ${phpString(op.path)}`);
+    }
+    expect(client).toContain('public function keys_set( array $body ): array');
+    expect(client).toContain('public function certificates_revoke(): array');
+    expect(client).toContain('public function health(): array');
+  });
+
+  it('lists every status row, problem type, client problem type, admin operation and form', () => {
+    for (const row of spec.statusRows) expect(specClass).toContain(`${phpString(row.id)}`);
+    for (const row of spec.statusRows) expect(specClass).toContain(phpString(row.title));
+    for (const type of spec.problemTypes) expect(specClass).toContain(phpString(type));
+    for (const item of spec.clientProblemTypes) expect(specClass).toContain(phpString(item.title));
+    for (const form of spec.forms) expect(specClass).toContain(`'id'         => ${phpString(form.id)}`);
+    expect(specClass).toContain(`const VERSION = ${phpString(VERSION)};`);
+  });
+
+  it('starts each generated file with a comment naming spec.yaml', () => {
+    for (const file of generated) expect(String(file.content).split('\n').slice(0, 6).join('\n')).toContain('GENERATED from shims/spec.yaml');
+  });
+});
+
+describe('a bad spec stops the build with the field named', () => {
+  const good = parse(readFileSync(SPEC_PATH, 'utf8'));
+  const broken = (change: (doc: any) => void) => {
+    const doc = structuredClone(good);
+    change(doc);
+    return () => checkSpec(doc);
+  };
+
+  it('missing field', () => {
+    expect(broken((doc) => delete doc.operations[3].method)).toThrow('spec.yaml: operations[3].method: missing (expected a string)');
+    expect(broken((doc) => delete doc.status_rows)).toThrow('spec.yaml: status_rows: missing (expected a list)');
+    expect(broken((doc) => delete doc.forms[1].fields[0].label)).toThrow('spec.yaml: forms[1].fields[0].label: missing');
+  });
+
+  it('duplicate operation id', () => {
+    const fn = broken((doc) => doc.operations.push({ ...doc.operations[0] }));
+    expect(fn).toThrow(SpecError);
+    expect(fn).toThrow(`spec.yaml: operations[${good.operations.length}]: duplicate operation id "health"`);
+  });
+
+  it('wrong values', () => {
+    expect(broken((doc) => (doc.operations[0].method = 'PUT'))).toThrow('operations[0].method: "PUT" is not GET or POST');
+    expect(broken((doc) => (doc.operations[2].path = '/v2/keys'))).toThrow('operations[2].path: "/v2/keys" is not under base_path /v1');
+    expect(broken((doc) => (doc.operations[4].timeout_ms = -1))).toThrow('operations[4].timeout_ms: expected a positive integer');
+    expect(broken((doc) => doc.admin_operations.push('keys.steal'))).toThrow('admin_operations[10]: "keys.steal" is not an operation id');
+    expect(broken((doc) => (doc.forms[0].shown_when = 'sometimes'))).toThrow('forms[0].shown_when: "sometimes"');
+    expect(broken((doc) => doc.problem_types.push('not-configured'))).toThrow('duplicate problem type');
+    expect(broken((doc) => (doc.operations[3].request.required = ['nope']))).toThrow(
+      'operations[3].request.required[0]: "nope" is not among the request properties',
+    );
+  });
+
+  it('a failed build leaves the previous shim in place, whole', () => {
+    const out = join(scratch, 'atomic');
+    const first = buildShims({ outDir: out });
+    const before = readFileSync(join(first.pluginDir, 'includes/class-keybridge-client.php'), 'utf8');
+    // A copy of the repo's shims/ with a broken spec, built into the same --out.
+    const root = join(scratch, 'root');
+    mkdirSync(join(root, 'shims'), { recursive: true });
+    mkdirSync(join(root, 'admin-ui'), { recursive: true });
+    const doc = structuredClone(good);
+    delete doc.operations[0].id;
+    writeFileSync(join(root, 'shims', 'spec.yaml'), stringify(doc));
+    expect(() => buildShims({ outDir: out, root })).toThrow('spec.yaml: operations[0].id: missing');
+    expect(readFileSync(join(first.pluginDir, 'includes/class-keybridge-client.php'), 'utf8')).toBe(before);
+    // A template clash fails after files were staged: still nothing half written, no scratch left.
+    writeFileSync(join(root, 'shims', 'spec.yaml'), readFileSync(SPEC_PATH));
+    mkdirSync(join(root, 'shims', 'templates', 'common'), { recursive: true });
+    writeFileSync(join(root, 'shims', 'templates', 'common', 'class-keybridge-client.php'), '<?php\n');
+    expect(() => buildShims({ outDir: out, root })).toThrow('would come from both shims/spec.yaml and shims/templates/common/class-keybridge-client.php');
+    expect(readFileSync(join(first.pluginDir, 'includes/class-keybridge-client.php'), 'utf8')).toBe(before);
+    rmSync(join(root, 'admin-ui'), { recursive: true });
+    rmSync(join(root, 'shims', 'templates'), { recursive: true });
+    expect(() => buildShims({ outDir: out, root })).toThrow('the admin-ui folder is missing');
+    expect(readdirSync(out)).toEqual(['wordpress']);
+  });
+});
+
+describe('build output', () => {
+  it('copies templates with {{version}} replaced, and the admin-ui bundle', () => {
+    const { pluginDir, files } = buildShims({ outDir: join(scratch, 'out') });
+    expect(pluginDir).toBe(join(scratch, 'out', 'wordpress', 'keybridge'));
+    for (const name of ['class-keybridge-exception.php', 'class-keybridge-kb1.php', 'class-keybridge-ciphertext-cache.php']) {
+      expect(files).toContain(`includes/${name}`);
+      expect(readFileSync(join(pluginDir, 'includes', name), 'utf8')).toBe(
+        readFileSync(join(REPO_ROOT, 'shims', 'templates', 'common', name), 'utf8').replace(/\{\{version\}\}/g, VERSION),
+      );
+    }
+    for (const file of files) {
+      if (/\.(php|js|css)$/.test(file)) expect(readFileSync(join(pluginDir, file), 'utf8'), file).not.toContain('{{version}}');
+    }
+  });
+});
+
+describe('phpLiteral', () => {
+  it('writes WordPress-style arrays and safe strings', () => {
+    expect(phpLiteral([])).toBe('array()');
+    expect(phpLiteral(['a', 1, true, null])).toBe("array( 'a', 1, true, null )");
+    expect(phpLiteral({ a: 1 })).toBe("array( 'a' => 1 )");
+    expect(phpLiteral({ a: 1, long: 'x' })).toBe("array(\n\t'a'    => 1,\n\t'long' => 'x',\n)");
+    expect(phpString("it's \\ $x")).toBe("'it\\'s \\\\ $x'");
+    expect(phpString('line\n$x {$y}')).toBe('"line\\n\\$x {\\$y}"');
+    expect(phpString('nul\u0000')).toBe('"nul\\x00"');
+  });
+});
