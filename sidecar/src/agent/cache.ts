@@ -1,34 +1,53 @@
 /**
  * The agent's cache of what the key service returned: ciphertexts and metadata, never
- * plaintext. An entry is fresh for `ttlMs`; after that it is refetched, but if the key
- * service cannot be reached it may still be served until `ttlMs + staleMs` has passed,
- * so a short outage of the key service does not take the sites down with it.
+ * plaintext. An entry is fresh for `ttlMs` from the moment it was stored (hits do not
+ * extend it, so the TTL bounds how long a deletion or a KEK rotation elsewhere can go
+ * unseen); after that it is refetched, but if the key service cannot be reached it may
+ * still be served until `ttlMs + staleMs` has passed, so a short outage of the key service
+ * does not take the sites down with it.
  * `null` entries remember that a key does not exist (same TTL), so a page asking for a
  * missing key does not hit the key service on every request.
+ *
+ * Refresh ahead: each entry gets a refresh point between 2/3 and 5/6 of its TTL (random,
+ * so keys stored together do not all come due together). The first fresh hit past that
+ * point is told `refreshDue` (once per entry), and the reader refetches in the background
+ * while the entry keeps serving; a read key therefore never reaches its TTL and never
+ * waits for the key service.
  */
 export interface CacheOptions {
   ttlMs: number;
   staleMs: number;
   maxEntries: number;
   now?: () => number;
+  /** Source of the refresh-point jitter, in [0, 1) (tests pin it). */
+  random?: () => number;
 }
+
+export const REFRESH_FROM = 2 / 3;
+export const REFRESH_SPREAD = 1 / 6;
 
 interface Entry<T> {
   value: T | null;
   storedAt: number;
+  refreshAt: number;
+  refreshClaimed: boolean;
 }
 
 export type CacheLookup<T> =
-  | { state: 'fresh'; value: T | null }
+  | { state: 'fresh'; value: T | null; refreshDue: boolean }
   | { state: 'stale'; value: T | null }
   | { state: 'miss' };
+
+const MISS = { state: 'miss' } as const;
 
 export class CiphertextCache<T> {
   private readonly entries = new Map<string, Entry<T>>();
   private readonly now: () => number;
+  private readonly random: () => number;
 
   constructor(private readonly options: CacheOptions) {
     this.now = options.now ?? Date.now;
+    this.random = options.random ?? Math.random;
   }
 
   get ttlMs(): number {
@@ -37,20 +56,28 @@ export class CiphertextCache<T> {
 
   lookup(id: string): CacheLookup<T> {
     const entry = this.entries.get(id);
-    if (!entry) return { state: 'miss' };
-    const age = this.now() - entry.storedAt;
-    if (age < this.options.ttlMs) return { state: 'fresh', value: entry.value };
+    if (!entry) return MISS;
+    const now = this.now();
+    const age = now - entry.storedAt;
+    if (age < this.options.ttlMs) {
+      const refreshDue = !entry.refreshClaimed && now >= entry.refreshAt;
+      if (refreshDue) entry.refreshClaimed = true;
+      return { state: 'fresh', value: entry.value, refreshDue };
+    }
     if (age < this.options.ttlMs + this.options.staleMs) return { state: 'stale', value: entry.value };
     this.entries.delete(id);
-    return { state: 'miss' };
+    return MISS;
   }
 
   store(id: string, value: T | null): void {
+    const storedAt = this.now();
+    const { ttlMs, maxEntries } = this.options;
+    const refreshAt = storedAt + ttlMs * (REFRESH_FROM + this.random() * REFRESH_SPREAD);
     // Map keeps insertion order: deleting first makes this entry the newest, so the
     // eviction below drops the least recently stored one.
     this.entries.delete(id);
-    this.entries.set(id, { value, storedAt: this.now() });
-    if (this.entries.size > this.options.maxEntries) {
+    this.entries.set(id, { value, storedAt, refreshAt, refreshClaimed: false });
+    if (this.entries.size > maxEntries) {
       const oldest = this.entries.keys().next().value;
       if (oldest !== undefined) this.entries.delete(oldest);
     }

@@ -15,6 +15,7 @@ import { KeybridgeError, describeName } from '../errors.ts';
 import type { Environment, KeyServiceClient, StoredSecret } from '../protocol/keyservice.ts';
 import { CiphertextCache } from './cache.ts';
 import { normaliseKeyName } from './names.ts';
+import { RecordReader } from './record-reader.ts';
 
 /**
  * The agent's key operations, free of HTTP: wraps values with per-key KEKs before they
@@ -78,13 +79,18 @@ export class AgentKeys {
   private derived: { secret: Uint8Array; nameKey: Uint8Array } | null = null;
   /** Names whose last read met a different KEK: the status table lists them. */
   private readonly kekMismatches = new Set<string>();
-  /** When the last read had to be served stale, for the status table. */
-  lastStaleServeAt: number | null = null;
+  private readonly reader: RecordReader;
 
   constructor(options: AgentKeysOptions) {
     this.client = options.client;
     this.currentSite = options.site;
     this.cache = options.cache;
+    this.reader = new RecordReader(options.client, options.cache);
+  }
+
+  /** When a read last had to be served stale (ms since the epoch), for the status table. */
+  get lastStaleServeAt(): number | null {
+    return this.reader.lastStaleServeAt;
   }
 
   private get site(): SiteIdentity {
@@ -198,7 +204,7 @@ export class AgentKeys {
     const name = normaliseKeyName(rawName);
     const keyId = this.keyIdFor(name);
     const deleted = await this.client.delete(keyId);
-    this.cache.forget(keyId);
+    this.reader.forgot(keyId);
     this.kekMismatches.delete(name);
     if (!deleted) throw new KeybridgeError('key-not-found', describeName(name), { field: 'name' });
     return name;
@@ -237,45 +243,14 @@ export class AgentKeys {
       ciphertext: wrapValue(kek, value, this.context(keyId)),
     };
     const { version, updatedAt } = await this.client.put(request);
-    this.cache.store(keyId, { ...request, version, updatedAt, reads: 0 });
+    this.reader.stored(keyId, { ...request, version, updatedAt, reads: 0 });
     this.kekMismatches.delete(name);
     return { name, wrappingKey: encodeKek(kek), version };
   }
 
-  /**
-   * Records for the ids, from the cache where fresh, else from the key service in one
-   * batch; when the key service is unreachable, stale entries inside the stale window
-   * are served and anything else fails with `keyservice-unavailable`.
-   */
-  private async readRecords(keyIds: readonly string[]): Promise<(StoredSecret | null)[]> {
-    const results: (StoredSecret | null)[] = new Array(keyIds.length).fill(null);
-    const stale = new Map<number, StoredSecret | null>();
-    const missing: number[] = [];
-    keyIds.forEach((id, index) => {
-      const hit = this.cache.lookup(id);
-      if (hit.state === 'fresh') results[index] = hit.value;
-      else {
-        if (hit.state === 'stale') stale.set(index, hit.value);
-        missing.push(index);
-      }
-    });
-    if (missing.length === 0) return results;
-
-    const wanted = [...new Set(missing.map((index) => keyIds[index]))];
-    let fetched: (StoredSecret | null)[];
-    try {
-      fetched = await this.client.get(wanted);
-    } catch (error) {
-      const unavailable = error instanceof KeybridgeError && error.status === 503;
-      if (!unavailable || stale.size !== missing.length) throw error;
-      this.lastStaleServeAt = Date.now();
-      for (const [index, value] of stale) results[index] = value;
-      return results;
-    }
-    const byId = new Map(wanted.map((id, index) => [id, fetched[index]]));
-    for (const [id, record] of byId) this.cache.store(id, record);
-    for (const index of missing) results[index] = byId.get(keyIds[index]) ?? null;
-    return results;
+  /** Records for the ids: cache, single flight, batching, refresh ahead, stale fallback (record-reader.ts). */
+  private readRecords(keyIds: readonly string[]): Promise<(StoredSecret | null)[]> {
+    return this.reader.read(keyIds);
   }
 
   private context(keyId: string) {
