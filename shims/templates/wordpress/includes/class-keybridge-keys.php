@@ -58,7 +58,7 @@ class Keybridge_Keys {
 	 */
 	public function __construct( $client = null ) {
 		$this->client = null === $client ? Keybridge_Plugin::client() : $client;
-		$this->cache  = new Keybridge_Ciphertext_Cache( $this->client->agent() );
+		$this->cache  = new Keybridge_Ciphertext_Cache( self::cache_scope( $this->client ) );
 	}
 
 	/**
@@ -95,7 +95,7 @@ class Keybridge_Keys {
 				return Keybridge_Kb1::open_entry( $entry, $kek );
 			} catch ( Keybridge_Exception $e ) {
 				// The cached ciphertext may predate a rotation or re-set elsewhere: fetch it anew.
-				$this->cache->forget( $name );
+				$this->cache->delete( $name );
 			}
 		}
 		$fetched = $this->fetch( array( $name ) );
@@ -137,7 +137,7 @@ class Keybridge_Keys {
 	private function fetch( array $names ) {
 		$found = array();
 		foreach ( array_chunk( array_values( $names ), self::FETCH_BATCH ) as $batch ) {
-			$found += $this->cache->store_fetched( $this->client->keys_fetch( array( 'names' => $batch ) ) );
+			$found += $this->cache->store_fetched( $this->client->keys_fetch( array( 'names' => $batch ) ), $batch );
 		}
 		return $found;
 	}
@@ -232,7 +232,7 @@ class Keybridge_Keys {
 	 */
 	public function forget( $name ) {
 		$name = self::normalize( $name );
-		$this->cache->forget( (string) $name );
+		$this->cache->delete( (string) $name );
 		Keybridge_Keks::forget( $name );
 	}
 
@@ -268,7 +268,7 @@ class Keybridge_Keys {
 	 * @return void
 	 */
 	private function keep( $name, array $written ) {
-		$this->cache->forget( (string) $name );
+		$this->cache->delete( (string) $name );
 		if ( Keybridge_Keks::get( $name ) !== $written['wrapping_key'] ) {
 			Keybridge_Keks::put( $name, $written['wrapping_key'] );
 		}
@@ -296,6 +296,18 @@ class Keybridge_Keys {
 			return $name;
 		}
 		return 'sha256:' . substr( hash( 'sha256', $name ), 0, 16 );
+	}
+
+	/**
+	 * What this site's cache entries belong to: two sites (or two blogs of a network) sharing
+	 * one APCu never see each other's entries.
+	 *
+	 * @param Keybridge_Client $client Agent client.
+	 * @return string
+	 */
+	private static function cache_scope( $client ) {
+		global $wpdb;
+		return hash( 'sha256', ABSPATH . "\0" . $wpdb->prefix . "\0" . $client->agent() );
 	}
 
 	/**

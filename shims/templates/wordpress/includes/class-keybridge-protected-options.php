@@ -177,7 +177,7 @@ class Keybridge_Protected_Options {
 			return $value;
 		}
 		try {
-			Keybridge_Keys::instance()->store( self::key_name( $option ), maybe_serialize( $value ) );
+			Keybridge_Keys::instance()->store( self::key_name( $option ), self::stored_form( $value ) );
 		} catch ( Keybridge_Exception $e ) {
 			keybridge_log_problem( 'update_option', self::key_name( $option ), $e );
 			return $old_value;
@@ -201,7 +201,7 @@ class Keybridge_Protected_Options {
 			return $value;
 		}
 		try {
-			Keybridge_Keys::instance()->store( self::key_name( $option ), maybe_serialize( $value ) );
+			Keybridge_Keys::instance()->store( self::key_name( $option ), self::stored_form( $value ) );
 		} catch ( Keybridge_Exception $e ) {
 			// Refuse rather than write the secret into the row: WordPress then adds the reference
 			// with no value behind it, which reads as a missing option (see filter_value()).
@@ -227,6 +227,18 @@ class Keybridge_Protected_Options {
 				keybridge_log_problem( 'delete_option', self::key_name( $option ), $e );
 			}
 		}
+	}
+
+	/**
+	 * The string WordPress would write to the row for a value: maybe_serialize(), and scalars
+	 * as MySQL stores them (5 → '5', true → '1', false and null → ''), so reads give back what
+	 * an unprotected option would.
+	 *
+	 * @param mixed $value Option value.
+	 * @return string
+	 */
+	private static function stored_form( $value ) {
+		return (string) maybe_serialize( $value );
 	}
 
 	/**
