@@ -23,7 +23,7 @@ class Keybridge_Admin_Config {
 	 */
 	public static function build() {
 		return array(
-			'endpoint'   => rest_url( Keybridge_Rest::ROUTE_NAMESPACE . '/op/' ),
+			'endpoint'   => self::endpoint(),
 			'headers'    => array( 'X-WP-Nonce' => wp_create_nonce( 'wp_rest' ) ),
 			'statusRows' => self::status_rows(),
 			'forms'      => self::forms(),
@@ -40,6 +40,19 @@ class Keybridge_Admin_Config {
 			),
 			'strings'    => self::strings(),
 		);
+	}
+
+	/**
+	 * The route's URL, to which the bundle appends an operation id.
+	 *
+	 * The `?rest_route=` form works on every server, where `/wp-json/…/op/keys.set` does not:
+	 * operation ids contain a dot, and a server that takes a dotted last path segment for a
+	 * static file (php -S, nginx rules for assets) answers 404 without asking WordPress.
+	 *
+	 * @return string
+	 */
+	private static function endpoint() {
+		return add_query_arg( 'rest_route', '/' . Keybridge_Rest::ROUTE_NAMESPACE . '/op/', home_url( '/index.php' ) );
 	}
 
 	/**

@@ -29,65 +29,6 @@ class Keybridge_Rest {
 	const READ_OPERATIONS = array( 'status', 'keys.list' );
 
 	/**
-	 * The request shapes of the admin operations in spec.yaml (field => JSON type, and the
-	 * required fields), used while Keybridge_Spec::OPERATIONS carries no `request` entry.
-	 * admin-ui/rest-fields.test.ts keeps this copy equal to the spec.
-	 */
-	const ADMIN_REQUESTS = array(
-		'status'              => array(),
-		'keys.list'           => array(),
-		'keys.set'            => array(
-			'properties' => array(
-				'name'         => 'string',
-				'value'        => 'string',
-				'value_base64' => 'string',
-				'label'        => 'string',
-				'wrapping_key' => 'string',
-			),
-			'required'   => array( 'name' ),
-		),
-		'keys.generate'       => array(
-			'properties' => array(
-				'name'         => 'string',
-				'bits'         => 'integer',
-				'label'        => 'string',
-				'wrapping_key' => 'string',
-			),
-			'required'   => array( 'name', 'bits' ),
-		),
-		'keys.rotate'         => array(
-			'properties' => array(
-				'name'         => 'string',
-				'wrapping_key' => 'string',
-			),
-			'required'   => array( 'name', 'wrapping_key' ),
-		),
-		'keys.delete'         => array(
-			'properties' => array( 'name' => 'string' ),
-			'required'   => array( 'name' ),
-		),
-		'register'            => array(
-			'properties' => array(
-				'email'     => 'string',
-				'password'  => 'string',
-				'site_name' => 'string',
-			),
-			'required'   => array( 'email' ),
-		),
-		'certificates.create' => array(
-			'properties' => array(
-				'country'      => 'string',
-				'state'        => 'string',
-				'locality'     => 'string',
-				'organization' => 'string',
-			),
-			'required'   => array( 'country', 'state', 'locality', 'organization' ),
-		),
-		'certificates.renew'  => array(),
-		'production'          => array(),
-	);
-
-	/**
 	 * HTTP status for the client-side problem types, which carry no agent status.
 	 */
 	const CLIENT_STATUS = array(
@@ -130,6 +71,10 @@ class Keybridge_Rest {
 	 * @return WP_REST_Response The agent's answer without KEKs, or a problem.
 	 */
 	public static function handle( WP_REST_Request $request ) {
+		// WordPress sends its no-cache headers for logged-in users after the response's own,
+		// replacing our Cache-Control: make its list say no-store too, for this request.
+		add_filter( 'nocache_headers', array( __CLASS__, 'no_store' ) );
+
 		// The URL's operation, never a same-named body field (get_param() would prefer the body).
 		$url_params = $request->get_url_params();
 		$operation  = isset( $url_params['operation'] ) ? (string) $url_params['operation'] : '';
@@ -268,20 +213,15 @@ class Keybridge_Rest {
 	}
 
 	/**
-	 * The request shape of an operation: field => JSON type, and the required fields.
+	 * The request shape of an operation in spec.yaml: field => array( 'type' => JSON type ),
+	 * and the required fields.
 	 *
 	 * @param string $operation Operation id.
 	 * @return array With `properties` and `required` (both possibly empty).
 	 */
 	private static function request_shape( $operation ) {
-		$spec = Keybridge_Spec::OPERATIONS[ $operation ];
-		if ( isset( $spec['request'] ) && is_array( $spec['request'] ) ) {
-			$shape = $spec['request'];
-		} elseif ( isset( self::ADMIN_REQUESTS[ $operation ] ) ) {
-			$shape = self::ADMIN_REQUESTS[ $operation ];
-		} else {
-			$shape = array();
-		}
+		$operation = Keybridge_Spec::OPERATIONS[ $operation ];
+		$shape     = isset( $operation['request'] ) && is_array( $operation['request'] ) ? $operation['request'] : array();
 		return array(
 			'properties' => isset( $shape['properties'] ) ? $shape['properties'] : array(),
 			'required'   => isset( $shape['required'] ) ? $shape['required'] : array(),
@@ -289,16 +229,13 @@ class Keybridge_Rest {
 	}
 
 	/**
-	 * The JSON type of a field, from the spec's property (a shape) or the fallback (a type).
+	 * The JSON type of a field.
 	 *
-	 * @param array|string $property Property shape or type name.
+	 * @param mixed $property The spec's property: array( 'type' => … ).
 	 * @return string Empty when the spec gives no type.
 	 */
 	private static function field_type( $property ) {
-		if ( is_array( $property ) ) {
-			return isset( $property['type'] ) ? (string) $property['type'] : '';
-		}
-		return (string) $property;
+		return is_array( $property ) && isset( $property['type'] ) ? (string) $property['type'] : '';
 	}
 
 	/**
@@ -338,6 +275,17 @@ class Keybridge_Rest {
 			}
 		}
 		return $answer;
+	}
+
+	/**
+	 * Filters WordPress's no-cache headers so that they forbid storing the answer too.
+	 *
+	 * @param array $headers Header name => value.
+	 * @return array
+	 */
+	public static function no_store( $headers ) {
+		$headers['Cache-Control'] = 'no-store, no-cache, must-revalidate, max-age=0';
+		return $headers;
 	}
 
 	/**

@@ -1,0 +1,153 @@
+/**
+ * What the admin-ui browser tests share: the WordPress fixture's env file
+ * (KEYBRIDGE_WP_ENV, written by fixtures/wordpress/up.sh), a fresh Chromium profile,
+ * logging in through wp-login.php, calling the plugin's REST route from the page (with the
+ * page's own cookies and nonce) and running PHP inside the fixture's WordPress.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+
+export const REPO = new URL('..', import.meta.url).pathname;
+export const ARTIFACTS = join(REPO, '.test-artifacts', 'admin-ui');
+export const SETTINGS_PATH = '/wp-admin/options-general.php?page=keybridge';
+
+export interface WordPressEnv {
+  WP_URL: string;
+  WP_PATH: string;
+  WP_ADMIN_USER: string;
+  WP_ADMIN_PASSWORD: string;
+  /** The fixture folder (where agent.sh start|stop works). */
+  dir: string;
+  [key: string]: string;
+}
+
+/** The fixture's KEY=VALUE env file named by KEYBRIDGE_WP_ENV. */
+export function wordPressEnv(): WordPressEnv {
+  const file = process.env.KEYBRIDGE_WP_ENV;
+  if (!file) throw new Error('KEYBRIDGE_WP_ENV is not set: start fixtures/wordpress/up.sh DIR and point it at DIR/env');
+  const env: Record<string, string> = { dir: dirname(file) };
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const at = line.indexOf('=');
+    if (at > 0) env[line.slice(0, at)] = line.slice(at + 1);
+  }
+  for (const key of ['WP_URL', 'WP_PATH', 'WP_ADMIN_USER', 'WP_ADMIN_PASSWORD']) {
+    if (!env[key]) throw new Error(`${file} has no ${key}`);
+  }
+  return env as WordPressEnv;
+}
+
+export interface Browser {
+  context: BrowserContext;
+  page: Page;
+  close(): Promise<void>;
+}
+
+/** Debian's Chromium with a profile (and TMPDIR) of its own, removed again by close(). */
+export async function openBrowser(): Promise<Browser> {
+  mkdirSync(join(tmpdir(), 'keybridge-admin-ui'), { recursive: true });
+  const scratch = mkdtempSync(join(tmpdir(), 'keybridge-admin-ui', 'chromium-'));
+  const profile = join(scratch, 'profile');
+  const temp = join(scratch, 'tmp');
+  mkdirSync(temp);
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    env: { ...process.env, TMPDIR: temp },
+    viewport: { width: 1280, height: 900 },
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  return {
+    context,
+    page,
+    async close() {
+      await context.close().catch(() => undefined);
+      rmSync(scratch, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Logs in through the real form (WordPress sets its test cookie on the GET first). */
+export async function logIn(page: Page, env: WordPressEnv, user = env.WP_ADMIN_USER, password = env.WP_ADMIN_PASSWORD): Promise<void> {
+  await page.goto(`${env.WP_URL}/wp-login.php`);
+  await page.fill('#user_login', user);
+  await page.fill('#user_pass', password);
+  await Promise.all([page.waitForURL(/wp-admin/), page.click('#wp-submit')]);
+}
+
+/** Opens Settings → Keybridge and waits until the bundle has drawn the status rows. */
+export async function openSettings(page: Page, env: WordPressEnv): Promise<void> {
+  await page.goto(`${env.WP_URL}${SETTINGS_PATH}`);
+  await page.waitForSelector('#keybridge-admin tr[data-row="agent"]');
+}
+
+export interface RouteAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: Record<string, unknown> | null;
+}
+
+/**
+ * Calls the REST route from inside the page: same cookies as the admin screen, and the
+ * screen's nonce unless `nonce` is false (or a given string).
+ */
+export async function callRoute(page: Page, operation: string, body: unknown = {}, nonce: boolean | string = true): Promise<RouteAnswer> {
+  return page.evaluate(
+    async ({ operation, body, nonce }) => {
+      const config = (window as unknown as { keybridgeAdmin?: { endpoint: string; headers: Record<string, string> } }).keybridgeAdmin;
+      if (!config) throw new Error('window.keybridgeAdmin is missing: open the settings page first');
+      const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+      if (nonce === true) Object.assign(headers, config.headers);
+      else if (typeof nonce === 'string') headers['X-WP-Nonce'] = nonce;
+      const response = await fetch(config.endpoint + operation, {
+        method: 'POST',
+        headers,
+        credentials: 'same-origin',
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      });
+      const text = await response.text();
+      let parsed = null;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = null;
+      }
+      const answerHeaders: Record<string, string> = {};
+      response.headers.forEach((value, key) => {
+        answerHeaders[key] = value;
+      });
+      return { status: response.status, headers: answerHeaders, body: parsed };
+    },
+    { operation, body, nonce },
+  );
+}
+
+/**
+ * Runs PHP inside the fixture's WordPress (wp-load.php, as WP-CLI would) and returns what it
+ * echoes. The code gets the fixture's env as $env.
+ */
+export function runWordPressPhp(env: WordPressEnv, code: string): string {
+  const script = [
+    '$env = json_decode( getenv( "KB_TEST_ENV" ), true );',
+    '$_SERVER["HTTP_HOST"] = parse_url( $env["WP_URL"], PHP_URL_HOST ) . ":" . parse_url( $env["WP_URL"], PHP_URL_PORT );',
+    'define( "WP_USE_THEMES", false );',
+    'require $env["WP_PATH"] . "/wp-load.php";',
+    code,
+  ].join('\n');
+  return execFileSync('php', ['-d', 'display_errors=stderr', '-r', script], {
+    encoding: 'utf8',
+    env: { ...process.env, KB_TEST_ENV: JSON.stringify(env) },
+    timeout: 30_000,
+  });
+}
+
+/** Registers the site through the route if it is not yet (for a test file run on its own). */
+export async function ensureRegistered(page: Page): Promise<void> {
+  const status = await callRoute(page, 'status');
+  if (status.body?.registered === true) return;
+  const answer = await callRoute(page, 'register', { email: `admin-ui-${Date.now()}@example.com`, site_name: 'admin-ui tests' });
+  if (answer.status !== 200) throw new Error(`registering failed: ${JSON.stringify(answer.body)}`);
+}
