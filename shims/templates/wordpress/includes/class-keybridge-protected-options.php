@@ -26,7 +26,9 @@ class Keybridge_Protected_Options {
 	const OPTION = 'keybridge_protected_options';
 
 	/**
-	 * What the wp_options row holds instead of the value.
+	 * What the wp_options row holds instead of the value: this, then `:` and the key's version
+	 * in keybridge. The version makes every save change the row, so update_option() reports
+	 * a changed value as updated (WordPress returns false when MySQL changes no row).
 	 */
 	const REFERENCE = 'keybridge:ref:v1';
 
@@ -90,10 +92,10 @@ class Keybridge_Protected_Options {
 			/* translators: %s: option name. */
 			throw new Keybridge_Exception( 'invalid-field', sprintf( __( 'There is no option named "%s" to protect.', 'keybridge' ), $option ), 0, 'option' );
 		}
-		if ( self::REFERENCE !== $raw ) {
+		if ( ! self::is_reference( $raw ) ) {
 			// The value first: if storing fails, the row still holds it and nothing is lost.
-			Keybridge_Keys::instance()->store( self::key_name( $option ), $raw );
-			self::write_row( $option, self::REFERENCE );
+			$written = Keybridge_Keys::instance()->store( self::key_name( $option ), $raw );
+			self::write_row( $option, self::reference( $written ) );
 		}
 		self::remember( $option, gettype( maybe_unserialize( $raw ) ) );
 		self::hook( $option );
@@ -112,7 +114,7 @@ class Keybridge_Protected_Options {
 	public static function unprotect( $option, $delete_key = true ) {
 		$option = trim( (string) $option );
 		$raw    = self::raw_value( $option );
-		if ( self::REFERENCE === $raw ) {
+		if ( self::is_reference( $raw ) ) {
 			self::write_row( $option, Keybridge_Keys::instance()->read( self::key_name( $option ) ) );
 		}
 		self::unhook( $option );
@@ -147,7 +149,7 @@ class Keybridge_Protected_Options {
 	 * @return mixed
 	 */
 	public static function filter_value( $value, $option ) {
-		if ( self::REFERENCE !== $value ) {
+		if ( ! self::is_reference( $value ) ) {
 			return $value;
 		}
 		try {
@@ -173,17 +175,17 @@ class Keybridge_Protected_Options {
 	 * @return mixed
 	 */
 	public static function filter_update( $value, $old_value, $option ) {
-		if ( self::REFERENCE === $value || maybe_serialize( $value ) === maybe_serialize( $old_value ) ) {
+		if ( self::is_reference( $value ) || maybe_serialize( $value ) === maybe_serialize( $old_value ) ) {
 			return $value;
 		}
 		try {
-			Keybridge_Keys::instance()->store( self::key_name( $option ), self::stored_form( $value ) );
+			$written = Keybridge_Keys::instance()->store( self::key_name( $option ), self::stored_form( $value ) );
 		} catch ( Keybridge_Exception $e ) {
 			keybridge_log_problem( 'update_option', self::key_name( $option ), $e );
 			return $old_value;
 		}
 		self::remember( $option, gettype( $value ) );
-		return self::REFERENCE;
+		return self::reference( $written );
 	}
 
 	/**
@@ -197,11 +199,11 @@ class Keybridge_Protected_Options {
 	 * @return mixed
 	 */
 	public static function filter_add( $value, $option ) {
-		if ( self::REFERENCE === $value || null !== self::raw_value( $option ) ) {
+		if ( self::is_reference( $value ) || null !== self::raw_value( $option ) ) {
 			return $value;
 		}
 		try {
-			Keybridge_Keys::instance()->store( self::key_name( $option ), self::stored_form( $value ) );
+			$written = Keybridge_Keys::instance()->store( self::key_name( $option ), self::stored_form( $value ) );
 		} catch ( Keybridge_Exception $e ) {
 			// Refuse rather than write the secret into the row: WordPress then adds the reference
 			// with no value behind it, which reads as a missing option (see filter_value()).
@@ -209,7 +211,7 @@ class Keybridge_Protected_Options {
 			return self::REFERENCE;
 		}
 		self::remember( $option, gettype( $value ) );
-		return self::REFERENCE;
+		return self::reference( $written );
 	}
 
 	/**
@@ -227,6 +229,26 @@ class Keybridge_Protected_Options {
 				keybridge_log_problem( 'delete_option', self::key_name( $option ), $e );
 			}
 		}
+	}
+
+	/**
+	 * Whether a row value is a reference (rather than a value).
+	 *
+	 * @param mixed $value Row value.
+	 * @return bool
+	 */
+	public static function is_reference( $value ) {
+		return is_string( $value ) && ( self::REFERENCE === $value || 0 === strpos( $value, self::REFERENCE . ':' ) );
+	}
+
+	/**
+	 * The reference for a value keybridge has just stored.
+	 *
+	 * @param array $written keys.set's answer.
+	 * @return string
+	 */
+	private static function reference( array $written ) {
+		return self::REFERENCE . ':' . (int) $written['version'];
 	}
 
 	/**
