@@ -163,6 +163,12 @@
     notice(politeRegion, 'success', text);
   }
 
+  /** Clears the last outcome when a new operation starts, so no old message reads as its answer. */
+  function clearMessages() {
+    notice(politeRegion, 'success', '');
+    notice(alertRegion, 'error', '');
+  }
+
   function showError(problem) {
     notice(politeRegion, 'success', '');
     notice(alertRegion, 'error', problem.title, problem.detail);
@@ -268,6 +274,7 @@
   }
 
   function runKeyAction(trigger, operation, name, message) {
+    clearMessages();
     busy(trigger, true);
     call(operation, { name: name }).then(function () {
       showSuccess(format(strings[message], name));
@@ -337,6 +344,7 @@
     });
 
     function send(trigger) {
+      clearMessages();
       busy(trigger, true);
       call(spec.operation, formBody(spec, controls)).then(function (answer) {
         form.reset();

@@ -94,15 +94,21 @@ export interface RouteAnswer {
  * Calls the REST route from inside the page: same cookies as the admin screen, and the
  * screen's nonce unless `nonce` is false (or a given string).
  */
-export async function callRoute(page: Page, operation: string, body: unknown = {}, nonce: boolean | string = true): Promise<RouteAnswer> {
+export async function callRoute(
+  page: Page,
+  operation: string,
+  body: unknown = {},
+  nonce: boolean | string = true,
+  endpoint?: string,
+): Promise<RouteAnswer> {
   return page.evaluate(
-    async ({ operation, body, nonce }) => {
+    async ({ operation, body, nonce, endpoint }) => {
       const config = (window as unknown as { keybridgeAdmin?: { endpoint: string; headers: Record<string, string> } }).keybridgeAdmin;
-      if (!config) throw new Error('window.keybridgeAdmin is missing: open the settings page first');
+      if (!config && (nonce === true || !endpoint)) throw new Error('window.keybridgeAdmin is missing: open the settings page first');
       const headers: Record<string, string> = { 'Content-Type': 'application/json' };
-      if (nonce === true) Object.assign(headers, config.headers);
+      if (nonce === true && config) Object.assign(headers, config.headers);
       else if (typeof nonce === 'string') headers['X-WP-Nonce'] = nonce;
-      const response = await fetch(config.endpoint + operation, {
+      const response = await fetch((endpoint ?? config?.endpoint) + operation, {
         method: 'POST',
         headers,
         credentials: 'same-origin',
@@ -121,7 +127,7 @@ export async function callRoute(page: Page, operation: string, body: unknown = {
       });
       return { status: response.status, headers: answerHeaders, body: parsed };
     },
-    { operation, body, nonce },
+    { operation, body, nonce, endpoint },
   );
 }
 
@@ -142,6 +148,17 @@ export function runWordPressPhp(env: WordPressEnv, code: string): string {
     env: { ...process.env, KB_TEST_ENV: JSON.stringify(env) },
     timeout: 30_000,
   });
+}
+
+/** The route's address as the settings page gives it, for pages without the screen's config. */
+export function routeEndpoint(env: WordPressEnv): string {
+  return `${env.WP_URL}/index.php?rest_route=/keybridge/v1/op/`;
+}
+
+/** Requests the keybridge agent has logged so far (one JSON line each, no bodies). */
+export function agentRequestCount(env: WordPressEnv): number {
+  const log = join(env.WP_LOG_DIR ?? join(env.dir, 'logs'), 'agent.log');
+  return readFileSync(log, 'utf8').split('\n').filter((line) => line.startsWith('{')).length;
 }
 
 /** Registers the site through the route if it is not yet (for a test file run on its own). */
