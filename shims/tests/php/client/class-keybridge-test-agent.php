@@ -55,17 +55,19 @@ final class Keybridge_Test_Agent {
 	 * Starts an agent listening on a unix socket in its home ('unix') or on 127.0.0.1 with a
 	 * free port ('tcp').
 	 *
-	 * @param string $listen 'unix' or 'tcp'.
+	 * @param string   $listen 'unix' or 'tcp'.
+	 * @param string[] $extra  More `keybridge up` arguments, e.g. '--no-register'.
 	 * @return self The running agent.
 	 * @throws RuntimeException When it does not come up.
 	 */
-	public static function start( string $listen = 'unix' ): self {
+	public static function start( string $listen = 'unix', array $extra = array() ): self {
 		$agent       = new self();
 		$agent->home = sys_get_temp_dir() . '/kb-php-' . bin2hex( random_bytes( 4 ) );
 		mkdir( $agent->home, 0700 );
 		$agent->token_file = $agent->home . '/agent.token';
 		$address           = 'unix' === $listen ? 'unix:' . $agent->home . '/a.sock' : '127.0.0.1:0';
 		$command           = array( 'setsid', 'node', KEYBRIDGE_REPO_ROOT . '/bin/keybridge.js', 'up', '--home', $agent->home, '--listen', $address );
+		$command           = array_merge( $command, $extra );
 		$agent->process    = proc_open(
 			$command,
 			array(
