@@ -114,8 +114,8 @@ class Keybridge_Keys {
 	 * @throws Keybridge_Exception Any agent problem type.
 	 */
 	public function prefetch( array $names ) {
-		$keks    = Keybridge_Keks::all();
-		$wanted  = array();
+		$keks   = Keybridge_Keks::all();
+		$wanted = array();
 		foreach ( $names as $name ) {
 			$name = self::normalize( $name );
 			if ( isset( $keks[ $name ] ) ) {
@@ -246,7 +246,7 @@ class Keybridge_Keys {
 	 * @return array The agent's answer.
 	 */
 	private function write( $method, $name, array $body, $label ) {
-		$name = self::normalize( $name );
+		$name         = self::normalize( $name );
 		$body['name'] = (string) $name;
 		if ( '' !== (string) $label ) {
 			$body['label'] = (string) $label;
