@@ -38,6 +38,13 @@ class Keybridge_Protected_Options {
 	const KEY_PREFIX = 'wp-option:';
 
 	/**
+	 * Whether this request has fetched the ciphertexts of all protected options.
+	 *
+	 * @var bool
+	 */
+	private static $prefetched = false;
+
+	/**
 	 * The names of the protected options.
 	 *
 	 * @return string[]
@@ -153,12 +160,31 @@ class Keybridge_Protected_Options {
 			return $value;
 		}
 		try {
-			return maybe_unserialize( Keybridge_Keys::instance()->read( self::key_name( $option ) ) );
+			$keys = Keybridge_Keys::instance();
+			self::prefetch_once( $keys );
+			return maybe_unserialize( $keys->read( self::key_name( $option ) ) );
 		} catch ( Keybridge_Exception $e ) {
 			keybridge_log_problem( 'get_option', self::key_name( $option ), $e );
 			$types = self::all();
 			return isset( $types[ $option ] ) && 'array' === $types[ $option ] ? array() : false;
 		}
+	}
+
+	/**
+	 * On the first protected option a request reads, fetches the ciphertexts of all of them in
+	 * one agent call (those already cached cost nothing), so a page reading several protected
+	 * options pays for one round trip at most.
+	 *
+	 * @param Keybridge_Keys $keys Key operations.
+	 * @return void
+	 * @throws Keybridge_Exception Any agent problem type.
+	 */
+	private static function prefetch_once( Keybridge_Keys $keys ) {
+		if ( self::$prefetched ) {
+			return;
+		}
+		self::$prefetched = true;
+		$keys->prefetch( array_map( array( __CLASS__, 'key_name' ), self::names() ) );
 	}
 
 	/**

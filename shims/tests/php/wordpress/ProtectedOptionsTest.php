@@ -131,6 +131,35 @@ final class ProtectedOptionsTest extends TestCase {
 		$this->assertSame( '42', get_option( $option ), 'as an unprotected option gives it back from MySQL' );
 	}
 
+	/**
+	 * A page reading several protected options pays one agent call, and none once warm
+	 * (counted in the agent's request log).
+	 */
+	public function test_reads_of_protected_options_are_batched_and_cached(): void {
+		$options = array();
+		foreach ( range( 1, 3 ) as $i ) {
+			$options[ $i ] = $this->option( "fake_batch_$i" );
+			add_option( $options[ $i ], "batch secret $i" );
+			$this->assertTrue( keybridge_protect_option( $options[ $i ] ) );
+		}
+		$this->new_request();
+		$reflection = new ReflectionProperty( 'Keybridge_Protected_Options', 'prefetched' );
+		$reflection->setAccessible( true );
+		$reflection->setValue( null, false );
+
+		$before = Keybridge_WP_Fixture::agent_requests( '/v1/keys/fetch' );
+		foreach ( $options as $i => $option ) {
+			$this->assertSame( "batch secret $i", get_option( $option ) );
+		}
+		$this->assertSame( $before + 1, Keybridge_WP_Fixture::agent_requests( '/v1/keys/fetch' ), 'one keys.fetch for all three' );
+
+		wp_cache_flush();
+		foreach ( $options as $i => $option ) {
+			$this->assertSame( "batch secret $i", get_option( $option ) );
+		}
+		$this->assertSame( $before + 1, Keybridge_WP_Fixture::agent_requests( '/v1/keys/fetch' ), 'warm reads call no agent' );
+	}
+
 	public function test_delete_and_add_again(): void {
 		$option = $this->option( 'fake_api_token' );
 		add_option( $option, 'first token' );

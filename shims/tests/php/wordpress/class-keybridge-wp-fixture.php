@@ -107,6 +107,28 @@ final class Keybridge_WP_Fixture {
 	}
 
 	/**
+	 * How many requests for a path the agent has logged (DIR/logs/agent.log: one JSON line per
+	 * request, no bodies). Waits until the count stops changing, as the log is written
+	 * asynchronously.
+	 *
+	 * @param string $path E.g. /v1/keys/fetch.
+	 */
+	public static function agent_requests( string $path ): int {
+		$log   = self::env( 'WP_LOG_DIR' ) . '/agent.log';
+		$count = -1;
+		for ( $i = 0; $i < 20; $i++ ) {
+			clearstatcache();
+			$now = substr_count( (string) file_get_contents( $log ), '"path":"' . $path . '"' );
+			if ( $now === $count ) {
+				return $now;
+			}
+			$count = $now;
+			usleep( 100000 );
+		}
+		return $count;
+	}
+
+	/**
 	 * Runs `wp …` (WP-CLI from shims/vendor) against the fixture's site as a real process.
 	 *
 	 * @param string[]    $args  Arguments after `wp`.
