@@ -78,6 +78,31 @@ final class CliTest extends TestCase {
 		$this->assertStringContainsString( 'Error: invalid-field', $err );
 	}
 
+	/**
+	 * A custom certificate and a renewal, each replacing the site's certificate on disk; the
+	 * keys stay readable (same site, same environment).
+	 */
+	public function test_cert_create_and_renew(): void {
+		$name = Keybridge_WP_Fixture::unique( 'cli/cert' );
+		$this->assertTrue( keybridge_set_key( $name, 'survives new certificates' ) );
+
+		list( $exit, $out, $err ) = Keybridge_WP_Fixture::wp( array( 'keybridge', 'cert', 'create', '--country=NL', '--state=Noord-Holland', '--locality=Amsterdam', '--org=Example BV' ) );
+		$this->assertSame( 0, $exit, $err );
+		$this->assertMatchesRegularExpression( '/Success: New development certificate [0-9a-f]+, valid until /', $out );
+
+		list( $exit, $out, $err ) = Keybridge_WP_Fixture::wp( array( 'keybridge', 'cert', 'renew' ) );
+		$this->assertSame( 0, $exit, $err );
+		$this->assertStringContainsString( 'Success: New development certificate', $out );
+
+		list( $exit, , $err ) = Keybridge_WP_Fixture::wp( array( 'keybridge', 'cert', 'create', '--country=nl', '--state=x', '--locality=y', '--org=z' ) );
+		$this->assertSame( 1, $exit );
+		$this->assertStringContainsString( 'Error: invalid-field', $err );
+
+		Keybridge_Ciphertext_Cache::reset_request_cache();
+		$this->assertSame( 'survives new certificates', keybridge_get_key( $name ) );
+		keybridge_delete_key( $name );
+	}
+
 	public function test_option_protect_list_unprotect(): void {
 		global $wpdb;
 		$option = str_replace( '-', '_', Keybridge_WP_Fixture::unique( 'cli_smtp_password' ) );

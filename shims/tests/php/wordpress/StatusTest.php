@@ -49,6 +49,29 @@ final class StatusTest extends TestCase {
 		$this->assertArrayHasKey( 'protected-options', $info['keybridge']['fields'] );
 	}
 
+	/**
+	 * A site whose wp-config.php lacks the constants (a child PHP process that defines
+	 * KEYBRIDGE_AGENT as '' before wp-config.php runs): no fatal, null reads, a red agent row
+	 * that says what to add.
+	 */
+	public function test_without_configuration(): void {
+		$script = sprintf(
+			'define( "KEYBRIDGE_AGENT", "" ); $_SERVER["HTTP_HOST"] = "localhost"; require %s;'
+			. ' ini_set( "error_log", "/dev/null" );'
+			. ' $status = Keybridge_Status::fetch();'
+			. ' echo wp_json_encode( array( "get" => keybridge_get_key( "anything" ), "set" => keybridge_set_key( "anything", "x" ), "agent" => $status["rows"][0] ) );',
+			var_export( Keybridge_WP_Fixture::env( 'WP_PATH' ) . '/wp-load.php', true )
+		);
+		exec( escapeshellarg( PHP_BINARY ) . ' -d display_errors=0 -d log_errors=0 -r ' . escapeshellarg( $script ), $output, $exit );
+		$this->assertSame( 0, $exit, implode( "\n", $output ) );
+		$result = json_decode( (string) end( $output ), true );
+		$this->assertNull( $result['get'] );
+		$this->assertFalse( $result['set'] );
+		$this->assertSame( 'error', $result['agent']['severity'] );
+		$this->assertStringContainsString( 'not-configured', $result['agent']['value'] );
+		$this->assertStringContainsString( 'KEYBRIDGE_TOKEN_FILE', $result['agent']['help'] );
+	}
+
 	public function test_a_wrong_token_is_unauthorized_and_shown_as_such(): void {
 		$file = tempnam( sys_get_temp_dir(), 'keybridge-token' );
 		try {
