@@ -10,12 +10,14 @@ if ( ! defined( 'ABSPATH' ) ) {
 }
 
 /**
- * The site's client certificate.
+ * Manages the site's client certificate.
  */
 class Keybridge_CLI_Cert_Command extends WP_CLI_Command {
 
 	/**
-	 * Replaces the certificate with a custom development certificate naming your organisation.
+	 * Creates a custom development certificate naming your organisation.
+	 *
+	 * It replaces the current certificate.
 	 *
 	 * ## OPTIONS
 	 *
@@ -51,7 +53,9 @@ class Keybridge_CLI_Cert_Command extends WP_CLI_Command {
 	}
 
 	/**
-	 * Renews the certificate now (the agent also renews it by itself).
+	 * Renews the certificate now.
+	 *
+	 * The agent also renews it by itself at two thirds of its lifetime.
 	 *
 	 * @param array $args       Positional arguments.
 	 * @param array $assoc_args Options.

@@ -12,8 +12,7 @@ if ( ! defined( 'ABSPATH' ) ) {
 /**
  * Manages keybridge: status, keys, registration and the move to production.
  *
- * Failures exit non-zero with the problem type and its title; no command prints a KEK or the
- * token, and only `get` prints a value.
+ * Failures exit non-zero with the problem type and its title; no command prints a KEK or the token, and only `get` prints a value.
  */
 class Keybridge_CLI_Command extends WP_CLI_Command {
 
@@ -92,8 +91,9 @@ class Keybridge_CLI_Command extends WP_CLI_Command {
 	}
 
 	/**
-	 * Stores a value. Without <value> and --value-file it is read from stdin, which keeps it
-	 * out of the shell history and the process list: prefer that.
+	 * Stores a value (read from stdin unless given).
+	 *
+	 * Without <value> and --value-file the value is read from stdin, which keeps it out of the shell history and the process list: prefer that.
 	 *
 	 * ## OPTIONS
 	 *
@@ -142,7 +142,9 @@ class Keybridge_CLI_Command extends WP_CLI_Command {
 	}
 
 	/**
-	 * Deletes a key from this environment's vault and forgets its wrapping key.
+	 * Deletes a key from this environment's vault.
+	 *
+	 * The site's wrapping key for it is dropped too.
 	 *
 	 * ## OPTIONS
 	 *
@@ -167,7 +169,9 @@ class Keybridge_CLI_Command extends WP_CLI_Command {
 	}
 
 	/**
-	 * Registers this site with the key service (a new email creates the account).
+	 * Registers this site with the key service.
+	 *
+	 * A new email creates the account; an existing one needs its password.
 	 *
 	 * ## OPTIONS
 	 *
@@ -204,7 +208,9 @@ class Keybridge_CLI_Command extends WP_CLI_Command {
 	}
 
 	/**
-	 * Moves this site to production: from then on it reads production values only.
+	 * Moves this site to production.
+	 *
+	 * From then on it reads production values only.
 	 *
 	 * ## OPTIONS
 	 *

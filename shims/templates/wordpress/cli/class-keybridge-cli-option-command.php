@@ -10,8 +10,9 @@ if ( ! defined( 'ABSPATH' ) ) {
 }
 
 /**
- * Protected options: values of ordinary options kept in keybridge, with only a reference in
- * wp_options. The plugin that owns the option keeps working unchanged.
+ * Protects options: keeps their values in keybridge.
+ *
+ * Only a reference stays in wp_options; the plugin that owns the option keeps working unchanged.
  */
 class Keybridge_CLI_Option_Command extends WP_CLI_Command {
 
