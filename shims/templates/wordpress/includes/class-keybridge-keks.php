@@ -105,9 +105,12 @@ class Keybridge_Keks {
 		global $wpdb;
 		$lock = $wpdb->prefix . self::OPTION;
 		// phpcs:ignore WordPress.DB.DirectDatabaseQuery -- a lock, not data: nothing to cache.
-		$locked = (int) $wpdb->get_var( $wpdb->prepare( 'SELECT GET_LOCK( %s, %d )', $lock, self::LOCK_TIMEOUT ) );
+		$answer = $wpdb->get_var( $wpdb->prepare( 'SELECT GET_LOCK( %s, %d )', $lock, self::LOCK_TIMEOUT ) );
+		// '1': locked; '0': another request held it for the whole timeout; null: a database
+		// without named locks (e.g. SQLite drop-ins), where writes go on unlocked.
+		$locked = null !== $answer && '1' === (string) $answer;
 		try {
-			if ( 1 !== $locked ) {
+			if ( null !== $answer && ! $locked ) {
 				throw new Keybridge_Exception( 'storage-failure', __( 'Another request is saving keybridge wrapping keys; try again.', 'keybridge' ) );
 			}
 			$before = self::stored();
@@ -121,7 +124,7 @@ class Keybridge_Keks {
 				throw new Keybridge_Exception( 'storage-failure', __( 'The keybridge wrapping keys could not be saved in the database.', 'keybridge' ) );
 			}
 		} finally {
-			if ( 1 === $locked ) {
+			if ( $locked ) {
 				// phpcs:ignore WordPress.DB.DirectDatabaseQuery -- releases the lock taken above.
 				$wpdb->query( $wpdb->prepare( 'SELECT RELEASE_LOCK( %s )', $lock ) );
 			}
@@ -132,12 +135,20 @@ class Keybridge_Keks {
 	 * The map as stored in the database right now (bypassing the object cache).
 	 *
 	 * @return array<string, string>
+	 * @throws Keybridge_Exception Type `storage-failure` when the row holds something else: it
+	 *                             is left alone rather than overwritten (it may hold KEKs).
 	 */
 	private static function stored() {
 		global $wpdb;
 		// phpcs:ignore WordPress.DB.DirectDatabaseQuery -- must bypass the cache to merge with other writers.
-		$row  = $wpdb->get_var( $wpdb->prepare( "SELECT option_value FROM {$wpdb->options} WHERE option_name = %s", self::OPTION ) );
-		$keks = null === $row ? array() : maybe_unserialize( $row );
-		return is_array( $keks ) ? $keks : array();
+		$row = $wpdb->get_var( $wpdb->prepare( "SELECT option_value FROM {$wpdb->options} WHERE option_name = %s", self::OPTION ) );
+		if ( null === $row ) {
+			return array();
+		}
+		$keks = maybe_unserialize( $row );
+		if ( ! is_array( $keks ) ) {
+			throw new Keybridge_Exception( 'storage-failure', __( 'The keybridge_keks option does not hold a list of wrapping keys; restore it from a backup before saving keys.', 'keybridge' ) );
+		}
+		return $keks;
 	}
 }

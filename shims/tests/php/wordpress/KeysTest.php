@@ -117,6 +117,38 @@ final class KeysTest extends TestCase {
 		keybridge_delete_key( $second );
 	}
 
+	/**
+	 * Three PHP processes saving keys at the same time: every KEK survives (the option is
+	 * written under a database lock, from the row as it is, not from a stale cache).
+	 */
+	public function test_concurrent_writers_keep_every_kek(): void {
+		$prefix    = Keybridge_WP_Fixture::unique( 'concurrent' );
+		$processes = array();
+		foreach ( range( 1, 3 ) as $writer ) {
+			$script      = sprintf(
+				'$_SERVER["HTTP_HOST"] = "localhost"; require %s; ini_set( "error_log", "/dev/null" );'
+				. ' for ( $i = 1; $i <= 5; $i++ ) { if ( ! keybridge_set_key( %s . "/$i", "value %d/$i" ) ) { exit( 1 ); } }',
+				var_export( Keybridge_WP_Fixture::env( 'WP_PATH' ) . '/wp-load.php', true ),
+				var_export( "$prefix/$writer", true ),
+				$writer
+			);
+			$processes[] = proc_open( array( PHP_BINARY, '-d', 'display_errors=0', '-d', 'log_errors=0', '-r', $script ), array(), $pipes );
+		}
+		foreach ( $processes as $process ) {
+			$this->assertSame( 0, proc_close( $process ) );
+		}
+		wp_cache_flush();
+		Keybridge_Ciphertext_Cache::reset_request_cache();
+		foreach ( range( 1, 3 ) as $writer ) {
+			foreach ( range( 1, 5 ) as $i ) {
+				$name = "$prefix/$writer/$i";
+				$this->assertNotNull( Keybridge_Keks::get( $name ), $name );
+				$this->assertSame( "value $writer/$i", keybridge_get_key( $name ) );
+				keybridge_delete_key( $name );
+			}
+		}
+	}
+
 	public function test_values_never_reach_the_database(): void {
 		global $wpdb;
 		$name  = Keybridge_WP_Fixture::unique( 'not-in-db' );
