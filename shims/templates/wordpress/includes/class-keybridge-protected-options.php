@@ -94,7 +94,12 @@ class Keybridge_Protected_Options {
 	 */
 	public static function protect( $option ) {
 		$option = trim( (string) $option );
-		$raw    = self::raw_value( $option );
+		if ( in_array( $option, array( self::OPTION, Keybridge_Keks::OPTION ), true ) ) {
+			// The list and the KEKs must be readable without keybridge to reach keybridge at all.
+			/* translators: %s: option name. */
+			throw new Keybridge_Exception( 'invalid-field', sprintf( __( 'The option "%s" belongs to keybridge itself and cannot be protected.', 'keybridge' ), $option ), 0, 'option' );
+		}
+		$raw = self::raw_value( $option );
 		if ( null === $raw ) {
 			/* translators: %s: option name. */
 			throw new Keybridge_Exception( 'invalid-field', sprintf( __( 'There is no option named "%s" to protect.', 'keybridge' ), $option ), 0, 'option' );

@@ -190,6 +190,10 @@ final class ProtectedOptionsTest extends TestCase {
 		$missing = $this->option( 'fake_missing' );
 		$this->assertFalse( keybridge_protect_option( $missing ) );
 		$this->assertNotContains( $missing, Keybridge_Protected_Options::names() );
+		$keks = Keybridge_Keks::all();
+		$this->assertFalse( keybridge_protect_option( 'keybridge_keks' ), 'keybridge\'s own options stay readable' );
+		$this->assertFalse( keybridge_protect_option( 'keybridge_protected_options' ) );
+		$this->assertSame( $keks, Keybridge_Keks::all() );
 
 		$option = $this->option( 'fake_twice' );
 		add_option( $option, 'once' );
