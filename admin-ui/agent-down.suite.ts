@@ -18,18 +18,18 @@ function agent(action: 'start' | 'stop'): void {
   execFileSync('bash', [AGENT_SH, action, env.dir], { stdio: 'pipe', timeout: 60_000 });
 }
 
-beforeAll(async () => {
-  browser = await openBrowser();
-  page = browser.page;
-  page.setDefaultTimeout(20_000);
-  await logIn(page, env);
-});
-
-afterAll(async () => {
-  await browser?.close();
-});
-
 describe('with the agent stopped', () => {
+  beforeAll(async () => {
+    browser = await openBrowser();
+    page = browser.page;
+    page.setDefaultTimeout(20_000);
+    await logIn(page, env);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+  });
+
   it('shows the agent row red, says so, disables the forms, and has no PHP error', async () => {
     agent('stop');
     try {

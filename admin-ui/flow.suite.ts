@@ -3,8 +3,8 @@
  * would go through it: log in, Settings → Keybridge on an unregistered site (certificate rows
  * red), register, every row turns ok (at-rest stays a warning: the embedded default's software
  * root key), add a key, rotate it, generate one, delete one after confirming. A key's value
- * never shows in the page afterwards. Runs first among the *.wp.test.ts files: it expects
- * the fixture's site to be unregistered.
+ * never shows in the page afterwards. Runs first (admin-screen.wp.test.ts): it expects the
+ * fixture's site to be unregistered.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
@@ -42,18 +42,18 @@ async function success(): Promise<string> {
   return text;
 }
 
-beforeAll(async () => {
-  browser = await openBrowser();
-  page = browser.page;
-  page.setDefaultTimeout(15_000);
-  await logIn(page, env);
-});
-
-afterAll(async () => {
-  await browser?.close();
-});
-
 describe('Settings → Keybridge', () => {
+  beforeAll(async () => {
+    browser = await openBrowser();
+    page = browser.page;
+    page.setDefaultTimeout(15_000);
+    await logIn(page, env);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+  });
+
   it('shows the status table of an unregistered site with the certificate rows red', async () => {
     await openSettings(page, env);
     await expect(page.locator('.wrap h1').textContent()).resolves.toBe('Keybridge');

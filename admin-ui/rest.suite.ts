@@ -23,19 +23,6 @@ const env = wordPressEnv();
 let admin: Browser;
 let page: Page;
 
-beforeAll(async () => {
-  admin = await openBrowser();
-  page = admin.page;
-  page.setDefaultTimeout(15_000);
-  await logIn(page, env);
-  await openSettings(page, env);
-  await ensureRegistered(page);
-});
-
-afterAll(async () => {
-  await admin?.close();
-});
-
 /**
  * Runs `refused` and proves that none of its calls reached the agent: a status call made
  * after it is then the agent's only new request (the log is written in order).
@@ -50,6 +37,19 @@ async function neverReachesAgent(refused: () => Promise<void>): Promise<void> {
 }
 
 describe('Keybridge_Rest', () => {
+  beforeAll(async () => {
+    admin = await openBrowser();
+    page = admin.page;
+    page.setDefaultTimeout(15_000);
+    await logIn(page, env);
+    await openSettings(page, env);
+    await ensureRegistered(page);
+  });
+
+  afterAll(async () => {
+    await admin?.close();
+  });
+
   it('answers an administrator with the status, marked no-store', async () => {
     const answer = await callRoute(page, 'status');
     expect(answer.status).toBe(200);

@@ -15,20 +15,6 @@ let page: Page;
 /** Set by any markup that manages to run in the page. */
 const XSS = '<img src=x onerror="window.__kbXss=(window.__kbXss||0)+1"><script>window.__kbXss=1</script>';
 
-beforeAll(async () => {
-  browser = await openBrowser();
-  page = browser.page;
-  page.setDefaultTimeout(20_000);
-  await logIn(page, env);
-  await openSettings(page, env);
-  await ensureRegistered(page);
-  await openSettings(page, env);
-});
-
-afterAll(async () => {
-  await browser?.close();
-});
-
 function keyRow(name: string) {
   return page.locator('#keybridge-admin .kb-keys-table tr').filter({ has: page.locator('code', { hasText: name }) });
 }
@@ -52,6 +38,20 @@ function storedValueHash(name: string): string {
 }
 
 describe('the key form', () => {
+  beforeAll(async () => {
+    browser = await openBrowser();
+    page = browser.page;
+    page.setDefaultTimeout(20_000);
+    await logIn(page, env);
+    await openSettings(page, env);
+    await ensureRegistered(page);
+    await openSettings(page, env);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+  });
+
   it('stores a 64 KiB value typed into the form, and the page never shows it', async () => {
     const value = randomBytes(48 * 1024).toString('base64'); // 65536 characters
     expect(value.length).toBe(65536);
