@@ -10,6 +10,10 @@
  * @package Keybridge
  */
 
+if ( ! is_file( dirname( __DIR__, 2 ) . '/vendor/autoload.php' ) ) {
+	fwrite( STDERR, "shims/vendor is missing: run shims/install-php-tools.sh\n" );
+	exit( 1 );
+}
 require dirname( __DIR__, 2 ) . '/vendor/autoload.php';
 
 define( 'KEYBRIDGE_REPO_ROOT', dirname( __DIR__, 3 ) );
