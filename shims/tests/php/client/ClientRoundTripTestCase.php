@@ -127,6 +127,21 @@ abstract class ClientRoundTripTestCase extends TestCase {
 		$this->assertStringContainsString( static::$agent->home . '/no-such-token', $e->getMessage() );
 	}
 
+	public function test_one_connection_is_kept_for_every_call_of_a_client() {
+		$client = static::$agent->client();
+		$handle = new ReflectionProperty( Keybridge_Client::class, 'handle' );
+		$handle->setAccessible( true );
+		$client->health();
+		$first = $handle->getValue( $client );
+		$this->assertSame( 1, curl_getinfo( $first, CURLINFO_NUM_CONNECTS ) );
+		for ( $i = 0; $i < 5; $i++ ) {
+			$client->keys_fetch( array( 'names' => array( 'php/keep-alive' ) ) );
+			$this->assertSame( $first, $handle->getValue( $client ) );
+			// No new connection was needed: the one from the first call was reused.
+			$this->assertSame( 0, curl_getinfo( $first, CURLINFO_NUM_CONNECTS ) );
+		}
+	}
+
 	public function test_text_value_round_trip() {
 		$client  = static::$agent->client();
 		$value   = 'sk_live_ünïcode / "quotes" \\ and slashes';
