@@ -15,17 +15,13 @@ if ( ! defined( 'ABSPATH' ) ) {
  * 1. every protected option gets its value back in wp_options; one that cannot (agent
  *    unreachable) keeps its reference row and stays listed, so reinstalling the plugin reads it
  *    again;
- * 2. the plugin's other options are deleted;
+ * 2. the list of protected options is deleted once all are restored (the plugin keeps no other
+ *    options);
  * 3. values in the key service are kept, and so is `keybridge_keks` (without it they can never
  *    be opened again), unless the site owner defined KEYBRIDGE_UNINSTALL_DELETE_KEYS as true in
  *    wp-config.php: then each key is deleted in the vault first, then its KEK.
  */
 class Keybridge_Uninstall {
-
-	/**
-	 * Options the plugin owns besides the KEKs and the protected list.
-	 */
-	const OTHER_OPTIONS = array();
 
 	/**
 	 * Runs the steps above; problems are logged (there is nobody to show them to).
@@ -36,9 +32,6 @@ class Keybridge_Uninstall {
 		$kept = self::restore_protected_options();
 		if ( array() === $kept ) {
 			delete_option( Keybridge_Protected_Options::OPTION );
-		}
-		foreach ( self::OTHER_OPTIONS as $option ) {
-			delete_option( $option );
 		}
 		if ( defined( 'KEYBRIDGE_UNINSTALL_DELETE_KEYS' ) && true === KEYBRIDGE_UNINSTALL_DELETE_KEYS ) {
 			self::delete_keys( $kept );
