@@ -11,7 +11,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ARTIFACTS, logIn, openBrowser, openSettings, runWordPressPhp, wordPressEnv, type Browser } from './wp-browser.ts';
+import { ARTIFACTS, logIn, openBrowser, openSettings, runWordPressPhp, settledAgentRequestCount, wordPressEnv, type Browser } from './wp-browser.ts';
 
 const env = wordPressEnv();
 let browser: Browser;
@@ -124,6 +124,29 @@ describe('Settings → Keybridge', () => {
     expect(await success()).toContain('deleted');
     await keyRow(GENERATED).waitFor({ state: 'detached' });
     expect(await keyRow(KEY).count()).toBe(1);
+  });
+
+  it('replaces the certificate with a custom one from the form; the rows stay ok', async () => {
+    await page.fill('#kb-certificate-country', 'NL');
+    await page.fill('#kb-certificate-state', 'Noord-Holland');
+    await page.fill('#kb-certificate-locality', 'Amsterdam');
+    await page.fill('#kb-certificate-organization', 'Example BV');
+    await page.click('.kb-form-certificate button[type="submit"]');
+    expect(await success()).toContain('certificate');
+    expect(await page.inputValue('#kb-certificate-organization')).toBe('');
+    for (const id of ['certificate-found', 'certificate-valid', 'site-registered', 'keyservice']) expect({ id, level: await severity(id) }).toEqual({ id, level: 'ok' });
+    expect(runWordPressPhp(env, `echo keybridge_get_key( ${JSON.stringify(KEY)} );`)).toBe(VALUE);
+  });
+
+  it('asks before the move to production, and cancelling sends nothing', async () => {
+    const before = await settledAgentRequestCount(env);
+    await page.click('.kb-form-production button[type="submit"]');
+    const question = page.locator('.kb-form-production .kb-confirm-text');
+    await expect(question.textContent()).resolves.toContain('Move this site to production?');
+    await page.locator('.kb-form-production .kb-confirm-no').click();
+    await page.locator('.kb-form-production button[type="submit"]').waitFor();
+    expect(await settledAgentRequestCount(env)).toBe(before);
+    await expect(row('environment').locator('.kb-value').textContent()).resolves.toBe('development');
   });
 
   it('keeps a full-page screenshot of the screen', async () => {

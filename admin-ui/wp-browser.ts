@@ -161,6 +161,17 @@ export function agentRequestCount(env: WordPressEnv): number {
   return readFileSync(log, 'utf8').split('\n').filter((line) => line.startsWith('{')).length;
 }
 
+/** The agent's request count once its access log has stopped growing (it writes in batches). */
+export async function settledAgentRequestCount(env: WordPressEnv): Promise<number> {
+  let count = agentRequestCount(env);
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    const now = agentRequestCount(env);
+    if (now === count) return now;
+    count = now;
+  }
+}
+
 /** Registers the site through the route if it is not yet (for a test file run on its own). */
 export async function ensureRegistered(page: Page): Promise<void> {
   const status = await callRoute(page, 'status');
