@@ -1,0 +1,117 @@
+<?php
+/**
+ * Times secret reads inside one PHP process that has loaded WordPress (wp-load.php) the way a
+ * page request does, and prints one JSON object. Run with APCu on in the CLI, as php-fpm has it:
+ *
+ *   WP_PATH=… WP_URL=… BENCH_KEY=name BENCH_OPTION=name [BENCH_ROUNDS=5] [BENCH_N=1000] \
+ *     php -d apc.enable_cli=1 measure.php
+ *
+ * Rows (each round times every row in turn, so drift in the machine hits all of them alike):
+ *   select  the plain `SELECT option_value … WHERE option_name = …` of a non-autoloaded option
+ *           on WordPress's own MariaDB connection (unix socket, reused): the yardstick;
+ *   wpdb    the same query through $wpdb->get_var(), what get_option() pays for such an option;
+ *   warm    keybridge_get_key(): ciphertext from APCu, opened in PHP with the KEK;
+ *   cold    a read as in a new page request with an empty cache: a new client (new agent
+ *           connection, token file read) and Keybridge_Keys, one keys.fetch call, the open.
+ *           The cache is emptied outside the timed part.
+ *
+ * @package keybridge
+ */
+
+$url                        = getenv( 'WP_URL' );
+$_SERVER['HTTP_HOST']       = parse_url( $url, PHP_URL_HOST ) . ':' . parse_url( $url, PHP_URL_PORT );
+$_SERVER['REQUEST_URI']     = '/';
+$_SERVER['SERVER_PROTOCOL'] = 'HTTP/1.1';
+require getenv( 'WP_PATH' ) . '/wp-load.php';
+
+global $wpdb;
+$name   = getenv( 'BENCH_KEY' );
+$option = getenv( 'BENCH_OPTION' );
+$rounds = max( 1, (int) ( getenv( 'BENCH_ROUNDS' ) ?: 5 ) );
+$n      = max( 10, (int) ( getenv( 'BENCH_N' ) ?: 1000 ) );
+
+if ( ! function_exists( 'apcu_enabled' ) || ! apcu_enabled() ) {
+	fwrite( STDERR, "measure.php: APCu is off: run php with -d apc.enable_cli=1 (and php-apcu installed)\n" );
+	exit( 1 );
+}
+$sql      = $wpdb->prepare( "SELECT option_value FROM {$wpdb->options} WHERE option_name = %s LIMIT 1", $option );
+$dbh      = $wpdb->dbh;
+$expected = $wpdb->get_var( $sql );
+if ( null === $expected || keybridge_get_key( $name ) !== $expected ) {
+	fwrite( STDERR, "measure.php: the option and the key do not hold the same value: run setup.php first\n" );
+	exit( 1 );
+}
+
+$rows = array(
+	'select' => function () use ( $dbh, $sql ) {
+		$result = mysqli_query( $dbh, $sql );
+		$row    = mysqli_fetch_row( $result );
+		mysqli_free_result( $result );
+		return $row[0];
+	},
+	'wpdb'   => function () use ( $wpdb, $sql ) {
+		return $wpdb->get_var( $sql );
+	},
+	'warm'   => function () use ( $name ) {
+		return keybridge_get_key( $name );
+	},
+	'cold'   => function () use ( $name ) {
+		$keys = new Keybridge_Keys( new Keybridge_Client( KEYBRIDGE_AGENT, KEYBRIDGE_TOKEN_FILE ) );
+		return array( $keys->read( $name ), $keys );
+	},
+);
+
+// What a new request starts from: no ciphertext cached, no client object.
+$forget = function () {
+	apcu_clear_cache();
+	Keybridge_Ciphertext_Cache::reset_request_cache();
+};
+
+$samples = array_fill_keys( array_keys( $rows ), array() );
+for ( $round = 0; $round < $rounds; $round++ ) {
+	foreach ( $rows as $id => $read ) {
+		$count = 'cold' === $id ? max( 10, intdiv( $n, 4 ) ) : $n;
+		keybridge_get_key( $name ); // Warm the cache for the warm row (a no-op for the others).
+		for ( $i = -20; $i < $count; $i++ ) { // 20 untimed warm-up calls.
+			// Closes the previous cold read's client (and its connection) before the timer starts.
+			$got  = null;
+			$kept = null;
+			if ( 'cold' === $id ) {
+				$forget();
+			}
+			$start = hrtime( true );
+			$got   = $read();
+			$ns    = hrtime( true ) - $start;
+			$value = 'cold' === $id ? $got[0] : $got;
+			$kept  = 'cold' === $id ? $got : null;
+			if ( $value !== $expected ) {
+				fwrite( STDERR, "measure.php: $id read returned the wrong value (see the fixture's debug.log)\n" );
+				exit( 1 );
+			}
+			if ( $i >= 0 ) {
+				$samples[ $id ][] = $ns;
+			}
+		}
+	}
+}
+
+$result = array(
+	'php'    => PHP_VERSION,
+	'rounds' => $rounds,
+	'rows'   => array(),
+);
+foreach ( $samples as $id => $list ) {
+	sort( $list );
+	$count                   = count( $list );
+	$at                      = function ( $q ) use ( $list, $count ) {
+		return round( $list[ (int) floor( $q * ( $count - 1 ) ) ] / 1000, 2 );
+	};
+	$result['rows'][ $id ] = array(
+		'n'       => $count,
+		'p50_us'  => $at( 0.5 ),
+		'p99_us'  => $at( 0.99 ),
+		'mean_us' => round( array_sum( $list ) / $count / 1000, 2 ),
+		'min_us'  => round( $list[0] / 1000, 2 ),
+	);
+}
+echo json_encode( $result, JSON_PRETTY_PRINT ), "\n";
