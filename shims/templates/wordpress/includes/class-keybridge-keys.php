@@ -197,7 +197,26 @@ class Keybridge_Keys {
 				'wrapping_key' => $kek,
 			)
 		);
-		$this->keep( $name, $written );
+		try {
+			$this->keep( $name, $written );
+		} catch ( Keybridge_Exception $e ) {
+			// The vault holds the value under a KEK this site could not save: wrap it under the
+			// old KEK again, which the site still holds, so the key stays readable.
+			$value = $this->client->keys_get(
+				array(
+					'name'         => (string) $name,
+					'wrapping_key' => $written['wrapping_key'],
+				)
+			);
+			$this->client->keys_set(
+				array(
+					'name'         => (string) $name,
+					'value_base64' => $value['value_base64'],
+					'wrapping_key' => $kek,
+				)
+			);
+			throw $e;
+		}
 		return $written;
 	}
 
@@ -256,7 +275,16 @@ class Keybridge_Keys {
 			$body['wrapping_key'] = $kek;
 		}
 		$written = $this->client->$method( $body );
-		$this->keep( $name, $written );
+		try {
+			$this->keep( $name, $written );
+		} catch ( Keybridge_Exception $e ) {
+			// A new name whose KEK could not be saved: its value could never be read, so it
+			// does not stay in the vault. (A known name kept its KEK: nothing to undo.)
+			if ( null === $kek ) {
+				$this->client->keys_delete( array( 'name' => (string) $name ) );
+			}
+			throw $e;
+		}
 		return $written;
 	}
 

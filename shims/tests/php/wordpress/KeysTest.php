@@ -149,6 +149,40 @@ final class KeysTest extends TestCase {
 		}
 	}
 
+	/**
+	 * When the KEK option cannot be written (another connection holds its lock past the
+	 * timeout), nothing is lost: a rotation puts the value back under the old KEK, a new name
+	 * leaves no unreadable value in the vault.
+	 */
+	public function test_a_failed_kek_write_loses_nothing(): void {
+		global $wpdb;
+		$known = Keybridge_WP_Fixture::unique( 'kek-write/known' );
+		$new   = Keybridge_WP_Fixture::unique( 'kek-write/new' );
+		$this->assertTrue( keybridge_set_key( $known, 'still readable' ) );
+		$kek = Keybridge_Keks::get( $known );
+
+		$other = mysqli_connect( 'localhost', DB_USER, DB_PASSWORD, DB_NAME, 0, Keybridge_WP_Fixture::env( 'MARIADB_SOCKET' ) );
+		$this->assertSame( '1', mysqli_query( $other, "SELECT GET_LOCK( '{$wpdb->prefix}keybridge_keks', 0 )" )->fetch_row()[0] );
+		try {
+			foreach ( array( 'rotate' => $known, 'store' => $new ) as $operation => $name ) {
+				try {
+					'rotate' === $operation ? Keybridge_Keys::instance()->rotate( $name ) : Keybridge_Keys::instance()->store( $name, 'orphan' );
+					$this->fail( "$operation saved a KEK under another connection's lock" );
+				} catch ( Keybridge_Exception $e ) {
+					$this->assertSame( 'storage-failure', $e->problem_type(), $operation );
+				}
+			}
+		} finally {
+			mysqli_close( $other );
+		}
+		$this->assertSame( $kek, Keybridge_Keks::get( $known ) );
+		Keybridge_Ciphertext_Cache::reset_request_cache();
+		$this->assertSame( 'still readable', keybridge_get_key( $known ) );
+		$this->assertNull( Keybridge_Keks::get( $new ) );
+		$this->assertNotContains( $new, array_column( Keybridge_Plugin::client()->keys_list()['keys'], 'name' ) );
+		keybridge_delete_key( $known );
+	}
+
 	public function test_values_never_reach_the_database(): void {
 		global $wpdb;
 		$name  = Keybridge_WP_Fixture::unique( 'not-in-db' );
