@@ -87,7 +87,7 @@ class Keybridge_Keys {
 		$name = self::normalize( $name );
 		$kek  = Keybridge_Keks::get( $name );
 		if ( null === $kek ) {
-			throw self::not_found( $name );
+			throw new Keybridge_Exception( 'key-not-found', self::not_found_message( $name ), 404, 'name' );
 		}
 		$entry = $this->cache->get( $name );
 		if ( is_array( $entry ) ) {
@@ -100,7 +100,7 @@ class Keybridge_Keys {
 		}
 		$fetched = $this->fetch( array( $name ) );
 		if ( ! isset( $fetched[ $name ] ) ) {
-			throw self::not_found( $name );
+			throw new Keybridge_Exception( 'key-not-found', self::not_found_message( $name ), 404, 'name' );
 		}
 		return Keybridge_Kb1::open_entry( $fetched[ $name ], $kek );
 	}
@@ -183,13 +183,15 @@ class Keybridge_Keys {
 	 *
 	 * @param string $name Key name.
 	 * @return array The agent's answer: name, wrapping_key, version.
-	 * @throws Keybridge_Exception Type `key-not-found` without a KEK; any agent problem type.
+	 * @throws Keybridge_Exception Type `key-not-found` without a KEK; any agent problem type;
+	 *                             `storage-failure` when the new KEK cannot be saved (the value
+	 *                             is then wrapped under the old one again).
 	 */
 	public function rotate( $name ) {
 		$name = self::normalize( $name );
 		$kek  = Keybridge_Keks::get( $name );
 		if ( null === $kek ) {
-			throw self::not_found( $name );
+			throw new Keybridge_Exception( 'key-not-found', self::not_found_message( $name ), 404, 'name' );
 		}
 		$written = $this->client->keys_rotate(
 			array(
@@ -263,6 +265,7 @@ class Keybridge_Keys {
 	 * @param array  $body   Operation-specific fields.
 	 * @param string $label  Optional label.
 	 * @return array The agent's answer.
+	 * @throws Keybridge_Exception Any agent problem type; `storage-failure` when the KEK cannot be saved.
 	 */
 	private function write( $method, $name, array $body, $label ) {
 		$name         = self::normalize( $name );
@@ -279,7 +282,7 @@ class Keybridge_Keys {
 			$this->keep( $name, $written );
 		} catch ( Keybridge_Exception $e ) {
 			// A new name whose KEK could not be saved: its value could never be read, so it
-			// does not stay in the vault. (A known name kept its KEK: nothing to undo.)
+			// does not stay in the vault. A known name kept its KEK: nothing to undo.
 			if ( null === $kek ) {
 				$this->client->keys_delete( array( 'name' => (string) $name ) );
 			}
@@ -303,13 +306,13 @@ class Keybridge_Keys {
 	}
 
 	/**
-	 * The problem a read or rotation of an unknown name raises.
+	 * What a read or rotation of a name without a KEK says.
 	 *
 	 * @param string $name Key name.
-	 * @return Keybridge_Exception
+	 * @return string
 	 */
-	private static function not_found( $name ) {
-		return new Keybridge_Exception( 'key-not-found', __( 'No such key on this site.', 'keybridge' ) . ' (' . self::describe( $name ) . ')', 404, 'name' );
+	private static function not_found_message( $name ) {
+		return __( 'No such key on this site.', 'keybridge' ) . ' (' . self::describe( $name ) . ')';
 	}
 
 	/**
