@@ -324,8 +324,14 @@
       form,
     ]);
 
+    // Enter in a field submits even while the button is disabled: one request at a time.
+    var sending = false;
+
     form.addEventListener('submit', function (event) {
       event.preventDefault();
+      if (sending) {
+        return;
+      }
       clearFieldErrors(controls);
       if (!form.reportValidity()) {
         return;
@@ -346,7 +352,9 @@
     function send(trigger) {
       clearMessages();
       busy(trigger, true);
+      sending = true;
       call(spec.operation, formBody(spec, controls)).then(function (answer) {
+        sending = false;
         form.reset();
         actions.textContent = '';
         actions.appendChild(submit);
@@ -354,6 +362,7 @@
         showSuccess(successText(spec.operation, answer));
         return refresh();
       }, function (problem) {
+        sending = false;
         busy(trigger, false);
         var control = problem.field && controls[problem.field];
         if (control) {

@@ -46,7 +46,7 @@ export interface Browser {
 }
 
 /** Debian's Chromium with a profile (and TMPDIR) of its own, removed again by close(). */
-export async function openBrowser(): Promise<Browser> {
+export async function openBrowser(options: { javaScript?: boolean } = {}): Promise<Browser> {
   mkdirSync(join(tmpdir(), 'keybridge-admin-ui'), { recursive: true });
   const scratch = mkdtempSync(join(tmpdir(), 'keybridge-admin-ui', 'chromium-'));
   const profile = join(scratch, 'profile');
@@ -58,6 +58,7 @@ export async function openBrowser(): Promise<Browser> {
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
     env: { ...process.env, TMPDIR: temp },
     viewport: { width: 1280, height: 900 },
+    javaScriptEnabled: options.javaScript ?? true,
   });
   const page = context.pages()[0] ?? (await context.newPage());
   return {
