@@ -25,6 +25,23 @@ function keybridge_get_key( $name ) {
 }
 
 /**
+ * Fetches several keys in one agent call, so that the keybridge_get_key() calls after it cost
+ * no call at all (e.g. every key a page needs, early in the request).
+ *
+ * @param string[] $names Key names, used as given.
+ * @return bool Whether the fetch succeeded (on failure the reads try again one by one).
+ */
+function keybridge_prefetch_keys( array $names ) {
+	try {
+		Keybridge_Keys::instance()->prefetch( $names );
+		return true;
+	} catch ( Keybridge_Exception $e ) {
+		keybridge_log_problem( 'keybridge_prefetch_keys', implode( ',', array_map( 'strval', $names ) ), $e );
+		return false;
+	}
+}
+
+/**
  * Stores a value (any bytes, at most 65536) under a name.
  *
  * @param string $name  Key name, used as given.

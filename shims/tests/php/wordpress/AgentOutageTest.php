@@ -36,7 +36,7 @@ final class AgentOutageTest extends TestCase {
 		// This request's reads: one read, one batch fetch; the rest stays cold.
 		Keybridge_Ciphertext_Cache::reset_request_cache();
 		$this->assertSame( 'warm value', keybridge_get_key( $warm ) );
-		Keybridge_Keys::instance()->prefetch( $prefetched );
+		$this->assertTrue( keybridge_prefetch_keys( $prefetched ) );
 
 		$log          = tempnam( sys_get_temp_dir(), 'keybridge-log' );
 		$previous_log = ini_set( 'error_log', $log );
