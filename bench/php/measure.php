@@ -27,8 +27,8 @@ require getenv( 'WP_PATH' ) . '/wp-load.php';
 global $wpdb;
 $name   = getenv( 'BENCH_KEY' );
 $option = getenv( 'BENCH_OPTION' );
-$rounds = max( 1, (int) ( getenv( 'BENCH_ROUNDS' ) ?: 5 ) );
-$n      = max( 10, (int) ( getenv( 'BENCH_N' ) ?: 1000 ) );
+$rounds = max( 1, (int) ( getenv( 'BENCH_ROUNDS' ) ? getenv( 'BENCH_ROUNDS' ) : 5 ) );
+$n      = max( 10, (int) ( getenv( 'BENCH_N' ) ? getenv( 'BENCH_N' ) : 1000 ) );
 
 if ( ! function_exists( 'apcu_enabled' ) || ! apcu_enabled() ) {
 	fwrite( STDERR, "measure.php: APCu is off: run php with -d apc.enable_cli=1 (and php-apcu installed)\n" );
@@ -42,7 +42,7 @@ if ( null === $expected || keybridge_get_key( $name ) !== $expected ) {
 	exit( 1 );
 }
 
-$rows = array(
+$readers = array(
 	'select' => function () use ( $dbh, $sql ) {
 		$result = mysqli_query( $dbh, $sql );
 		$row    = mysqli_fetch_row( $result );
@@ -67,9 +67,9 @@ $forget = function () {
 	Keybridge_Ciphertext_Cache::reset_request_cache();
 };
 
-$samples = array_fill_keys( array_keys( $rows ), array() );
+$samples = array_fill_keys( array_keys( $readers ), array() );
 for ( $round = 0; $round < $rounds; $round++ ) {
-	foreach ( $rows as $id => $read ) {
+	foreach ( $readers as $id => $read ) {
 		$count = 'cold' === $id ? max( 10, intdiv( $n, 4 ) ) : $n;
 		keybridge_get_key( $name ); // Warm the cache for the warm row (a no-op for the others).
 		for ( $i = -20; $i < $count; $i++ ) { // 20 untimed warm-up calls.
@@ -95,18 +95,18 @@ for ( $round = 0; $round < $rounds; $round++ ) {
 	}
 }
 
-$result = array(
+$report = array(
 	'php'    => PHP_VERSION,
 	'rounds' => $rounds,
 	'rows'   => array(),
 );
 foreach ( $samples as $id => $list ) {
 	sort( $list );
-	$count                   = count( $list );
-	$at                      = function ( $q ) use ( $list, $count ) {
+	$count                 = count( $list );
+	$at                    = function ( $q ) use ( $list, $count ) {
 		return round( $list[ (int) floor( $q * ( $count - 1 ) ) ] / 1000, 2 );
 	};
-	$result['rows'][ $id ] = array(
+	$report['rows'][ $id ] = array(
 		'n'       => $count,
 		'p50_us'  => $at( 0.5 ),
 		'p99_us'  => $at( 0.99 ),
@@ -114,4 +114,4 @@ foreach ( $samples as $id => $list ) {
 		'min_us'  => round( $list[0] / 1000, 2 ),
 	);
 }
-echo json_encode( $result, JSON_PRETTY_PRINT ), "\n";
+echo wp_json_encode( $report, JSON_PRETTY_PRINT ), "\n";

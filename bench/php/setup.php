@@ -24,8 +24,8 @@ if ( ! function_exists( 'keybridge_get_key' ) ) {
 
 try {
 	$client = Keybridge_Plugin::client();
-	$status = $client->status();
-	if ( empty( $status['registered'] ) ) {
+	$agent_status = $client->status();
+	if ( empty( $agent_status['registered'] ) ) {
 		$client->register(
 			array(
 				'email'     => 'php-bench@example.com',
