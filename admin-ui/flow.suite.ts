@@ -54,6 +54,15 @@ describe('Settings → Keybridge', () => {
     await browser?.close();
   });
 
+  it('loads the bundle on its own page only', async () => {
+    await page.goto(`${env.WP_URL}/wp-admin/`);
+    expect(await page.locator('script[src*="keybridge-admin.js"], link[href*="keybridge-admin.css"]').count()).toBe(0);
+    // Settings → Keybridge is in the menu (a hover flyout on the dashboard, so not clicked).
+    await expect(page.locator('#adminmenu a[href="options-general.php?page=keybridge"]').textContent()).resolves.toBe('Keybridge');
+    await openSettings(page, env);
+    expect(await page.locator('script[src*="keybridge-admin.js"]').count()).toBe(1);
+  });
+
   it('shows the status table of an unregistered site with the certificate rows red', async () => {
     await openSettings(page, env);
     await expect(page.locator('.wrap h1').textContent()).resolves.toBe('Keybridge');
@@ -151,6 +160,8 @@ describe('Settings → Keybridge', () => {
 
   it('keeps a full-page screenshot of the screen', async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
+    // From the top, so WordPress's fixed admin bar is drawn where it belongs.
+    await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: join(ARTIFACTS, 'settings.png'), fullPage: true });
     expect(await page.content()).not.toContain(VALUE);
   });
