@@ -14,49 +14,58 @@ import { tokenVerifier } from './token.ts';
  * operations answer (routes/keys.ts readOperations), so responses are byte-for-byte
  * what the hono routes give. The contract test runs against this path.
  * Returns false for any other request, which then goes to the hono app.
+ *
+ * Written for the per-request cost: no closures made per request (under tsx each named
+ * one also costs a defineProperty), headers as a flat array (node's fastest form).
  */
-const JSON_HEADERS = { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' };
-const PROBLEM_HEADERS = { 'Content-Type': 'application/problem+json', 'Cache-Control': 'no-store' };
+const GET = '/v1/keys/get';
+const FETCH = '/v1/keys/fetch';
+const BEARER = 'Bearer ';
 
 export function fastReadListener(options: { token: string; reads: ReadOperations; log?: (entry: AccessLogEntry) => void }) {
   const matches = tokenVerifier(options.token);
   const { reads, log } = options;
 
-  return (req: IncomingMessage, res: ServerResponse): boolean => {
-    const path = req.url;
-    if (req.method !== 'POST' || (path !== '/v1/keys/get' && path !== '/v1/keys/fetch')) return false;
-    const started = performance.now();
-    const send = (status: number, headers: Record<string, string>, text: string) => {
-      res.writeHead(status, { ...headers, 'Content-Length': String(Buffer.byteLength(text)) });
-      res.end(text);
-      log?.({ method: 'POST', path, status, ms: performance.now() - started });
-    };
-    const fail = (error: unknown) => {
-      const problem = asKeybridgeError(error).toProblem();
-      send(problem.status, PROBLEM_HEADERS, JSON.stringify(problem));
-    };
-    const answer = async () => {
-      const match = /^Bearer ([^\s]+)$/.exec(req.headers.authorization ?? '');
-      if (!match || !matches(match[1])) {
-        throw new KeybridgeError('unauthorized', match ? 'the token does not match' : 'missing Authorization: Bearer header');
-      }
+  function send(req: IncomingMessage, res: ServerResponse, started: number, status: number, type: string, text: string): void {
+    res.writeHead(status, ['Content-Type', type, 'Cache-Control', 'no-store', 'Content-Length', String(Buffer.byteLength(text))]);
+    res.end(text);
+    log?.({ method: 'POST', path: req.url as string, status, ms: performance.now() - started });
+  }
+
+  function authorise(header: string | undefined): void {
+    // Exactly "Bearer <token>", the token without whitespace: what the hono middleware
+    // (http/auth.ts) accepts with /^Bearer ([^\s]+)$/.
+    const token = header !== undefined && header.startsWith(BEARER) ? header.slice(BEARER.length) : '';
+    if (token === '' || /\s/.test(token)) throw new KeybridgeError('unauthorized', 'missing Authorization: Bearer header');
+    if (!matches(token)) throw new KeybridgeError('unauthorized', 'the token does not match');
+  }
+
+  async function answer(req: IncomingMessage, res: ServerResponse, started: number): Promise<void> {
+    let text: string;
+    try {
+      authorise(req.headers.authorization);
       if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) {
         res.shouldKeepAlive = false;
         throw new KeybridgeError('body-too-large', `at most ${MAX_BODY_BYTES} bytes`);
       }
       requireJsonContentType(req.headers['content-type']);
       const body = parseJsonObject(await readNodeBody(req, res, MAX_BODY_BYTES));
-      return JSON.stringify(path === '/v1/keys/get' ? await reads.get(body) : await reads.fetch(body));
-    };
-    answer().then(
-      (text) => send(200, JSON_HEADERS, text),
-      (error) => {
-        // A refused body is left unread: drain it so the connection stays usable, unless
-        // it was too large (then the connection closes instead).
-        if (res.shouldKeepAlive) req.resume();
-        fail(error);
-      },
-    );
+      text = JSON.stringify(req.url === GET ? await reads.get(body) : await reads.fetch(body));
+    } catch (error) {
+      // A refused body is left unread: drain it so the connection stays usable, unless
+      // it was too large (then the connection closes instead).
+      if (res.shouldKeepAlive) req.resume();
+      const problem = asKeybridgeError(error).toProblem();
+      send(req, res, started, problem.status, 'application/problem+json', JSON.stringify(problem));
+      return;
+    }
+    send(req, res, started, 200, 'application/json', text);
+  }
+
+  return (req: IncomingMessage, res: ServerResponse): boolean => {
+    const path = req.url;
+    if (req.method !== 'POST' || (path !== GET && path !== FETCH)) return false;
+    void answer(req, res, performance.now());
     return true;
   };
 }

@@ -8,13 +8,13 @@ import {
   openText,
   randomKey,
   sealText,
-  unwrapValue,
   wrapValue,
 } from '../crypto/index.ts';
 import { KeybridgeError, describeName } from '../errors.ts';
 import type { Environment, KeyServiceClient, StoredSecret } from '../protocol/keyservice.ts';
 import { CiphertextCache } from './cache.ts';
 import { normaliseKeyName } from './names.ts';
+import { PreparedCiphertexts } from './prepared-ciphertexts.ts';
 import { RecordReader } from './record-reader.ts';
 
 /**
@@ -57,6 +57,11 @@ export interface KeyFetched {
   version?: number;
 }
 
+interface NamedKey {
+  name: string;
+  keyId: string;
+}
+
 export interface KeyListing {
   name: string;
   label: string;
@@ -80,6 +85,8 @@ export class AgentKeys {
   /** Names whose last read met a different KEK: the status table lists them. */
   private readonly kekMismatches = new Set<string>();
   private readonly reader: RecordReader;
+  /** Cached records' ciphertexts parsed once, with their AAD (never plaintext). */
+  private readonly ciphertexts = new PreparedCiphertexts();
 
   constructor(options: AgentKeysOptions) {
     this.client = options.client;
@@ -116,21 +123,34 @@ export class AgentKeys {
     return this.cache.ttlMs;
   }
 
-  /** name -> opaque id, per (site secret, environment): an HMAC per read otherwise. */
-  private keyIds: { secret: Uint8Array; environment: string; ids: Map<string, string> } | null = null;
+  /**
+   * Names as sent -> normalised name and opaque id, per (site secret, environment): the
+   * NFC and character checks and an HMAC per read otherwise. Only names that passed the
+   * checks are remembered; a name is also remembered under its normalised form.
+   */
+  private knownNames: { secret: Uint8Array; environment: string; names: Map<string, NamedKey> } | null = null;
+
+  /** The checked name and its opaque id; `at` names the field `names[at]` in errors. */
+  private lookupName(raw: unknown, at?: number): NamedKey {
+    const site = this.site;
+    if (!this.knownNames || this.knownNames.secret !== site.siteSecret || this.knownNames.environment !== site.environment) {
+      this.knownNames = { secret: site.siteSecret, environment: site.environment, names: new Map() };
+    }
+    const known = this.knownNames.names;
+    if (typeof raw === 'string') {
+      const hit = known.get(raw);
+      if (hit !== undefined) return hit;
+    }
+    const name = normaliseKeyName(raw, at === undefined ? 'name' : `names[${at}]`);
+    const named = known.get(name) ?? { name, keyId: opaqueKeyId(site.siteSecret, site.environment, name) };
+    if (known.size >= 10_000) known.clear();
+    known.set(name, named);
+    known.set(raw as string, named);
+    return named;
+  }
 
   keyIdFor(name: string): string {
-    const site = this.site;
-    if (!this.keyIds || this.keyIds.secret !== site.siteSecret || this.keyIds.environment !== site.environment) {
-      this.keyIds = { secret: site.siteSecret, environment: site.environment, ids: new Map() };
-    }
-    let id = this.keyIds.ids.get(name);
-    if (id === undefined) {
-      id = opaqueKeyId(site.siteSecret, site.environment, name);
-      if (this.keyIds.ids.size >= 10_000) this.keyIds.ids.clear();
-      this.keyIds.ids.set(name, id);
-    }
-    return id;
+    return this.lookupName(name).keyId;
   }
 
   /** Stores a value, reusing the KEK the caller holds for this name (or making one). */
@@ -155,15 +175,14 @@ export class AgentKeys {
   }
 
   async get(rawName: unknown, wrappingKey: unknown): Promise<KeyRead> {
-    const name = normaliseKeyName(rawName);
+    const { name, keyId } = this.lookupName(rawName);
     const kek = decodeKekField(wrappingKey);
-    const keyId = this.keyIdFor(name);
-    const [record] = await this.readRecords([keyId]);
+    const record = (await this.readRecords([keyId]))[0];
     if (!record) throw new KeybridgeError('key-not-found', describeName(name), { field: 'name' });
     let value: Uint8Array;
     try {
       // Decrypt first: with the right KEK (the common case) the KEK-id HMAC is not needed.
-      value = unwrapValue(kek, record.ciphertext, this.context(keyId));
+      value = this.ciphertexts.open(kek, record, this.context(keyId));
     } catch (error) {
       // A wrong KEK fails GCM authentication; the KEK id tells it apart from tampering.
       if (record.kekId !== kekId(kek)) {
@@ -178,8 +197,9 @@ export class AgentKeys {
 
   /** Ciphertexts for many names in one key-service round trip (cache misses only). */
   async fetch(rawNames: readonly unknown[]): Promise<KeyFetched[]> {
-    const names = rawNames.map((raw, index) => normaliseKeyName(raw, `names[${index}]`));
-    const keyIds = names.map((name) => this.keyIdFor(name));
+    const named = rawNames.map((raw, index) => this.lookupName(raw, index));
+    const names = named.map((entry) => entry.name);
+    const keyIds = named.map((entry) => entry.keyId);
     const records = await this.readRecords(keyIds);
     return names.map((name, index) => {
       const record = records[index];
@@ -201,8 +221,7 @@ export class AgentKeys {
   }
 
   async delete(rawName: unknown): Promise<string> {
-    const name = normaliseKeyName(rawName);
-    const keyId = this.keyIdFor(name);
+    const { name, keyId } = this.lookupName(rawName);
     const deleted = await this.client.delete(keyId);
     this.reader.forgot(keyId);
     this.kekMismatches.delete(name);
@@ -254,7 +273,8 @@ export class AgentKeys {
   }
 
   private context(keyId: string) {
-    return { siteId: this.site.siteId, environment: this.site.environment, keyId };
+    const site = this.site;
+    return { siteId: site.siteId, environment: site.environment, keyId };
   }
 }
 

@@ -18,6 +18,21 @@ describe('agent token file', () => {
     expect(tokenVerifier(a)(`${a}x`)).toBe(false);
   });
 
+  it('matches only the exact token: same length, one character off, shorter, multi-byte', () => {
+    const token = 'A'.repeat(42) + 'b';
+    const matches = tokenVerifier(token);
+    expect(matches(token)).toBe(true);
+    expect(matches('A'.repeat(42) + 'c')).toBe(false);
+    expect(matches('B' + 'A'.repeat(41) + 'b')).toBe(false);
+    expect(matches('A'.repeat(42))).toBe(false);
+    expect(matches('')).toBe(false);
+    // 43 characters but more bytes, and a string whose UTF-8 is as long as the token's.
+    expect(matches('é' + 'A'.repeat(41) + 'b')).toBe(false);
+    expect(matches('é' + 'A'.repeat(40) + 'b')).toBe(false);
+    // A refused attempt leaves nothing behind that a later check could match on.
+    expect(matches(token)).toBe(true);
+  });
+
   it('refuses a token file that others can read, that is missing or that holds no token', () => {
     const open = join(dir, 'open.token');
     writeFileSync(open, `${'A'.repeat(43)}\n`, { mode: 0o644 });
