@@ -190,6 +190,7 @@ function runWordPressPass() {
   } finally {
     // The fixture's logs outlive it, for a failed run to be read.
     const logs = join(dir, 'logs');
+    rmSync(join(artifacts, 'wordpress-logs'), { recursive: true, force: true });
     if (existsSync(logs)) cpSync(logs, join(artifacts, 'wordpress-logs'), { recursive: true });
     const down = fixture('down.sh', ['--purge']);
     if (down.status !== 0) countBroken('pass 3 (WordPress) cleanup', `fixtures/wordpress/down.sh exited ${down.status ?? down.signal}: processes may be left under ${dir}`);
@@ -212,9 +213,10 @@ const filters = args.filter((arg) => !arg.startsWith('-'));
 }
 
 console.log('=== pass 1 of 3: all test files, KEYBRIDGE_TEST_BACKEND=sqlite-software (SQLite, software root key) ===\n');
-// Filters that name only WordPress files (pass 3) leave pass 1 with nothing to run: not a failure.
-const filtersNameWordPressFiles = filters.length > 0 && wordPressTestFiles().some((file) => filters.some((filter) => file.includes(filter)));
-runVitest('pass 1 (sqlite-software)', 'sqlite-software', 'vitest.json', filtersNameWordPressFiles ? ['--passWithNoTests', ...args] : args);
+// Filters that name only pass 3's tests (WordPress files, PHPUnit) leave pass 1 with nothing to run: not a failure.
+const filtersNamePass3 =
+  filters.length > 0 && (filters.some((filter) => filter.includes('php')) || wordPressTestFiles().some((file) => filters.some((filter) => file.includes(filter))));
+runVitest('pass 1 (sqlite-software)', 'sqlite-software', 'vitest.json', filtersNamePass3 ? ['--passWithNoTests', ...args] : args);
 
 // Everything that starts a key service through the test helper depends on its backend: this
 // includes sidecar/src/environments.test.ts and the server and agent certificate tests.
