@@ -37,10 +37,15 @@ export function createAgent(options: AgentOptions): Agent {
   const { certificates } = options;
   const registrar = new Registrar(certificates, options.client);
   const cache = new CiphertextCache<StoredSecret>(options.cache);
+  // One SiteIdentity per loaded credentials, not one per call: reads ask several times each.
+  let identity: { from: object; site: SiteIdentity } | null = null;
   const site = (): SiteIdentity => {
     const credentials = certificates.recent();
     if (!credentials) throw new KeybridgeError('not-registered');
-    return { siteId: credentials.siteId, siteSecret: credentials.siteSecret, environment: credentials.environment };
+    if (identity?.from !== credentials) {
+      identity = { from: credentials, site: { siteId: credentials.siteId, siteSecret: credentials.siteSecret, environment: credentials.environment } };
+    }
+    return identity.site;
   };
   const keys = new AgentKeys({ client: options.client, site, cache });
   const app = createAgentApp({

@@ -31,6 +31,8 @@ interface Entry<T> {
   storedAt: number;
   refreshAt: number;
   refreshClaimed: boolean;
+  /** The answer to a fresh hit that is not due for refresh, made once: hits allocate nothing. */
+  hit: CacheLookup<T>;
 }
 
 export type CacheLookup<T> =
@@ -60,9 +62,9 @@ export class CiphertextCache<T> {
     const now = this.now();
     const age = now - entry.storedAt;
     if (age < this.options.ttlMs) {
-      const refreshDue = !entry.refreshClaimed && now >= entry.refreshAt;
-      if (refreshDue) entry.refreshClaimed = true;
-      return { state: 'fresh', value: entry.value, refreshDue };
+      if (entry.refreshClaimed || now < entry.refreshAt) return entry.hit;
+      entry.refreshClaimed = true;
+      return { state: 'fresh', value: entry.value, refreshDue: true };
     }
     if (age < this.options.ttlMs + this.options.staleMs) return { state: 'stale', value: entry.value };
     this.entries.delete(id);
@@ -76,7 +78,7 @@ export class CiphertextCache<T> {
     // Map keeps insertion order: deleting first makes this entry the newest, so the
     // eviction below drops the least recently stored one.
     this.entries.delete(id);
-    this.entries.set(id, { value, storedAt, refreshAt, refreshClaimed: false });
+    this.entries.set(id, { value, storedAt, refreshAt, refreshClaimed: false, hit: { state: 'fresh', value, refreshDue: false } });
     if (this.entries.size > maxEntries) {
       const oldest = this.entries.keys().next().value;
       if (oldest !== undefined) this.entries.delete(oldest);
