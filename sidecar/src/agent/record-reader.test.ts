@@ -4,6 +4,7 @@ import { KeybridgeError } from '../errors.ts';
 import type { StoredSecret } from '../protocol/keyservice.ts';
 import { CiphertextCache, REFRESH_FROM, REFRESH_SPREAD } from './cache.ts';
 import { AgentKeys, type SiteIdentity } from './keys.ts';
+import { REFRESH_BATCH_MS } from './record-reader.ts';
 
 /**
  * How reads reach the key service (record-reader.ts): concurrent misses coalesced and
@@ -47,6 +48,8 @@ const upstream = () => server.served.reduce((sum, count) => sum + count, 0);
 const text = (value: Uint8Array) => Buffer.from(value).toString();
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Refreshes wait up to REFRESH_BATCH_MS for company before they are sent. */
+const WAIT = { timeout: REFRESH_BATCH_MS + 4000, interval: 20 };
 
 describe('misses', () => {
   it('coalesces misses of one key while its key-service call is on the way', async () => {
@@ -100,7 +103,7 @@ describe('refresh ahead', () => {
     clock.now += TTL * (REFRESH_FROM + REFRESH_SPREAD) + 1; // past any refresh point, before the TTL
     const before = upstream();
     expect(text((await keys.get('ahead/token', first.wrappingKey)).value)).toBe('old'); // served, refresh started
-    await vi.waitFor(async () => expect(text((await keys.get('ahead/token', first.wrappingKey)).value)).toBe('new'));
+    await vi.waitFor(async () => expect(text((await keys.get('ahead/token', first.wrappingKey)).value)).toBe('new'), WAIT);
     expect(upstream() - before).toBe(1);
 
     // The refreshed entry has a TTL of its own: still no call past the first entry's TTL.
@@ -119,8 +122,42 @@ describe('refresh ahead', () => {
       await keys.get('ahead/once', written.wrappingKey);
       await nextTurn();
     }
-    await vi.waitFor(() => expect(upstream() - before).toBe(1));
+    await vi.waitFor(() => expect(upstream() - before).toBe(1), WAIT);
     await Promise.all(Array.from({ length: 20 }, () => keys.get('ahead/once', written.wrappingKey)));
+    expect(upstream() - before).toBe(1);
+  });
+
+  it('sends the refreshes of keys read together in one call', async () => {
+    const names = Array.from({ length: 8 }, (_, index) => `ahead/many${index}`);
+    const written: Awaited<ReturnType<AgentKeys['set']>>[] = [];
+    for (const name of names) written.push(await agent.keys.set(name, new TextEncoder().encode(name)));
+    const { keys, clock } = reader();
+    await Promise.all(names.map((name, index) => keys.get(name, written[index].wrappingKey)));
+    clock.now += TTL * 0.9;
+    const before = upstream();
+    // Each comes due on its own hit, in its own turn of the event loop.
+    for (const [index, name] of names.entries()) {
+      await keys.get(name, written[index].wrappingKey);
+      await nextTurn();
+    }
+    await vi.waitFor(() => expect(upstream() - before).toBe(1), WAIT);
+    await sleep(50);
+    expect(upstream() - before).toBe(1);
+  });
+
+  it('a reader that needs a key whose refresh is waiting does not wait for the others', async () => {
+    const written = await agent.keys.set('ahead/needed', new TextEncoder().encode('v'));
+    const { keys, clock } = reader();
+    await keys.get('ahead/needed', written.wrappingKey);
+    clock.now += TTL * 0.9;
+    await keys.get('ahead/needed', written.wrappingKey); // refresh queued, waiting for company
+    clock.now += TTL; // now expired: the next reader must fetch, and gets the queued refresh sent
+    const started = performance.now();
+    const before = upstream();
+    expect(text((await keys.get('ahead/needed', written.wrappingKey)).value)).toBe('v');
+    expect(performance.now() - started).toBeLessThan(REFRESH_BATCH_MS);
+    expect(upstream() - before).toBe(1);
+    await sleep(REFRESH_BATCH_MS + 100); // the refresh's own timer finds nothing left to send
     expect(upstream() - before).toBe(1);
   });
 
@@ -186,7 +223,7 @@ describe('while the key service is unreachable', () => {
       const attempts = () => ownAgent.client.health()[0].failures;
       clock.now += TTL * 0.9; // refresh due: it fails in the background
       expect(text((await keys.get('outage/k', written.wrappingKey)).value)).toBe('kept');
-      await vi.waitFor(() => expect(attempts()).toBe(1));
+      await vi.waitFor(() => expect(attempts()).toBe(1), WAIT);
       // The failed refresh is not retried on every hit: the entry serves until its TTL.
       for (let hit = 0; hit < 5; hit++) {
         expect(text((await keys.get('outage/k', written.wrappingKey)).value)).toBe('kept');

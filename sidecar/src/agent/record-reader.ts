@@ -12,6 +12,11 @@ import type { CiphertextCache } from './cache.ts';
  *   sockets that were readable together) goes in one `client.get` call;
  * - refresh ahead: a fresh hit the cache marks `refreshDue` (cache.ts) refetches that id in
  *   the background while the cached entry keeps serving; the answer replaces the entry.
+ *   Refreshes wait up to a second (at most 1/12 of the TTL, well inside the 1/6 of it an
+ *   entry has left when it comes due) so that those of keys read together share one call:
+ *   each call costs the key service a transaction (read counts, audit) and the agent a
+ *   round trip, and on `keybridge up` the key service runs in the agent's own event loop.
+ *   A reader that needs an id whose refresh is still waiting sends it at once instead.
  *
  * When the key service is unreachable (`keyservice-unavailable`), an id whose entry is
  * stale, i.e. past its TTL but inside the stale window, is answered from it; anything else
@@ -21,6 +26,11 @@ import type { CiphertextCache } from './cache.ts';
 
 /** Ids per key-service call; the key service takes up to 1000 (server/validate-request.ts). */
 export const MAX_IDS_PER_CALL = 500;
+/** How long refreshes wait for others to share their call, at most (see above). */
+export const REFRESH_BATCH_MS = 1000;
+
+/** Where a flight is: waiting for the next turn, waiting with the refreshes, or sent. */
+type FlightState = 'soon' | 'later' | 'sent';
 
 interface Flight {
   promise: Promise<StoredSecret | null>;
@@ -28,12 +38,13 @@ interface Flight {
   reject(error: unknown): void;
   /** A write or delete through this agent made the answer outdated: it is not cached. */
   superseded: boolean;
+  state: FlightState;
 }
 
 export class RecordReader {
   private readonly inflight = new Map<string, Flight>();
-  /** Flights waiting for the next flush (one per event-loop turn). */
-  private queued: [string, Flight][] | null = null;
+  /** Flights waiting for the next turn of the event loop, and refreshes waiting for company. */
+  private readonly queues: Record<'soon' | 'later', [string, Flight][] | null> = { soon: null, later: null };
   /** When a read last had to be served stale (ms since the epoch), for status pages. */
   lastStaleServeAt: number | null = null;
 
@@ -53,7 +64,7 @@ export class RecordReader {
         results[index] = hit.value;
         if (hit.refreshDue) this.refreshInBackground(id);
       } else {
-        (waiting ??= []).push({ index, flight: this.flightFor(id), stale: hit.state === 'stale' ? hit : null });
+        (waiting ??= []).push({ index, flight: this.flightFor(id, 'soon'), stale: hit.state === 'stale' ? hit : null });
       }
     }
     if (!waiting) return results;
@@ -96,31 +107,44 @@ export class RecordReader {
   private refreshInBackground(id: string): void {
     // Errors are dropped on purpose: the entry keeps serving, and a reader past its TTL
     // meets the same error in the foreground (or the stale entry during an outage).
-    this.flightFor(id).promise.catch(() => undefined);
+    this.flightFor(id, 'later').promise.catch(() => undefined);
   }
 
-  private flightFor(id: string): Flight {
+  private flightFor(id: string, when: 'soon' | 'later'): Flight {
     const current = this.inflight.get(id);
-    if (current) return current;
+    if (current) {
+      // A reader waits for this id now: a refresh still waiting for company goes at once.
+      if (when === 'soon' && current.state === 'later') this.enqueue(id, current, 'soon');
+      return current;
+    }
     let resolve!: Flight['resolve'];
     let reject!: Flight['reject'];
     const promise = new Promise<StoredSecret | null>((ok, fail) => {
       resolve = ok;
       reject = fail;
     });
-    const flight: Flight = { promise, resolve, reject, superseded: false };
+    const flight: Flight = { promise, resolve, reject, superseded: false, state: when };
     this.inflight.set(id, flight);
-    if (!this.queued) {
-      this.queued = [];
-      setImmediate(() => this.flush());
-    }
-    this.queued.push([id, flight]);
+    this.enqueue(id, flight, when);
     return flight;
   }
 
-  private flush(): void {
-    const queued = this.queued ?? [];
-    this.queued = null;
+  private enqueue(id: string, flight: Flight, when: 'soon' | 'later'): void {
+    flight.state = when;
+    let queue = this.queues[when];
+    if (!queue) {
+      queue = this.queues[when] = [];
+      if (when === 'soon') setImmediate(() => this.flush('soon'));
+      else setTimeout(() => this.flush('later'), Math.min(REFRESH_BATCH_MS, this.cache.ttlMs / 12)).unref();
+    }
+    queue.push([id, flight]);
+  }
+
+  private flush(when: 'soon' | 'later'): void {
+    // Flights moved to the other queue since (a refresh a reader needed at once) are not ours.
+    const queued = (this.queues[when] ?? []).filter(([, flight]) => flight.state === when);
+    this.queues[when] = null;
+    for (const [, flight] of queued) flight.state = 'sent';
     for (let start = 0; start < queued.length; start += MAX_IDS_PER_CALL) {
       void this.fetch(queued.slice(start, start + MAX_IDS_PER_CALL));
     }
