@@ -45,6 +45,20 @@ final class Keybridge_Ciphertext_Cache {
 	private $use_apcu;
 
 	/**
+	 * The cache key of the latest site id and environment seen in this scope.
+	 *
+	 * @var string
+	 */
+	private $context_key;
+
+	/**
+	 * Name => its cache key, so a name read again in this request is not hashed again.
+	 *
+	 * @var array<string, string>
+	 */
+	private $entry_keys = array();
+
+	/**
 	 * A cache for one agent.
 	 *
 	 * @param string    $scope    What entries belong to: the agent address, or anything naming
@@ -53,9 +67,10 @@ final class Keybridge_Ciphertext_Cache {
 	 * @param bool|null $use_apcu Null: APCu when apcu_enabled(); false: per request only.
 	 */
 	public function __construct( string $scope, $use_apcu = null ) {
-		$this->scope    = $scope;
-		$available      = function_exists( 'apcu_enabled' ) && apcu_enabled();
-		$this->use_apcu = null === $use_apcu ? $available : ( $use_apcu && $available );
+		$this->scope       = $scope;
+		$available         = function_exists( 'apcu_enabled' ) && apcu_enabled();
+		$this->use_apcu    = null === $use_apcu ? $available : ( $use_apcu && $available );
+		$this->context_key = self::PREFIX . 'context:' . hash( 'sha256', $scope );
 	}
 
 	/**
@@ -74,18 +89,14 @@ final class Keybridge_Ciphertext_Cache {
 	 * @return array Name => entry (name, site_id, environment, key_id, kek_id, ciphertext, version).
 	 */
 	public function get_many( array $names ): array {
-		$context = $this->read( $this->context_key() );
+		$context = $this->read( $this->context_key, 3 );
 		$hits    = array();
 		if ( null === $context ) {
 			return $hits;
 		}
 		foreach ( $names as $name ) {
-			$entry = $this->read( $this->entry_key( $name ) );
-			if ( null !== $entry
-				&& $entry['name'] === $name
-				&& $entry['site_id'] === $context['site_id']
-				&& $entry['environment'] === $context['environment'] ) {
-				unset( $entry['expires_at'] );
+			$entry = $this->entry_in( $context, (string) $name );
+			if ( null !== $entry ) {
 				$hits[ $name ] = $entry;
 			}
 		}
@@ -93,14 +104,38 @@ final class Keybridge_Ciphertext_Cache {
 	}
 
 	/**
-	 * The cached entry of one name.
+	 * The cached entry of one name (the path of every warm read: no arrays built around it).
 	 *
 	 * @param string $name A key name.
 	 * @return array|null The entry, or null on a miss.
 	 */
 	public function get( string $name ) {
-		$hits = $this->get_many( array( $name ) );
-		return isset( $hits[ $name ] ) ? $hits[ $name ] : null;
+		$context = $this->read( $this->context_key, 3 );
+		return null === $context ? null : $this->entry_in( $context, $name );
+	}
+
+	/**
+	 * The fresh entry of a name if it was fetched under the given site id and environment.
+	 *
+	 * @param string[] $context The latest record of this scope: expires_at, site_id, environment.
+	 * @param string   $name    A key name.
+	 * @return array|null The entry, or null on a miss.
+	 */
+	private function entry_in( array $context, string $name ) {
+		$record = $this->read( $this->entry_key( $name ), 8 );
+		// Record: expires_at, site_id, environment, key_id, kek_id, version, ciphertext, name.
+		if ( null === $record || $record[7] !== $name || $record[1] !== $context[1] || $record[2] !== $context[2] ) {
+			return null;
+		}
+		return array(
+			'name'        => $name,
+			'site_id'     => $record[1],
+			'environment' => $record[2],
+			'key_id'      => $record[3],
+			'kek_id'      => $record[4],
+			'ciphertext'  => $record[6],
+			'version'     => (int) $record[5],
+		);
 	}
 
 	/**
@@ -191,22 +226,24 @@ final class Keybridge_Ciphertext_Cache {
 	 * Writes an entry and, with it, the site id and environment it was fetched under: entries
 	 * of any other site id or environment stop being hits from now on.
 	 *
+	 * Both are stored as one string of NUL-separated fields, not as arrays: APCu hands a string
+	 * back with one copy, where an array is unserialized field by field on every read. The
+	 * name goes last (it may hold any byte); the other fields never hold NUL (the kb1 AAD
+	 * forbids it in ids, the rest is base64url or fixed words), and an entry where one does is
+	 * simply not cached.
+	 *
 	 * @param string $name   A key name.
 	 * @param array  $entry  The entry (ciphertext and AAD fields only).
 	 * @param int    $ttl_ms Time to live in ms; 0 or less stores nothing.
 	 */
 	private function put( string $name, array $entry, int $ttl_ms ) {
-		if ( $ttl_ms <= 0 ) {
+		$fields = array( $entry['site_id'], $entry['environment'], $entry['key_id'], $entry['kek_id'], (string) $entry['version'], $entry['ciphertext'] );
+		if ( $ttl_ms <= 0 || false !== strpos( implode( '', $fields ), "\0" ) ) {
 			return;
 		}
-		$expires_at = microtime( true ) + $ttl_ms / 1000;
-		$context    = array(
-			'site_id'     => $entry['site_id'],
-			'environment' => $entry['environment'],
-			'expires_at'  => $expires_at,
-		);
-		$this->write( $this->context_key(), $context, $ttl_ms );
-		$this->write( $this->entry_key( $name ), $entry + array( 'expires_at' => $expires_at ), $ttl_ms );
+		$expires_at = sprintf( '%.3F', microtime( true ) + $ttl_ms / 1000 );
+		$this->write( $this->context_key, $expires_at . "\0" . $entry['site_id'] . "\0" . $entry['environment'], $ttl_ms );
+		$this->write( $this->entry_key( $name ), $expires_at . "\0" . implode( "\0", $fields ) . "\0" . $name, $ttl_ms );
 	}
 
 	/**
@@ -216,51 +253,49 @@ final class Keybridge_Ciphertext_Cache {
 	 * @return string The key.
 	 */
 	private function entry_key( string $name ): string {
-		return self::PREFIX . hash( 'sha256', $this->scope . "\0" . $name );
+		if ( ! isset( $this->entry_keys[ $name ] ) ) {
+			$this->entry_keys[ $name ] = self::PREFIX . hash( 'sha256', $this->scope . "\0" . $name );
+		}
+		return $this->entry_keys[ $name ];
 	}
 
 	/**
-	 * The cache key of the latest site id and environment seen at this agent.
+	 * The fields of a fresh stored record, or null.
 	 *
-	 * @return string The key.
+	 * @param string $key    A cache key.
+	 * @param int    $fields How many fields the record has (the last one may hold NUL).
+	 * @return string[]|null The fields, expires_at first.
 	 */
-	private function context_key(): string {
-		return self::PREFIX . 'context:' . hash( 'sha256', $this->scope );
-	}
-
-	/**
-	 * A fresh stored array, or null.
-	 *
-	 * @param string $key A cache key.
-	 * @return array|null The stored array.
-	 */
-	private function read( string $key ) {
+	private function read( string $key, int $fields ) {
 		if ( $this->use_apcu ) {
-			$success = false;
-			$stored  = apcu_fetch( $key, $success );
-			$stored  = $success ? $stored : null;
+			$stored = apcu_fetch( $key );
 		} else {
 			$stored = isset( self::$memory[ $key ] ) ? self::$memory[ $key ] : null;
 		}
-		if ( ! is_array( $stored ) || ! isset( $stored['expires_at'] ) || $stored['expires_at'] <= microtime( true ) ) {
+		// Anything else (false on a miss, an array from an older version) is a miss.
+		if ( ! is_string( $stored ) ) {
 			return null;
 		}
-		return $stored;
+		$record = explode( "\0", $stored, $fields );
+		if ( count( $record ) !== $fields || (float) $record[0] <= microtime( true ) ) {
+			return null;
+		}
+		return $record;
 	}
 
 	/**
-	 * Stores an array for ttl_ms.
+	 * Stores a record for ttl_ms.
 	 *
 	 * @param string $key    A cache key.
-	 * @param array  $value  What to store (ciphertexts and AAD fields only).
+	 * @param string $record What to store (ciphertexts and AAD fields only).
 	 * @param int    $ttl_ms Time to live in ms.
 	 */
-	private function write( string $key, array $value, int $ttl_ms ) {
+	private function write( string $key, string $record, int $ttl_ms ) {
 		if ( $this->use_apcu ) {
-			// APCu counts whole seconds; expires_at inside the entry keeps the ms precision.
-			apcu_store( $key, $value, (int) ceil( $ttl_ms / 1000 ) );
+			// APCu counts whole seconds; expires_at inside the record keeps the ms precision.
+			apcu_store( $key, $record, (int) ceil( $ttl_ms / 1000 ) );
 		} else {
-			self::$memory[ $key ] = $value;
+			self::$memory[ $key ] = $record;
 		}
 	}
 }

@@ -29,6 +29,14 @@ final class Keybridge_Kb1 {
 	const KEK_ID_INFO       = 'keybridge kek-id v1';
 
 	/**
+	 * KEK string => its 32 bytes, for this request only (never stored anywhere else): a key
+	 * read several times in a request decodes its KEK once.
+	 *
+	 * @var array<string, string>
+	 */
+	private static $kek_bytes = array();
+
+	/**
 	 * Opens a kb1 ciphertext.
 	 *
 	 * @param string $ciphertext   "kb1." ciphertext as keys.fetch returned it.
@@ -122,6 +130,9 @@ final class Keybridge_Kb1 {
 	 * @throws Keybridge_Exception Type invalid-wrapping-key (the message never repeats the input).
 	 */
 	private static function decode_kek( string $wrapping_key ): string {
+		if ( isset( self::$kek_bytes[ $wrapping_key ] ) ) {
+			return self::$kek_bytes[ $wrapping_key ];
+		}
 		if ( 0 !== strpos( $wrapping_key, self::KEK_PREFIX ) ) {
 			throw new Keybridge_Exception( 'invalid-wrapping-key', 'The wrapping key is not a valid kb1 key string: expected "kb1$" first', 0, 'wrapping_key' );
 		}
@@ -129,6 +140,7 @@ final class Keybridge_Kb1 {
 		if ( null === $kek || self::KEK_BYTES !== strlen( $kek ) ) {
 			throw new Keybridge_Exception( 'invalid-wrapping-key', 'The wrapping key is not a valid kb1 key string: not 32 bytes of base64url after "kb1$"', 0, 'wrapping_key' );
 		}
+		self::$kek_bytes[ $wrapping_key ] = $kek;
 		return $kek;
 	}
 

@@ -27,13 +27,41 @@ class Keybridge_Keks {
 	const LOCK_TIMEOUT = 5;
 
 	/**
+	 * The option row's text that self::$loaded was decoded from (null: nothing decoded yet).
+	 *
+	 * @var string|null
+	 */
+	private static $loaded_row = null;
+
+	/**
+	 * The decoded map of self::$loaded_row.
+	 *
+	 * @var array<string, string>
+	 */
+	private static $loaded = array();
+
+	/**
 	 * All KEKs, name => KEK string.
 	 *
 	 * @return array<string, string>
 	 */
 	public static function all() {
-		$keks = get_option( self::OPTION, array() );
-		return is_array( $keks ) ? $keks : array();
+		// The autoloaded row as WordPress loaded it: unserializing it on every read would cost
+		// more than the rest of a cached read, so the map is kept for as long as the row's text
+		// stays the same (in this request's memory only). Comparing the text also notices
+		// writes by other requests once WordPress reloads its options (wp_cache_flush()).
+		$alloptions = wp_load_alloptions();
+		if ( ! isset( $alloptions[ self::OPTION ] ) || ! is_string( $alloptions[ self::OPTION ] ) ) {
+			// Not (or not yet) an autoloaded row: WordPress's own path.
+			$keks = get_option( self::OPTION, array() );
+			return is_array( $keks ) ? $keks : array();
+		}
+		if ( $alloptions[ self::OPTION ] !== self::$loaded_row ) {
+			$keks             = maybe_unserialize( $alloptions[ self::OPTION ] );
+			self::$loaded     = is_array( $keks ) ? $keks : array();
+			self::$loaded_row = $alloptions[ self::OPTION ];
+		}
+		return self::$loaded;
 	}
 
 	/**

@@ -350,6 +350,10 @@ class Keybridge_Keys {
 	 */
 	private static function normalize( $name ) {
 		$name = (string) $name;
+		// ASCII is NFC already: most names skip the Normalizer.
+		if ( 1 !== preg_match( '/[\x80-\xff]/', $name ) ) {
+			return $name;
+		}
 		if ( class_exists( 'Normalizer' ) ) {
 			$normalized = Normalizer::normalize( $name, Normalizer::FORM_C );
 			if ( is_string( $normalized ) ) {
