@@ -1,7 +1,8 @@
 /**
  * The part of Keybridge_Client that does not depend on the operations: address parsing,
- * the token, the curl handle, request encoding and answer decoding. PHP source, kept here
- * as one readable block (String.raw: PHP's backslashes stay as written).
+ * the token, request encoding and answer decoding (the HTTP/1.1 connection itself is in
+ * client-http.ts). PHP source, kept here as one readable block (String.raw: PHP's
+ * backslashes stay as written).
  */
 export const CLIENT_TRANSPORT = String.raw`	/**
 	 * Connect timeout in ms: the agent is local, so a slow connect means it is not there.
@@ -21,18 +22,18 @@ export const CLIENT_TRANSPORT = String.raw`	/**
 	private $agent;
 
 	/**
-	 * The agent's unix socket path, or '' when it listens on loopback TCP.
+	 * Where stream_socket_client() connects: unix:///path or tcp://127.0.0.1:PORT.
 	 *
 	 * @var string
 	 */
-	private $socket_path = '';
+	private $remote;
 
 	/**
-	 * What request paths are appended to ('http://localhost' for a unix socket).
+	 * The Host header of every request ('localhost' on a unix socket).
 	 *
 	 * @var string
 	 */
-	private $base_url;
+	private $host;
 
 	/**
 	 * Path of the file holding the bearer token.
@@ -63,11 +64,11 @@ export const CLIENT_TRANSPORT = String.raw`	/**
 	private $timeout_ms;
 
 	/**
-	 * The curl handle, made on the first call and reused (keep-alive).
+	 * The connection to the agent, opened on the first call and kept for the next ones.
 	 *
-	 * @var resource|CurlHandle|null
+	 * @var resource|null
 	 */
-	private $handle = null;
+	private $connection = null;
 
 	/**
 	 * A client for one agent.
@@ -81,10 +82,11 @@ export const CLIENT_TRANSPORT = String.raw`	/**
 	public function __construct( string $agent, string $token_file, array $options = array() ) {
 		$this->agent = $agent;
 		if ( 1 === preg_match( '#^unix:(/[^\x00]+)$#', $agent, $match ) ) {
-			$this->socket_path = $match[1];
-			$this->base_url    = 'http://localhost';
+			$this->remote = 'unix://' . $match[1];
+			$this->host   = 'localhost';
 		} elseif ( 1 === preg_match( '#^http://(127\.0\.0\.1|localhost|\[::1\]):([0-9]{1,5})/?$#', $agent, $match ) && (int) $match[2] >= 1 && (int) $match[2] <= 65535 ) {
-			$this->base_url = 'http://' . $match[1] . ':' . $match[2];
+			$this->remote = 'tcp://' . $match[1] . ':' . (int) $match[2];
+			$this->host   = $match[1] . ':' . (int) $match[2];
 		} else {
 			throw new Keybridge_Exception( 'not-configured', self::title( 'not-configured' ) . ': the agent address must be unix:/absolute/path or http://127.0.0.1:PORT, not "' . $agent . '"' );
 		}
@@ -118,63 +120,30 @@ export const CLIENT_TRANSPORT = String.raw`	/**
 			throw new Keybridge_Exception( 'not-found', 'No such keybridge operation: ' . $operation_id );
 		}
 		$operation = Keybridge_Spec::OPERATIONS[ $operation_id ];
-		$headers   = array( 'Accept: application/json', 'Expect:' );
+		$request   = $operation['method'] . ' ' . $operation['path'] . " HTTP/1.1\r\nHost: " . $this->host . "\r\nAccept: application/json\r\n";
 		if ( $operation['auth'] ) {
-			$headers[] = 'Authorization: Bearer ' . $this->token();
+			$request .= 'Authorization: Bearer ' . $this->token() . "\r\n";
 		}
-		$timeout_ms = null === $operation['timeout_ms'] ? $this->timeout_ms : $operation['timeout_ms'];
-		$options    = array(
-			CURLOPT_URL               => $this->base_url . $operation['path'],
-			CURLOPT_RETURNTRANSFER    => true,
-			CURLOPT_FOLLOWLOCATION    => false,
-			CURLOPT_CONNECTTIMEOUT_MS => $this->connect_timeout_ms,
-			CURLOPT_TIMEOUT_MS        => $timeout_ms,
-			// Sub-second timeouts need this (no SIGALRM); the agent is never looked up in DNS anyway.
-			CURLOPT_NOSIGNAL          => true,
-			// An http_proxy in the environment must never see the token.
-			CURLOPT_PROXY             => '',
-		);
-		if ( '' !== $this->socket_path ) {
-			$options[ CURLOPT_UNIX_SOCKET_PATH ] = $this->socket_path;
-		}
+		$content = '';
 		if ( 'POST' === $operation['method'] ) {
-			$headers[]                     = 'Content-Type: application/json';
-			$options[ CURLOPT_POST ]       = true;
-			$options[ CURLOPT_POSTFIELDS ] = self::encode( 'none' === $operation['body'] ? array() : $body );
-		} else {
-			$options[ CURLOPT_HTTPGET ] = true;
+			$content  = self::encode( 'none' === $operation['body'] ? array() : $body );
+			$request .= "Content-Type: application/json\r\nContent-Length: " . strlen( $content ) . "\r\n";
 		}
-		$options[ CURLOPT_HTTPHEADER ] = $headers;
-		return $this->send( $options, $timeout_ms );
+		$timeout_ms           = null === $operation['timeout_ms'] ? $this->timeout_ms : $operation['timeout_ms'];
+		list( $status, $raw ) = $this->exchange( $request . "\r\n" . $content, $timeout_ms );
+		return self::answer( $status, $raw );
 	}
 
 	/**
-	 * Sends one request on the reused handle and turns the answer into an array or an exception.
+	 * Turns an HTTP answer into an array or an exception.
 	 *
-	 * @param array $options    curl options of this request.
-	 * @param int   $timeout_ms The call's timeout, for the message.
+	 * @param int    $status The HTTP status.
+	 * @param string $raw    The response body.
 	 * @return array The decoded answer of a 2xx response.
 	 * @throws Keybridge_Exception The agent's problem, or a client problem type.
 	 */
-	private function send( array $options, int $timeout_ms ): array {
-		// phpcs:disable WordPress.WP.AlternativeFunctions -- wp_remote_*() cannot reach a unix socket, and this class runs outside WordPress too.
-		if ( null === $this->handle ) {
-			$this->handle = curl_init();
-		} else {
-			// Clears the last request's options; the open connection stays for the next one.
-			curl_reset( $this->handle );
-		}
-		curl_setopt_array( $this->handle, $options );
-		$raw = curl_exec( $this->handle );
-		if ( false === $raw ) {
-			$reason = CURLE_OPERATION_TIMEOUTED === curl_errno( $this->handle )
-				? 'no answer within ' . $timeout_ms . ' ms'
-				: curl_error( $this->handle );
-			throw new Keybridge_Exception( 'agent-unreachable', self::title( 'agent-unreachable' ) . ' at ' . $this->agent . ': ' . $reason );
-		}
-		$status = (int) curl_getinfo( $this->handle, CURLINFO_RESPONSE_CODE );
-		// phpcs:enable
-		$decoded = self::decode( (string) $raw );
+	private static function answer( int $status, string $raw ): array {
+		$decoded = self::decode( $raw );
 		if ( $status >= 200 && $status < 300 ) {
 			if ( null === $decoded ) {
 				throw new Keybridge_Exception( 'agent-response-invalid', self::title( 'agent-response-invalid' ) . ': HTTP ' . $status . ' without a JSON object', $status );
@@ -200,12 +169,11 @@ export const CLIENT_TRANSPORT = String.raw`	/**
 	 */
 	private function token(): string {
 		if ( null === $this->token ) {
-			$contents = false;
-			if ( is_file( $this->token_file ) && is_readable( $this->token_file ) ) {
-				// phpcs:ignore WordPress.WP.AlternativeFunctions.file_get_contents_file_get_contents -- a local file; this class runs outside WordPress too.
-				$contents = file_get_contents( $this->token_file );
-			}
-			$token = false === $contents ? '' : trim( $contents );
+			// One open and read, no stat first: a missing, unreadable or directory path reads as
+			// false or '' and gets the message below instead of PHP's warning.
+			// phpcs:ignore WordPress.WP.AlternativeFunctions.file_get_contents_file_get_contents, WordPress.PHP.NoSilencedErrors.Discouraged -- a local file; this class runs outside WordPress too.
+			$contents = @file_get_contents( $this->token_file, false, null, 0, 4096 );
+			$token    = false === $contents ? '' : trim( $contents );
 			if ( '' === $token ) {
 				throw new Keybridge_Exception( 'token-file-unreadable', self::title( 'token-file-unreadable' ) . ': ' . $this->token_file . ' is missing, unreadable or empty' );
 			}

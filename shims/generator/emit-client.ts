@@ -1,7 +1,8 @@
 /**
- * Emits `Keybridge_Client`: the transport (client-transport.ts, the same for every spec)
- * followed by one public method per spec operation.
+ * Emits `Keybridge_Client`: the transport (client-transport.ts and client-http.ts, the same
+ * for every spec) followed by one public method per spec operation.
  */
+import { CLIENT_HTTP } from './client-http.ts';
 import { CLIENT_TRANSPORT } from './client-transport.ts';
 import { bodyKind } from './emit-spec.ts';
 import { docBlock, generatedFileHeader } from './php-doc.ts';
@@ -50,7 +51,7 @@ export function emitClientClass(spec: Spec, target: ShimTarget): string {
     docBlock(
       [
         'Calls the keybridge agent over its unix socket or loopback HTTP: one public method per operation in shims/spec.yaml, plus call() by operation id.',
-        'One curl handle per client, reused for every call (keep-alive). The bearer token is read from its file on the first call that needs it and never appears in a message. Every failure is a Keybridge_Exception. Needs Keybridge_Spec and Keybridge_Exception loaded.',
+        'One connection per client (a plain socket speaking HTTP/1.1), opened on the first call and kept for the next ones (keep-alive). The bearer token is read from its file on the first call that needs it and never appears in a message. Every failure is a Keybridge_Exception. Needs Keybridge_Spec and Keybridge_Exception loaded.',
       ],
       [],
       0,
@@ -58,6 +59,8 @@ export function emitClientClass(spec: Spec, target: ShimTarget): string {
     `class ${className} {`,
     '',
     CLIENT_TRANSPORT.replace(/\bKeybridge_/g, target.classPrefix),
+    '',
+    CLIENT_HTTP.replace(/\bKeybridge_/g, target.classPrefix),
     '',
     spec.operations.map(operationMethod).join('\n\n'),
     '}',

@@ -15,7 +15,7 @@ if ( ! defined( 'ABSPATH' ) ) {
 class Keybridge_Plugin {
 
 	/**
-	 * The client of this request (one curl handle, kept alive between calls).
+	 * The client of this request (one agent connection, kept open between calls).
 	 *
 	 * @var Keybridge_Client|null
 	 */

@@ -12,9 +12,10 @@
  * Calls the keybridge agent over its unix socket or loopback HTTP: one public method per
  * operation in shims/spec.yaml, plus call() by operation id.
  *
- * One curl handle per client, reused for every call (keep-alive). The bearer token is read
- * from its file on the first call that needs it and never appears in a message. Every
- * failure is a Keybridge_Exception. Needs Keybridge_Spec and Keybridge_Exception loaded.
+ * One connection per client (a plain socket speaking HTTP/1.1), opened on the first call
+ * and kept for the next ones (keep-alive). The bearer token is read from its file on the
+ * first call that needs it and never appears in a message. Every failure is a
+ * Keybridge_Exception. Needs Keybridge_Spec and Keybridge_Exception loaded.
  */
 class Keybridge_Client {
 
@@ -36,18 +37,18 @@ class Keybridge_Client {
 	private $agent;
 
 	/**
-	 * The agent's unix socket path, or '' when it listens on loopback TCP.
+	 * Where stream_socket_client() connects: unix:///path or tcp://127.0.0.1:PORT.
 	 *
 	 * @var string
 	 */
-	private $socket_path = '';
+	private $remote;
 
 	/**
-	 * What request paths are appended to ('http://localhost' for a unix socket).
+	 * The Host header of every request ('localhost' on a unix socket).
 	 *
 	 * @var string
 	 */
-	private $base_url;
+	private $host;
 
 	/**
 	 * Path of the file holding the bearer token.
@@ -78,11 +79,11 @@ class Keybridge_Client {
 	private $timeout_ms;
 
 	/**
-	 * The curl handle, made on the first call and reused (keep-alive).
+	 * The connection to the agent, opened on the first call and kept for the next ones.
 	 *
-	 * @var resource|CurlHandle|null
+	 * @var resource|null
 	 */
-	private $handle = null;
+	private $connection = null;
 
 	/**
 	 * A client for one agent.
@@ -96,10 +97,11 @@ class Keybridge_Client {
 	public function __construct( string $agent, string $token_file, array $options = array() ) {
 		$this->agent = $agent;
 		if ( 1 === preg_match( '#^unix:(/[^\x00]+)$#', $agent, $match ) ) {
-			$this->socket_path = $match[1];
-			$this->base_url    = 'http://localhost';
+			$this->remote = 'unix://' . $match[1];
+			$this->host   = 'localhost';
 		} elseif ( 1 === preg_match( '#^http://(127\.0\.0\.1|localhost|\[::1\]):([0-9]{1,5})/?$#', $agent, $match ) && (int) $match[2] >= 1 && (int) $match[2] <= 65535 ) {
-			$this->base_url = 'http://' . $match[1] . ':' . $match[2];
+			$this->remote = 'tcp://' . $match[1] . ':' . (int) $match[2];
+			$this->host   = $match[1] . ':' . (int) $match[2];
 		} else {
 			throw new Keybridge_Exception( 'not-configured', self::title( 'not-configured' ) . ': the agent address must be unix:/absolute/path or http://127.0.0.1:PORT, not "' . $agent . '"' );
 		}
@@ -133,63 +135,30 @@ class Keybridge_Client {
 			throw new Keybridge_Exception( 'not-found', 'No such keybridge operation: ' . $operation_id );
 		}
 		$operation = Keybridge_Spec::OPERATIONS[ $operation_id ];
-		$headers   = array( 'Accept: application/json', 'Expect:' );
+		$request   = $operation['method'] . ' ' . $operation['path'] . " HTTP/1.1\r\nHost: " . $this->host . "\r\nAccept: application/json\r\n";
 		if ( $operation['auth'] ) {
-			$headers[] = 'Authorization: Bearer ' . $this->token();
+			$request .= 'Authorization: Bearer ' . $this->token() . "\r\n";
 		}
-		$timeout_ms = null === $operation['timeout_ms'] ? $this->timeout_ms : $operation['timeout_ms'];
-		$options    = array(
-			CURLOPT_URL               => $this->base_url . $operation['path'],
-			CURLOPT_RETURNTRANSFER    => true,
-			CURLOPT_FOLLOWLOCATION    => false,
-			CURLOPT_CONNECTTIMEOUT_MS => $this->connect_timeout_ms,
-			CURLOPT_TIMEOUT_MS        => $timeout_ms,
-			// Sub-second timeouts need this (no SIGALRM); the agent is never looked up in DNS anyway.
-			CURLOPT_NOSIGNAL          => true,
-			// An http_proxy in the environment must never see the token.
-			CURLOPT_PROXY             => '',
-		);
-		if ( '' !== $this->socket_path ) {
-			$options[ CURLOPT_UNIX_SOCKET_PATH ] = $this->socket_path;
-		}
+		$content = '';
 		if ( 'POST' === $operation['method'] ) {
-			$headers[]                     = 'Content-Type: application/json';
-			$options[ CURLOPT_POST ]       = true;
-			$options[ CURLOPT_POSTFIELDS ] = self::encode( 'none' === $operation['body'] ? array() : $body );
-		} else {
-			$options[ CURLOPT_HTTPGET ] = true;
+			$content  = self::encode( 'none' === $operation['body'] ? array() : $body );
+			$request .= "Content-Type: application/json\r\nContent-Length: " . strlen( $content ) . "\r\n";
 		}
-		$options[ CURLOPT_HTTPHEADER ] = $headers;
-		return $this->send( $options, $timeout_ms );
+		$timeout_ms           = null === $operation['timeout_ms'] ? $this->timeout_ms : $operation['timeout_ms'];
+		list( $status, $raw ) = $this->exchange( $request . "\r\n" . $content, $timeout_ms );
+		return self::answer( $status, $raw );
 	}
 
 	/**
-	 * Sends one request on the reused handle and turns the answer into an array or an exception.
+	 * Turns an HTTP answer into an array or an exception.
 	 *
-	 * @param array $options    curl options of this request.
-	 * @param int   $timeout_ms The call's timeout, for the message.
+	 * @param int    $status The HTTP status.
+	 * @param string $raw    The response body.
 	 * @return array The decoded answer of a 2xx response.
 	 * @throws Keybridge_Exception The agent's problem, or a client problem type.
 	 */
-	private function send( array $options, int $timeout_ms ): array {
-		// phpcs:disable WordPress.WP.AlternativeFunctions -- wp_remote_*() cannot reach a unix socket, and this class runs outside WordPress too.
-		if ( null === $this->handle ) {
-			$this->handle = curl_init();
-		} else {
-			// Clears the last request's options; the open connection stays for the next one.
-			curl_reset( $this->handle );
-		}
-		curl_setopt_array( $this->handle, $options );
-		$raw = curl_exec( $this->handle );
-		if ( false === $raw ) {
-			$reason = CURLE_OPERATION_TIMEOUTED === curl_errno( $this->handle )
-				? 'no answer within ' . $timeout_ms . ' ms'
-				: curl_error( $this->handle );
-			throw new Keybridge_Exception( 'agent-unreachable', self::title( 'agent-unreachable' ) . ' at ' . $this->agent . ': ' . $reason );
-		}
-		$status = (int) curl_getinfo( $this->handle, CURLINFO_RESPONSE_CODE );
-		// phpcs:enable
-		$decoded = self::decode( (string) $raw );
+	private static function answer( int $status, string $raw ): array {
+		$decoded = self::decode( $raw );
 		if ( $status >= 200 && $status < 300 ) {
 			if ( null === $decoded ) {
 				throw new Keybridge_Exception( 'agent-response-invalid', self::title( 'agent-response-invalid' ) . ': HTTP ' . $status . ' without a JSON object', $status );
@@ -215,12 +184,11 @@ class Keybridge_Client {
 	 */
 	private function token(): string {
 		if ( null === $this->token ) {
-			$contents = false;
-			if ( is_file( $this->token_file ) && is_readable( $this->token_file ) ) {
-				// phpcs:ignore WordPress.WP.AlternativeFunctions.file_get_contents_file_get_contents -- a local file; this class runs outside WordPress too.
-				$contents = file_get_contents( $this->token_file );
-			}
-			$token = false === $contents ? '' : trim( $contents );
+			// One open and read, no stat first: a missing, unreadable or directory path reads as
+			// false or '' and gets the message below instead of PHP's warning.
+			// phpcs:ignore WordPress.WP.AlternativeFunctions.file_get_contents_file_get_contents, WordPress.PHP.NoSilencedErrors.Discouraged -- a local file; this class runs outside WordPress too.
+			$contents = @file_get_contents( $this->token_file, false, null, 0, 4096 );
+			$token    = false === $contents ? '' : trim( $contents );
 			if ( '' === $token ) {
 				throw new Keybridge_Exception( 'token-file-unreadable', self::title( 'token-file-unreadable' ) . ': ' . $this->token_file . ' is missing, unreadable or empty' );
 			}
@@ -294,6 +262,369 @@ class Keybridge_Client {
 		}
 		return $options[ $name ];
 	}
+
+	/**
+	 * Largest answer head (status line and headers) accepted, in bytes.
+	 */
+	const MAX_HEAD_BYTES = 16384;
+
+	/**
+	 * Largest answer body accepted, in bytes (the API's largest answers are far smaller).
+	 */
+	const MAX_BODY_BYTES = 16777216;
+
+	/**
+	 * Sends one request and reads its answer, on the kept connection or a new one.
+	 *
+	 * A kept connection may have been closed by the agent since the last call (its idle
+	 * timeout, a restart). When it turns out closed before a single byte of the answer was
+	 * read, the agent never took the request, so it goes once more on a new connection. Once
+	 * any byte was read the request is never sent again: it may have changed something.
+	 *
+	 * @param string $request    The whole request: head and body.
+	 * @param int    $timeout_ms The call's timeout.
+	 * @return array The HTTP status and the body.
+	 * @throws Keybridge_Exception Types agent-unreachable and agent-response-invalid.
+	 */
+	private function exchange( string $request, int $timeout_ms ): array {
+		// phpcs:disable WordPress.WP.AlternativeFunctions -- wp_remote_*() cannot reach a unix socket, and this class runs outside WordPress too.
+		$deadline = microtime( true ) + $timeout_ms / 1000;
+		if ( null !== $this->connection ) {
+			// An idle kept connection has nothing to read: if it is readable, the agent closed
+			// it (or sent something unasked). feof() would wait for the stream timeout instead.
+			$readable = array( $this->connection );
+			$none     = null;
+			if ( 0 !== stream_select( $readable, $none, $none, 0 ) ) {
+				$this->disconnect();
+			}
+		}
+		$kept = null !== $this->connection;
+		if ( ! $kept ) {
+			$this->connect( $deadline, $timeout_ms );
+		}
+		$answer = $this->round_trip( $request, $deadline, $timeout_ms );
+		if ( null === $answer && $kept ) {
+			$this->connect( $deadline, $timeout_ms );
+			$answer = $this->round_trip( $request, $deadline, $timeout_ms );
+		}
+		if ( null === $answer ) {
+			throw $this->unreachable( 'the connection closed without an answer' );
+		}
+		return $answer;
+	}
+
+	/**
+	 * Opens a new connection to the agent.
+	 *
+	 * @param float $deadline   When the call's time is up (microtime).
+	 * @param int   $timeout_ms The call's timeout, for the message.
+	 * @throws Keybridge_Exception Type agent-unreachable.
+	 */
+	private function connect( float $deadline, int $timeout_ms ) {
+		$this->disconnect();
+		$seconds = min( $this->connect_timeout_ms / 1000, $deadline - microtime( true ) );
+		if ( $seconds <= 0 ) {
+			throw $this->unreachable( 'no answer within ' . $timeout_ms . ' ms' );
+		}
+		$errno  = 0;
+		$errstr = '';
+		// phpcs:ignore WordPress.PHP.NoSilencedErrors.Discouraged -- the failure becomes the exception below, not a PHP warning.
+		$stream = @stream_socket_client( $this->remote, $errno, $errstr, $seconds );
+		if ( false === $stream ) {
+			throw $this->unreachable( '' === $errstr ? 'cannot connect (error ' . $errno . ')' : $errstr );
+		}
+		$this->connection = $stream;
+	}
+
+	/**
+	 * Closes the kept connection, if any.
+	 */
+	private function disconnect() {
+		if ( null !== $this->connection ) {
+			fclose( $this->connection );
+			$this->connection = null;
+		}
+	}
+
+	/**
+	 * Writes the request and reads the answer on the current connection.
+	 *
+	 * @param string $request    The whole request.
+	 * @param float  $deadline   When the call's time is up (microtime).
+	 * @param int    $timeout_ms The call's timeout, for the message.
+	 * @return array|null The HTTP status and the body, or null when the connection closed
+	 *                    before the first byte of the answer (it is closed here then).
+	 * @throws Keybridge_Exception Types agent-unreachable and agent-response-invalid.
+	 */
+	private function round_trip( string $request, float $deadline, int $timeout_ms ) {
+		$length = strlen( $request );
+		for ( $sent = 0; $sent < $length; $sent += $written ) {
+			$this->arm( $deadline, $timeout_ms );
+			// phpcs:ignore WordPress.PHP.NoSilencedErrors.Discouraged -- a closed peer (EPIPE) is handled below, not a PHP warning.
+			$written = @fwrite( $this->connection, 0 === $sent ? $request : substr( $request, $sent ) );
+			if ( false === $written || 0 === $written ) {
+				$this->check_time( $timeout_ms );
+				$this->disconnect();
+				return null;
+			}
+		}
+		$head = '';
+		$end  = false;
+		while ( false === $end ) {
+			if ( strlen( $head ) > self::MAX_HEAD_BYTES ) {
+				throw $this->invalid( 'an answer head over ' . self::MAX_HEAD_BYTES . ' bytes' );
+			}
+			$more = $this->read_some( 8192, $deadline, $timeout_ms );
+			if ( '' === $more ) {
+				$this->disconnect();
+				if ( '' === $head ) {
+					return null;
+				}
+				throw $this->invalid( 'the connection closed in the middle of the answer head' );
+			}
+			$head .= $more;
+			$end   = strpos( $head, "\r\n\r\n" );
+		}
+		$fields = $this->parse_head( substr( $head, 0, $end ) );
+		$rest   = (string) substr( $head, $end + 4 );
+		if ( $fields['chunked'] ) {
+			$body = $this->read_chunked( $rest, $deadline, $timeout_ms );
+		} elseif ( null !== $fields['length'] ) {
+			$body = $this->read_length( $rest, $fields['length'], $deadline, $timeout_ms );
+		} else {
+			// No length given: the answer ends where the agent closes the connection.
+			$body = $rest;
+			$more = $this->read_some( 65536, $deadline, $timeout_ms );
+			while ( '' !== $more ) {
+				$body .= $more;
+				$this->check_size( strlen( $body ) );
+				$more = $this->read_some( 65536, $deadline, $timeout_ms );
+			}
+			$fields['close'] = true;
+		}
+		if ( $fields['close'] ) {
+			$this->disconnect();
+		}
+		return array( $fields['status'], $body );
+	}
+
+	/**
+	 * The status and framing of an answer head.
+	 *
+	 * @param string $head Status line and header lines, without the blank line.
+	 * @return array status (int), length (int|null), chunked (bool), close (bool).
+	 * @throws Keybridge_Exception Type agent-response-invalid.
+	 */
+	private function parse_head( string $head ): array {
+		$lines = explode( "\r\n", $head );
+		if ( 1 !== preg_match( '#^HTTP/1\.([01]) ([2-5][0-9][0-9])(?: |$)#', $lines[0], $match ) ) {
+			throw $this->invalid( 'an answer that is not HTTP/1.x' );
+		}
+		$fields = array(
+			'status'  => (int) $match[2],
+			'length'  => null,
+			'chunked' => false,
+			// HTTP/1.0 closes after each answer unless told otherwise; 1.1 keeps the connection.
+			'close'   => '0' === $match[1],
+		);
+		$count  = count( $lines );
+		for ( $i = 1; $i < $count; $i++ ) {
+			$colon = strpos( $lines[ $i ], ':' );
+			if ( false === $colon ) {
+				throw $this->invalid( 'a malformed header line' );
+			}
+			$name  = strtolower( substr( $lines[ $i ], 0, $colon ) );
+			$value = strtolower( trim( substr( $lines[ $i ], $colon + 1 ) ) );
+			if ( 'content-length' === $name ) {
+				if ( 1 !== preg_match( '/^[0-9]{1,10}$/', $value ) || ( null !== $fields['length'] && (int) $value !== $fields['length'] ) ) {
+					throw $this->invalid( 'a malformed Content-Length' );
+				}
+				$fields['length'] = (int) $value;
+				$this->check_size( $fields['length'] );
+			} elseif ( 'transfer-encoding' === $name ) {
+				if ( 'chunked' !== $value ) {
+					throw $this->invalid( 'a Transfer-Encoding other than chunked' );
+				}
+				$fields['chunked'] = true;
+			} elseif ( 'connection' === $name ) {
+				$fields['close'] = false !== strpos( $value, 'close' ) ? true : ( false !== strpos( $value, 'keep-alive' ) ? false : $fields['close'] );
+			}
+		}
+		return $fields;
+	}
+
+	/**
+	 * A body of a known length.
+	 *
+	 * @param string $body       What was read with the head.
+	 * @param int    $length     Content-Length.
+	 * @param float  $deadline   When the call's time is up (microtime).
+	 * @param int    $timeout_ms The call's timeout, for the message.
+	 * @return string The body.
+	 * @throws Keybridge_Exception Types agent-unreachable and agent-response-invalid.
+	 */
+	private function read_length( string $body, int $length, float $deadline, int $timeout_ms ): string {
+		$have = strlen( $body );
+		while ( $have < $length ) {
+			$more = $this->read_some( min( 65536, $length - $have ), $deadline, $timeout_ms );
+			if ( '' === $more ) {
+				throw $this->invalid( 'the connection closed after ' . $have . ' of ' . $length . ' bytes' );
+			}
+			$body .= $more;
+			$have += strlen( $more );
+		}
+		if ( $have > $length ) {
+			// Bytes after the answer: this connection is out of step, do not reuse it.
+			$this->disconnect();
+			$body = substr( $body, 0, $length );
+		}
+		return $body;
+	}
+
+	/**
+	 * A chunked body (RFC 9112 section 7.1; chunk extensions and trailers are skipped).
+	 *
+	 * @param string $data       What was read with the head.
+	 * @param float  $deadline   When the call's time is up (microtime).
+	 * @param int    $timeout_ms The call's timeout, for the message.
+	 * @return string The body.
+	 * @throws Keybridge_Exception Types agent-unreachable and agent-response-invalid.
+	 */
+	private function read_chunked( string $data, float $deadline, int $timeout_ms ): string {
+		$body = '';
+		while ( true ) {
+			$eol = strpos( $data, "\r\n" );
+			while ( false === $eol ) {
+				$data .= $this->read_more( strlen( $body ), $deadline, $timeout_ms );
+				$eol   = strpos( $data, "\r\n" );
+			}
+			$size = strtolower( trim( explode( ';', substr( $data, 0, $eol ), 2 )[0] ) );
+			if ( 1 !== preg_match( '/^[0-9a-f]{1,7}$/', $size ) ) {
+				throw $this->invalid( 'a malformed chunk size' );
+			}
+			$size = (int) hexdec( $size );
+			$data = (string) substr( $data, $eol + 2 );
+			if ( 0 === $size ) {
+				// Trailer lines, if any, end with an empty line.
+				while ( 0 !== strpos( $data, "\r\n" ) && false === strpos( $data, "\r\n\r\n" ) ) {
+					$data .= $this->read_more( strlen( $body ), $deadline, $timeout_ms );
+				}
+				return $body;
+			}
+			$this->check_size( strlen( $body ) + $size );
+			$have = strlen( $data );
+			while ( $have < $size + 2 ) {
+				$data .= $this->read_more( strlen( $body ), $deadline, $timeout_ms );
+				$have  = strlen( $data );
+			}
+			if ( "\r\n" !== substr( $data, $size, 2 ) ) {
+				throw $this->invalid( 'a chunk without its line end' );
+			}
+			$body .= substr( $data, 0, $size );
+			$data  = (string) substr( $data, $size + 2 );
+		}
+	}
+
+	/**
+	 * More bytes of an answer that is not complete yet.
+	 *
+	 * @param int   $have       Bytes of the body so far, for the message.
+	 * @param float $deadline   When the call's time is up (microtime).
+	 * @param int   $timeout_ms The call's timeout, for the message.
+	 * @return string At least one byte.
+	 * @throws Keybridge_Exception Type agent-response-invalid when the connection closed.
+	 */
+	private function read_more( int $have, float $deadline, int $timeout_ms ): string {
+		$more = $this->read_some( 65536, $deadline, $timeout_ms );
+		if ( '' === $more ) {
+			throw $this->invalid( 'the connection closed after ' . $have . ' bytes of a chunked answer' );
+		}
+		return $more;
+	}
+
+	/**
+	 * Up to $max bytes, as soon as any arrive.
+	 *
+	 * @param int   $max        Most bytes to read.
+	 * @param float $deadline   When the call's time is up (microtime).
+	 * @param int   $timeout_ms The call's timeout, for the message.
+	 * @return string The bytes; '' when the agent closed the connection.
+	 * @throws Keybridge_Exception Type agent-unreachable when the time is up.
+	 */
+	private function read_some( int $max, float $deadline, int $timeout_ms ): string {
+		$this->arm( $deadline, $timeout_ms );
+		$bytes = fread( $this->connection, $max );
+		if ( false === $bytes || '' === $bytes ) {
+			$this->check_time( $timeout_ms );
+			return '';
+		}
+		return $bytes;
+	}
+
+	/**
+	 * Lets the next read or write on the connection wait only for the time the call has left.
+	 *
+	 * @param float $deadline   When the call's time is up (microtime).
+	 * @param int   $timeout_ms The call's timeout, for the message.
+	 * @throws Keybridge_Exception Type agent-unreachable when the time is up.
+	 */
+	private function arm( float $deadline, int $timeout_ms ) {
+		$left = $deadline - microtime( true );
+		if ( $left <= 0 ) {
+			$this->disconnect();
+			throw $this->unreachable( 'no answer within ' . $timeout_ms . ' ms' );
+		}
+		stream_set_timeout( $this->connection, (int) $left, (int) ( ( $left - (int) $left ) * 1000000 ) );
+	}
+
+	/**
+	 * After a read or write that gave nothing: throws when it was the timeout.
+	 *
+	 * @param int $timeout_ms The call's timeout, for the message.
+	 * @throws Keybridge_Exception Type agent-unreachable.
+	 */
+	private function check_time( int $timeout_ms ) {
+		if ( stream_get_meta_data( $this->connection )['timed_out'] ) {
+			// An answer arriving later would be taken for the next call's: drop the connection.
+			$this->disconnect();
+			throw $this->unreachable( 'no answer within ' . $timeout_ms . ' ms' );
+		}
+	}
+
+	/**
+	 * Refuses answers larger than any the API gives.
+	 *
+	 * @param int $bytes Body size so far or announced.
+	 * @throws Keybridge_Exception Type agent-response-invalid.
+	 */
+	private function check_size( int $bytes ) {
+		if ( $bytes > self::MAX_BODY_BYTES ) {
+			$this->disconnect();
+			throw $this->invalid( 'an answer over ' . self::MAX_BODY_BYTES . ' bytes' );
+		}
+	}
+
+	/**
+	 * An agent-unreachable exception naming the address.
+	 *
+	 * @param string $reason What happened.
+	 * @return Keybridge_Exception The exception.
+	 */
+	private function unreachable( string $reason ): Keybridge_Exception {
+		return new Keybridge_Exception( 'agent-unreachable', self::title( 'agent-unreachable' ) . ' at ' . $this->agent . ': ' . $reason );
+	}
+
+	/**
+	 * An agent-response-invalid exception; the connection is closed (it is out of step).
+	 *
+	 * @param string $what What was wrong.
+	 * @return Keybridge_Exception The exception.
+	 */
+	private function invalid( string $what ): Keybridge_Exception {
+		$this->disconnect();
+		return new Keybridge_Exception( 'agent-response-invalid', self::title( 'agent-response-invalid' ) . ': ' . $what );
+	}
+	// phpcs:enable
 
 	/**
 	 * Calls health: Liveness and version; the only call without a token.
