@@ -14,6 +14,9 @@
  *   cold    a read as in a new page request with an empty cache: a new client (new agent
  *           connection, token file read) and Keybridge_Keys, one keys.fetch call, the open.
  *           The cache is emptied outside the timed part.
+ *   persistent  the cold read with the client option `persistent` (KEYBRIDGE_PERSISTENT_CONNECTION):
+ *           the socket an earlier request of this PHP process left open is used again, as in
+ *           a php-fpm worker's next request; everything else as in `cold`.
  *
  * @package keybridge
  */
@@ -43,23 +46,29 @@ if ( null === $expected || keybridge_get_key( $name ) !== $expected ) {
 }
 
 $readers = array(
-	'select' => function () use ( $dbh, $sql ) {
+	'select'     => function () use ( $dbh, $sql ) {
 		$result = mysqli_query( $dbh, $sql );
 		$row    = mysqli_fetch_row( $result );
 		mysqli_free_result( $result );
 		return $row[0];
 	},
-	'wpdb'   => function () use ( $wpdb, $sql ) {
+	'wpdb'       => function () use ( $wpdb, $sql ) {
 		return $wpdb->get_var( $sql );
 	},
-	'warm'   => function () use ( $name ) {
+	'warm'       => function () use ( $name ) {
 		return keybridge_get_key( $name );
 	},
-	'cold'   => function () use ( $name ) {
+	'cold'       => function () use ( $name ) {
 		$keys = new Keybridge_Keys( new Keybridge_Client( KEYBRIDGE_AGENT, KEYBRIDGE_TOKEN_FILE ) );
 		return array( $keys->read( $name ), $keys );
 	},
+	'persistent' => function () use ( $name ) {
+		$keys = new Keybridge_Keys( new Keybridge_Client( KEYBRIDGE_AGENT, KEYBRIDGE_TOKEN_FILE, array( 'persistent' => true ) ) );
+		return array( $keys->read( $name ), $keys );
+	},
 );
+// Rows that start from an empty cache and return array( value, what to keep alive ).
+$from_empty = array( 'cold', 'persistent' );
 
 // What a new request starts from: no ciphertext cached, no client object.
 $forget = function () {
@@ -72,25 +81,28 @@ $forget = function () {
 for ( $i = 0; $i < 500; $i++ ) {
 	$forget();
 	$readers['cold']();
+	$forget();
+	$readers['persistent']();
 }
 
 $samples = array_fill_keys( array_keys( $readers ), array() );
 for ( $round = 0; $round < $rounds; $round++ ) {
 	foreach ( $readers as $id => $read ) {
-		$count = 'cold' === $id ? max( 10, intdiv( $n, 4 ) ) : $n;
+		$cold  = in_array( $id, $from_empty, true );
+		$count = $cold ? max( 10, intdiv( $n, 4 ) ) : $n;
 		keybridge_get_key( $name ); // Warm the cache for the warm row (a no-op for the others).
 		for ( $i = -20; $i < $count; $i++ ) { // 20 untimed warm-up calls.
 			// Closes the previous cold read's client (and its connection) before the timer starts.
 			$got  = null;
 			$kept = null;
-			if ( 'cold' === $id ) {
+			if ( $cold ) {
 				$forget();
 			}
 			$start = hrtime( true );
 			$got   = $read();
 			$ns    = hrtime( true ) - $start;
-			$value = 'cold' === $id ? $got[0] : $got;
-			$kept  = 'cold' === $id ? $got : null;
+			$value = $cold ? $got[0] : $got;
+			$kept  = $cold ? $got : null;
 			if ( $value !== $expected ) {
 				fwrite( STDERR, "measure.php: $id read returned the wrong value (see the fixture's debug.log)\n" );
 				exit( 1 );

@@ -22,6 +22,20 @@ export const CLIENT_HTTP = String.raw`	/**
 	const MAX_BODY_BYTES = 16777216;
 
 	/**
+	 * The persistent connection a request was sent on and whose answer is not read yet.
+	 *
+	 * @var resource|null
+	 */
+	private static $in_flight = null;
+
+	/**
+	 * Whether close_if_in_flight() is registered in this process.
+	 *
+	 * @var bool
+	 */
+	private static $guarded = false;
+
+	/**
 	 * Sends one request and reads its answer, on the kept connection or a new one.
 	 *
 	 * A kept connection may have been closed by the agent since the last call (its idle
@@ -37,6 +51,15 @@ export const CLIENT_HTTP = String.raw`	/**
 	private function exchange( string $request, int $timeout_ms ): array {
 		// phpcs:disable WordPress.WP.AlternativeFunctions -- wp_remote_*() cannot reach a unix socket, and this class runs outside WordPress too.
 		$deadline = microtime( true ) + $timeout_ms / 1000;
+		if ( null !== $this->connection && ! is_resource( $this->connection ) ) {
+			// A persistent socket is one per process: another client closed it meanwhile.
+			$this->connection = null;
+		}
+		if ( null === $this->connection && $this->persistent ) {
+			// Hands back the socket an earlier request of this process left open, if PHP finds
+			// it alive; it is then checked below like any kept connection.
+			$this->connect( $deadline, $timeout_ms );
+		}
 		if ( null !== $this->connection ) {
 			// An idle kept connection has nothing to read: if it is readable, the agent closed
 			// it (or sent something unasked). feof() would wait for the stream timeout instead.
@@ -50,11 +73,14 @@ export const CLIENT_HTTP = String.raw`	/**
 		if ( ! $kept ) {
 			$this->connect( $deadline, $timeout_ms );
 		}
-		$answer = $this->round_trip( $request, $deadline, $timeout_ms );
+		self::$in_flight = $this->persistent ? $this->connection : null;
+		$answer          = $this->round_trip( $request, $deadline, $timeout_ms );
 		if ( null === $answer && $kept ) {
 			$this->connect( $deadline, $timeout_ms );
-			$answer = $this->round_trip( $request, $deadline, $timeout_ms );
+			self::$in_flight = $this->persistent ? $this->connection : null;
+			$answer          = $this->round_trip( $request, $deadline, $timeout_ms );
 		}
+		self::$in_flight = null;
 		if ( null === $answer ) {
 			throw $this->unreachable( 'the connection closed without an answer' );
 		}
@@ -76,12 +102,30 @@ export const CLIENT_HTTP = String.raw`	/**
 		}
 		$errno  = 0;
 		$errstr = '';
+		$flags  = $this->persistent ? STREAM_CLIENT_CONNECT | STREAM_CLIENT_PERSISTENT : STREAM_CLIENT_CONNECT;
 		// phpcs:ignore WordPress.PHP.NoSilencedErrors.Discouraged -- the failure becomes the exception below, not a PHP warning.
-		$stream = @stream_socket_client( $this->remote, $errno, $errstr, $seconds );
+		$stream = @stream_socket_client( $this->remote, $errno, $errstr, $seconds, $flags );
 		if ( false === $stream ) {
 			throw $this->unreachable( '' === $errstr ? 'cannot connect (error ' . $errno . ')' : $errstr );
 		}
 		$this->connection = $stream;
+		if ( $this->persistent && ! self::$guarded ) {
+			// A request that dies in the middle of a call (a fatal error, max_execution_time)
+			// must not leave a half-read answer on the socket for the next request to take as
+			// its own: the socket is closed then. Shutdown functions run after fatal errors too.
+			self::$guarded = true;
+			register_shutdown_function( array( __CLASS__, 'close_if_in_flight' ) );
+		}
+	}
+
+	/**
+	 * Closes a persistent connection left in the middle of a call (runs at shutdown).
+	 */
+	public static function close_if_in_flight() {
+		if ( is_resource( self::$in_flight ) ) {
+			fclose( self::$in_flight );
+		}
+		self::$in_flight = null;
 	}
 
 	/**
@@ -89,7 +133,9 @@ export const CLIENT_HTTP = String.raw`	/**
 	 */
 	private function disconnect() {
 		if ( null !== $this->connection ) {
-			fclose( $this->connection );
+			if ( is_resource( $this->connection ) ) {
+				fclose( $this->connection );
+			}
 			$this->connection = null;
 		}
 	}

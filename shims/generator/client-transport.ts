@@ -57,6 +57,13 @@ export const CLIENT_TRANSPORT = String.raw`	/**
 	private $connect_timeout_ms;
 
 	/**
+	 * Whether the connection outlives the request (see the constructor).
+	 *
+	 * @var bool
+	 */
+	private $persistent;
+
+	/**
 	 * Default call timeout in ms.
 	 *
 	 * @var int
@@ -76,7 +83,10 @@ export const CLIENT_TRANSPORT = String.raw`	/**
 	 * @param string $agent      unix:/absolute/path/agent.sock, or http://127.0.0.1:PORT
 	 *                           (also http://localhost:PORT and http://[::1]:PORT).
 	 * @param string $token_file Path of the agent's token file (0600, outside the webroot).
-	 * @param array  $options    connect_timeout_ms (default 250) and timeout_ms (default 3000).
+	 * @param array  $options    connect_timeout_ms (default 250), timeout_ms (default 3000), and
+	 *                           persistent (default false): keep the connection open after the
+	 *                           request, for the next request this PHP process serves (php-fpm),
+	 *                           so a read with an empty cache costs no connect.
 	 * @throws Keybridge_Exception Type not-configured when the address or the token file path is unusable.
 	 */
 	public function __construct( string $agent, string $token_file, array $options = array() ) {
@@ -96,6 +106,7 @@ export const CLIENT_TRANSPORT = String.raw`	/**
 		$this->token_file         = $token_file;
 		$this->connect_timeout_ms = self::positive_int( $options, 'connect_timeout_ms', self::DEFAULT_CONNECT_TIMEOUT_MS );
 		$this->timeout_ms         = self::positive_int( $options, 'timeout_ms', self::DEFAULT_TIMEOUT_MS );
+		$this->persistent         = ! empty( $options['persistent'] );
 	}
 
 	/**

@@ -32,9 +32,20 @@ class Keybridge_Plugin {
 			if ( ! self::is_configured() ) {
 				throw new Keybridge_Exception( 'not-configured', self::not_configured_message() );
 			}
-			self::$client = new Keybridge_Client( KEYBRIDGE_AGENT, KEYBRIDGE_TOKEN_FILE );
+			self::$client = new Keybridge_Client( KEYBRIDGE_AGENT, KEYBRIDGE_TOKEN_FILE, array( 'persistent' => self::persistent_connection() ) );
 		}
 		return self::$client;
+	}
+
+	/**
+	 * Whether KEYBRIDGE_PERSISTENT_CONNECTION is true in wp-config.php: the agent connection
+	 * then stays open after the request for the next one this PHP process serves (php-fpm),
+	 * and a read with an empty cache costs no connect. Off by default.
+	 *
+	 * @return bool
+	 */
+	public static function persistent_connection() {
+		return defined( 'KEYBRIDGE_PERSISTENT_CONNECTION' ) && true === KEYBRIDGE_PERSISTENT_CONNECTION;
 	}
 
 	/**

@@ -49,10 +49,11 @@ final class ClientConnectionTest extends TestCase {
 	/**
 	 * Starts scripted-agent.php in a mode and returns a client for it.
 	 *
-	 * @param string $mode See scripted-agent.php.
+	 * @param string $mode    See scripted-agent.php.
+	 * @param array  $options More client options.
 	 * @return Keybridge_Client A client with a 2 s timeout.
 	 */
-	private function agent( string $mode ): Keybridge_Client {
+	private function agent( string $mode, array $options = array() ): Keybridge_Client {
 		$socket        = $this->dir . '/agent.sock';
 		$this->process = proc_open(
 			array( 'setsid', PHP_BINARY, __DIR__ . '/scripted-agent.php', $socket, $mode, $this->dir . '/requests.log' ),
@@ -68,7 +69,17 @@ final class ClientConnectionTest extends TestCase {
 			usleep( 20000 );
 		}
 		$this->assertFileExists( $socket, 'the scripted agent did not start' );
-		return new Keybridge_Client( 'unix:' . $socket, $this->dir . '/agent.token', array( 'timeout_ms' => 2000 ) );
+		return $this->client( $options );
+	}
+
+	/**
+	 * Another client for the running scripted agent.
+	 *
+	 * @param array $options More client options.
+	 * @return Keybridge_Client A client with a 2 s timeout.
+	 */
+	private function client( array $options = array() ): Keybridge_Client {
+		return new Keybridge_Client( 'unix:' . $this->dir . '/agent.sock', $this->dir . '/agent.token', $options + array( 'timeout_ms' => 2000 ) );
 	}
 
 	/**
@@ -161,5 +172,33 @@ final class ClientConnectionTest extends TestCase {
 		$this->assertSame( array( 'status' => 'ok' ), $client->health() );
 		$this->assertSame( array( 'status' => 'ok' ), $client->health() );
 		$this->assertSame( array( '1 GET /v1/health HTTP/1.1', '2 GET /v1/health HTTP/1.1' ), $this->requests() );
+	}
+
+	public function test_a_persistent_connection_serves_the_next_client_of_the_process() {
+		$first = $this->agent( 'keep', array( 'persistent' => true ) );
+		$this->assertSame( 1, $first->health()['connection'] );
+		$first = null; // As at the end of a request: the client goes, the socket stays.
+		$answer = $this->client( array( 'persistent' => true ) )->health();
+		$this->assertSame( array( 1, 2 ), array( $answer['connection'], $answer['request'] ) );
+		$answer = $this->client( array( 'persistent' => true ) )->health();
+		$this->assertSame( array( 1, 3 ), array( $answer['connection'], $answer['request'] ) );
+	}
+
+	public function test_a_persistent_connection_the_agent_closed_is_replaced_silently() {
+		foreach ( range( 1, 3 ) as $call ) {
+			$client = 1 === $call ? $this->agent( 'close-after-each', array( 'persistent' => true ) ) : $this->client( array( 'persistent' => true ) );
+			$this->assertSame( $call, $client->health()['connection'] );
+		}
+		$this->assertCount( 3, $this->requests() );
+	}
+
+	public function test_two_persistent_clients_share_the_socket_without_stepping_on_each_other() {
+		$one = $this->agent( 'cut-head-second', array( 'persistent' => true ) );
+		$two = $this->client( array( 'persistent' => true ) );
+		$this->assertSame( 1, $one->health()['connection'] );
+		// The shared socket's second answer is cut: that client closes it...
+		$this->assertSame( 'agent-response-invalid', $this->failure( array( $two, 'health' ) )->problem_type() );
+		// ...and the other client notices and opens a new one instead of failing.
+		$this->assertSame( 2, $one->health()['connection'] );
 	}
 }

@@ -15,6 +15,7 @@
  *   large             a 64 KiB JSON answer with Content-Length, written in 4 KiB pieces
  *   chunked           a JSON answer in chunks (with a chunk extension and a trailer)
  *   until-close       an HTTP/1.0 answer without Content-Length, ended by closing
+ *   keep              answers every request and keeps the connection (a well-behaved agent)
  *
  * @package Keybridge
  */
@@ -80,7 +81,9 @@ while ( true ) {
 		++$requests;
 		file_put_contents( $keybridge_log, $keybridge_connections . ' ' . $line . "\n", FILE_APPEND );
 		$ok = keybridge_scripted_answer( '{"status":"ok","connection":' . $keybridge_connections . ',"request":' . $requests . '}' );
-		if ( 'close-after-each' === $keybridge_mode ) {
+		if ( 'keep' === $keybridge_mode ) {
+			fwrite( $conn, $ok );
+		} elseif ( 'close-after-each' === $keybridge_mode ) {
 			fwrite( $conn, $ok );
 			break;
 		} elseif ( 'drop-second' === $keybridge_mode || 'cut-head-second' === $keybridge_mode ) {

@@ -72,6 +72,13 @@ class Keybridge_Client {
 	private $connect_timeout_ms;
 
 	/**
+	 * Whether the connection outlives the request (see the constructor).
+	 *
+	 * @var bool
+	 */
+	private $persistent;
+
+	/**
 	 * Default call timeout in ms.
 	 *
 	 * @var int
@@ -91,7 +98,10 @@ class Keybridge_Client {
 	 * @param string $agent      unix:/absolute/path/agent.sock, or http://127.0.0.1:PORT
 	 *                           (also http://localhost:PORT and http://[::1]:PORT).
 	 * @param string $token_file Path of the agent's token file (0600, outside the webroot).
-	 * @param array  $options    connect_timeout_ms (default 250) and timeout_ms (default 3000).
+	 * @param array  $options    connect_timeout_ms (default 250), timeout_ms (default 3000), and
+	 *                           persistent (default false): keep the connection open after the
+	 *                           request, for the next request this PHP process serves (php-fpm),
+	 *                           so a read with an empty cache costs no connect.
 	 * @throws Keybridge_Exception Type not-configured when the address or the token file path is unusable.
 	 */
 	public function __construct( string $agent, string $token_file, array $options = array() ) {
@@ -111,6 +121,7 @@ class Keybridge_Client {
 		$this->token_file         = $token_file;
 		$this->connect_timeout_ms = self::positive_int( $options, 'connect_timeout_ms', self::DEFAULT_CONNECT_TIMEOUT_MS );
 		$this->timeout_ms         = self::positive_int( $options, 'timeout_ms', self::DEFAULT_TIMEOUT_MS );
+		$this->persistent         = ! empty( $options['persistent'] );
 	}
 
 	/**
@@ -274,6 +285,20 @@ class Keybridge_Client {
 	const MAX_BODY_BYTES = 16777216;
 
 	/**
+	 * The persistent connection a request was sent on and whose answer is not read yet.
+	 *
+	 * @var resource|null
+	 */
+	private static $in_flight = null;
+
+	/**
+	 * Whether close_if_in_flight() is registered in this process.
+	 *
+	 * @var bool
+	 */
+	private static $guarded = false;
+
+	/**
 	 * Sends one request and reads its answer, on the kept connection or a new one.
 	 *
 	 * A kept connection may have been closed by the agent since the last call (its idle
@@ -289,6 +314,15 @@ class Keybridge_Client {
 	private function exchange( string $request, int $timeout_ms ): array {
 		// phpcs:disable WordPress.WP.AlternativeFunctions -- wp_remote_*() cannot reach a unix socket, and this class runs outside WordPress too.
 		$deadline = microtime( true ) + $timeout_ms / 1000;
+		if ( null !== $this->connection && ! is_resource( $this->connection ) ) {
+			// A persistent socket is one per process: another client closed it meanwhile.
+			$this->connection = null;
+		}
+		if ( null === $this->connection && $this->persistent ) {
+			// Hands back the socket an earlier request of this process left open, if PHP finds
+			// it alive; it is then checked below like any kept connection.
+			$this->connect( $deadline, $timeout_ms );
+		}
 		if ( null !== $this->connection ) {
 			// An idle kept connection has nothing to read: if it is readable, the agent closed
 			// it (or sent something unasked). feof() would wait for the stream timeout instead.
@@ -302,11 +336,14 @@ class Keybridge_Client {
 		if ( ! $kept ) {
 			$this->connect( $deadline, $timeout_ms );
 		}
-		$answer = $this->round_trip( $request, $deadline, $timeout_ms );
+		self::$in_flight = $this->persistent ? $this->connection : null;
+		$answer          = $this->round_trip( $request, $deadline, $timeout_ms );
 		if ( null === $answer && $kept ) {
 			$this->connect( $deadline, $timeout_ms );
-			$answer = $this->round_trip( $request, $deadline, $timeout_ms );
+			self::$in_flight = $this->persistent ? $this->connection : null;
+			$answer          = $this->round_trip( $request, $deadline, $timeout_ms );
 		}
+		self::$in_flight = null;
 		if ( null === $answer ) {
 			throw $this->unreachable( 'the connection closed without an answer' );
 		}
@@ -328,12 +365,30 @@ class Keybridge_Client {
 		}
 		$errno  = 0;
 		$errstr = '';
+		$flags  = $this->persistent ? STREAM_CLIENT_CONNECT | STREAM_CLIENT_PERSISTENT : STREAM_CLIENT_CONNECT;
 		// phpcs:ignore WordPress.PHP.NoSilencedErrors.Discouraged -- the failure becomes the exception below, not a PHP warning.
-		$stream = @stream_socket_client( $this->remote, $errno, $errstr, $seconds );
+		$stream = @stream_socket_client( $this->remote, $errno, $errstr, $seconds, $flags );
 		if ( false === $stream ) {
 			throw $this->unreachable( '' === $errstr ? 'cannot connect (error ' . $errno . ')' : $errstr );
 		}
 		$this->connection = $stream;
+		if ( $this->persistent && ! self::$guarded ) {
+			// A request that dies in the middle of a call (a fatal error, max_execution_time)
+			// must not leave a half-read answer on the socket for the next request to take as
+			// its own: the socket is closed then. Shutdown functions run after fatal errors too.
+			self::$guarded = true;
+			register_shutdown_function( array( __CLASS__, 'close_if_in_flight' ) );
+		}
+	}
+
+	/**
+	 * Closes a persistent connection left in the middle of a call (runs at shutdown).
+	 */
+	public static function close_if_in_flight() {
+		if ( is_resource( self::$in_flight ) ) {
+			fclose( self::$in_flight );
+		}
+		self::$in_flight = null;
 	}
 
 	/**
@@ -341,7 +396,9 @@ class Keybridge_Client {
 	 */
 	private function disconnect() {
 		if ( null !== $this->connection ) {
-			fclose( $this->connection );
+			if ( is_resource( $this->connection ) ) {
+				fclose( $this->connection );
+			}
 			$this->connection = null;
 		}
 	}
