@@ -27,6 +27,7 @@ final class Keybridge_Kb1 {
 	const NONCE_BYTES       = 12;
 	const TAG_BYTES         = 16;
 	const KEK_ID_INFO       = 'keybridge kek-id v1';
+	const BASE64URL         = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
 	/**
 	 * KEK string => its 32 bytes, for this request only (never stored anywhere else): a key
@@ -178,15 +179,19 @@ final class Keybridge_Kb1 {
 	 * @return string|null The bytes, or null when the text is not canonical base64url.
 	 */
 	private static function from_base64url( string $text ) {
-		if ( 1 !== preg_match( '/^[A-Za-z0-9_-]*$/', $text ) || 1 === strlen( $text ) % 4 ) {
+		$tail = strlen( $text ) % 4;
+		if ( 1 !== preg_match( '/^[A-Za-z0-9_-]*$/', $text ) || 1 === $tail ) {
+			return null;
+		}
+		// Canonical text only: the bits the last character holds beyond the last byte must be
+		// zero (4 of them after a 2-character tail, 2 after a 3-character one), so each byte
+		// string has exactly one accepted text.
+		if ( 0 !== $tail && 0 !== ( strpos( self::BASE64URL, substr( $text, -1 ) ) & ( 2 === $tail ? 15 : 3 ) ) ) {
 			return null;
 		}
 		// phpcs:ignore WordPress.PHP.DiscouragedPHPFunctions.obfuscation_base64_decode -- decoding a ciphertext, not hiding code.
 		$bytes = base64_decode( strtr( $text, '-_', '+/' ), true );
-		if ( false === $bytes || self::to_base64url( $bytes ) !== $text ) {
-			return null;
-		}
-		return $bytes;
+		return false === $bytes ? null : $bytes;
 	}
 
 	/**

@@ -50,7 +50,12 @@ class Keybridge_Keks {
 		// more than the rest of a cached read, so the map is kept for as long as the row's text
 		// stays the same (in this request's memory only). Comparing the text also notices
 		// writes by other requests once WordPress reloads its options (wp_cache_flush()).
-		$alloptions = wp_load_alloptions();
+		// wp_load_alloptions() without its filter when WordPress has the options loaded already
+		// (every request has by the time a plugin reads a key): one cache lookup.
+		$alloptions = wp_cache_get( 'alloptions', 'options' );
+		if ( ! is_array( $alloptions ) ) {
+			$alloptions = wp_load_alloptions();
+		}
 		if ( ! isset( $alloptions[ self::OPTION ] ) || ! is_string( $alloptions[ self::OPTION ] ) ) {
 			// Not (or not yet) an autoloaded row: WordPress's own path.
 			$keks = get_option( self::OPTION, array() );
