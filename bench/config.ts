@@ -2,7 +2,9 @@
  * Bench settings, from the environment (all optional):
  *
  *   BENCH_SECONDS          measured seconds per row (default 5)
- *   BENCH_WARMUP_SECONDS   warm-up seconds per row, not measured (default 1)
+ *   BENCH_WARMUP_SECONDS   warm-up seconds per row, not measured (default 3: with 1 s the c1
+ *                          rows measured the JIT still compiling, agent and load generator
+ *                          alike, p50 2× too high and rising through the window)
  *   BENCH_MAX_REQUESTS     hard cap on requests per row, warm-up included (default 2,000,000)
  *   BENCH_KEYS             keys stored and read in rotation by keys/get (default 100)
  *   BENCH_PIN              1 (default): server on core 0, load generator on core 1, via
@@ -62,7 +64,7 @@ export function readConfig(): BenchConfig {
   if (bin && !existsSync(resolve(bin))) throw new Error(`BENCH_KEYBRIDGE_BIN: ${bin} does not exist`);
   return {
     measureSeconds: number('BENCH_SECONDS', 5, 0.5, 120),
-    warmupSeconds: number('BENCH_WARMUP_SECONDS', 1, 0, 30),
+    warmupSeconds: number('BENCH_WARMUP_SECONDS', 3, 0, 30),
     maxRequests: Math.floor(number('BENCH_MAX_REQUESTS', 2_000_000, 1, 50_000_000)),
     keyCount: Math.floor(number('BENCH_KEYS', 100, 1, 1000)),
     pin: flag('BENCH_PIN', true),
