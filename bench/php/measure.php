@@ -1,10 +1,11 @@
 <?php
 /**
  * Times secret reads inside one PHP process that has loaded WordPress (wp-load.php) the way a
- * page request does, and prints one JSON object. Run with APCu on in the CLI, as php-fpm has it:
+ * page request does, and prints one JSON object. Run with APCu and OPcache on in the CLI, as
+ * php-fpm has them:
  *
  *   WP_PATH=… WP_URL=… BENCH_KEY=name BENCH_OPTION=name [BENCH_ROUNDS=5] [BENCH_N=1000] \
- *     php -d apc.enable_cli=1 measure.php
+ *     php -d apc.enable_cli=1 -d opcache.enable_cli=1 measure.php
  *
  * Rows (each round times every row in turn, so drift in the machine hits all of them alike):
  *   select  the plain `SELECT option_value … WHERE option_name = …` of a non-autoloaded option

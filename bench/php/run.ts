@@ -97,7 +97,7 @@ async function main(): Promise<number> {
     const rounds = process.env.BENCH_PHP_ROUNDS ?? '5';
     const n = process.env.BENCH_PHP_N ?? '1000';
     progress(`measuring (${rounds} rounds of ${n} calls per row)`);
-    const measured = JSON.parse(await php('measure.php', { ...env, BENCH_ROUNDS: rounds, BENCH_N: n }, ['-d', 'apc.enable_cli=1'])) as {
+    const measured = JSON.parse(await php('measure.php', { ...env, BENCH_ROUNDS: rounds, BENCH_N: n }, ['-d', 'apc.enable_cli=1', '-d', 'opcache.enable_cli=1'])) as {
       php: string;
       rounds: number;
       rows: Record<string, Stats>;

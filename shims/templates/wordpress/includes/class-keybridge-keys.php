@@ -90,9 +90,10 @@ class Keybridge_Keys {
 			throw new Keybridge_Exception( 'key-not-found', self::not_found_message( $name ), 404, 'name' );
 		}
 		$entry = $this->cache->get( $name );
-		if ( is_array( $entry ) ) {
+		if ( null !== $entry ) {
 			try {
-				return Keybridge_Kb1::open_entry( $entry, $kek );
+				// The cache hands back every field as a string: open() without open_entry()'s checks.
+				return Keybridge_Kb1::open( $entry['ciphertext'], $kek, $entry['site_id'], $entry['environment'], $entry['key_id'], $entry['kek_id'] );
 			} catch ( Keybridge_Exception $e ) {
 				// The cached ciphertext may predate a rotation or re-set elsewhere: fetch it anew.
 				$this->cache->delete( $name );
