@@ -18,6 +18,9 @@
  *   persistent  the cold read with the client option `persistent` (KEYBRIDGE_PERSISTENT_CONNECTION):
  *           the socket an earlier request of this PHP process left open is used again, as in
  *           a php-fpm worker's next request; everything else as in `cold`.
+ *   agent   the agent's share of `cold`: the same keys.fetch request written by hand on a new
+ *           unix socket connection and its answer read, with no client, cache or open around
+ *           it (what is left of `cold` after this is PHP's own work).
  *
  * @package keybridge
  */
@@ -68,8 +71,34 @@ $readers = array(
 		return array( $keys->read( $name ), $keys );
 	},
 );
+if ( 0 === strpos( KEYBRIDGE_AGENT, 'unix:' ) ) {
+	$socket          = 'unix://' . substr( KEYBRIDGE_AGENT, 5 );
+	$fetch           = '{"names":[' . wp_json_encode( $name ) . ']}';
+	$request         = "POST /v1/keys/fetch HTTP/1.1\r\nHost: localhost\r\nAccept: application/json\r\nAuthorization: Bearer "
+		. trim( (string) file_get_contents( KEYBRIDGE_TOKEN_FILE ) ) . "\r\nContent-Type: application/json\r\nContent-Length: " . strlen( $fetch ) . "\r\n\r\n" . $fetch;
+	$readers['agent'] = function () use ( $socket, $request, $expected ) {
+		$connection = stream_socket_client( $socket );
+		fwrite( $connection, $request );
+		$answer = '';
+		$length = null;
+		while ( null === $length || strlen( $answer ) < $length ) {
+			$more = fread( $connection, 8192 );
+			if ( false === $more || '' === $more ) {
+				break;
+			}
+			$answer .= $more;
+			$end     = strpos( $answer, "\r\n\r\n" );
+			if ( null === $length && false !== $end && preg_match( '/\r\ncontent-length: *([0-9]+)/i', substr( $answer, 0, $end ), $match ) ) {
+				$length = $end + 4 + (int) $match[1];
+			}
+		}
+		fclose( $connection );
+		// The value is still wrapped here: a found key stands for the right answer.
+		return 0 === strpos( $answer, 'HTTP/1.1 200' ) && false !== strpos( $answer, '"found":true' ) ? array( $expected, null ) : array( null, null );
+	};
+}
 // Rows that start from an empty cache and return array( value, what to keep alive ).
-$from_empty = array( 'cold', 'persistent' );
+$from_empty = array( 'cold', 'persistent', 'agent' );
 
 // What a new request starts from: no ciphertext cached, no client object.
 $forget = function () {

@@ -38,6 +38,7 @@ const LABELS: Record<string, string> = {
   warm: 'keybridge_get_key(), warm (APCu + openssl)',
   cold: 'keybridge_get_key(), cold (new connection, keys.fetch)',
   persistent: 'the same, connection left open by an earlier request',
+  agent: "the agent's share of cold: raw keys.fetch on a new socket",
 };
 
 interface Stats {
