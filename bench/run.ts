@@ -258,7 +258,7 @@ async function main(): Promise<number> {
       if (result.slowestSecondRps !== null && result.requestsPerSecond > 0 && result.slowestSecondRps < 0.5 * result.requestsPerSecond) {
         notes.push(
           `${scenario.id}: throughput fell to ${Math.round(result.slowestSecondRps)} req/s in its slowest second ` +
-            `(average ${Math.round(result.requestsPerSecond)}): a stall, e.g. cache entries expiring together (timeline100ms in the JSON)`,
+            `(average ${Math.round(result.requestsPerSecond)}): a stall: other processes (see other CPU), GC, or for the agent its key-service refreshes (timeline100ms in the JSON)`,
         );
       }
       if (result.capped) notes.push(`${scenario.id}: hit BENCH_MAX_REQUESTS (${config.maxRequests}); the window was cut short`);
