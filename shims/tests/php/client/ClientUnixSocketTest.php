@@ -8,7 +8,7 @@
 require_once __DIR__ . '/ClientRoundTripTestCase.php';
 
 /**
- * Keybridge_Client over unix:/path (CURLOPT_UNIX_SOCKET_PATH).
+ * Keybridge_Client over unix:/path (a unix-domain socket).
  */
 final class ClientUnixSocketTest extends ClientRoundTripTestCase {
 
