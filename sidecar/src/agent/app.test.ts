@@ -122,6 +122,35 @@ describe('tokens', () => {
     expect(ok.status).toBe(200);
   });
 
+  it('the fast read path (keys/get, keys/fetch) refuses the same headers with the same problem as the hono routes', async () => {
+    const headers = [
+      undefined,
+      'Bearer wrong',
+      `Basic ${agent.token}`,
+      `bearer ${agent.token}`,
+      `Bearer  ${agent.token}`,
+      `Bearer ${agent.token} x`,
+      `Bearer ${agent.token}x`,
+      `Bearer ${agent.token.slice(0, -1)}`,
+      'Bearer',
+    ];
+    const problem = async (path: string, authorization: string | undefined) => {
+      const response = await fetch(`${agent.url}${path}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', ...(authorization === undefined ? {} : { Authorization: authorization }) },
+        body: '{}',
+      });
+      const json = await response.json();
+      return { status: response.status, type: json.type, detail: json.detail };
+    };
+    for (const authorization of headers) {
+      const hono = await problem('/v1/keys/set', authorization);
+      expect(hono.status, authorization).toBe(401);
+      expect(await problem('/v1/keys/get', authorization), authorization).toEqual(hono);
+      expect(await problem('/v1/keys/fetch', authorization), authorization).toEqual(hono);
+    }
+  });
+
   it('checks the token before reading the body', async () => {
     const response = await fetch(`${agent.url}/v1/keys/set`, {
       method: 'POST',
