@@ -131,13 +131,15 @@ abstract class ClientRoundTripTestCase extends TestCase {
 		$client = static::$agent->client();
 		$connection = new ReflectionProperty( Keybridge_Client::class, 'connection' );
 		$connection->setAccessible( true );
+		$socket = new ReflectionProperty( Keybridge_Agent_Connection::class, 'socket' );
+		$socket->setAccessible( true );
 		$client->health();
-		$first = $connection->getValue( $client );
+		$first = $socket->getValue( $connection->getValue( $client ) );
 		$this->assertIsResource( $first );
 		for ( $i = 0; $i < 5; $i++ ) {
 			$client->keys_fetch( array( 'names' => array( 'php/keep-alive' ) ) );
 			// No new connection was needed: the socket from the first call is still the one in use.
-			$this->assertSame( $first, $connection->getValue( $client ) );
+			$this->assertSame( $first, $socket->getValue( $connection->getValue( $client ) ) );
 			$this->assertIsResource( $first );
 		}
 	}
