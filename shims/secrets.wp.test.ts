@@ -1,0 +1,132 @@
+// The secret scan of the WordPress pass: values stored through every door the plugin has
+// (the PHP function, a protected option, the admin screen's REST route) and read back — also
+// with the agent down, so the error paths log — must appear in no file of the running site:
+// logs (WordPress's debug.log, php -S, the agent, MariaDB), the WordPress tree, the agent's
+// home (its SQLite store holds ciphertexts only) and MariaDB's own data files (the database
+// holds KEKs and references, never a value). Runs in npm test's WordPress pass.
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { attachWordPress, logInToWordPress } from '../fixtures/wordpress/wordpress.ts';
+
+const run = promisify(execFile);
+const envFile = process.env.KEYBRIDGE_WP_ENV ?? '';
+const fixture = attachWordPress(envFile);
+const { env } = fixture;
+const fixtureDir = dirname(envFile);
+
+const tag = randomBytes(6).toString('hex');
+const secrets = {
+  // A recognisable prefix helps a reader of a failure; the random part makes a hit mean a leak.
+  viaFunction: `kbscan-function-${randomBytes(12).toString('hex')}`,
+  protectedBefore: `kbscan-option-before-${randomBytes(12).toString('hex')}`,
+  protectedAfter: `kbscan-option-after-${randomBytes(12).toString('hex')}`,
+  viaRest: `kbscan-rest-${randomBytes(12).toString('hex')}`,
+};
+const option = `kbscan_smtp_password_${tag}`;
+
+/** Runs PHP inside the site (wp-load.php) in a fresh process: an empty per-process cache. */
+async function phpInSite(code: string): Promise<string> {
+  const host = new URL(env.WP_URL).host;
+  const script = `$_SERVER['HTTP_HOST'] = '${host}'; require '${env.WP_PATH}/wp-load.php'; ${code}`;
+  const { stdout } = await run('php', ['-r', script], { timeout: 60_000 });
+  return stdout;
+}
+
+const php = (value: string) => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+
+/** Every regular file under dir, skipping sockets and the like. */
+function filesUnder(dir: string): string[] {
+  const found: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) found.push(...filesUnder(path));
+    else if (entry.isFile()) found.push(path);
+  }
+  return found;
+}
+
+/** The forms a value could take in a file: as is, base64 (padded or not), base64url, hex. */
+function encodings(value: string): Buffer[] {
+  const raw = Buffer.from(value);
+  const b64 = raw.toString('base64');
+  return [raw, Buffer.from(b64.replace(/=+$/, '')), Buffer.from(raw.toString('base64url')), Buffer.from(raw.toString('hex'))];
+}
+
+beforeAll(async () => {
+  // The browser test registers the shared site when it runs first; alone, this file does.
+  await phpInSite(
+    `$status = Keybridge_Status::fetch(); if ( empty( $status['registered'] ) ) { Keybridge_Plugin::client()->register( array( 'email' => 'scan-${tag}@example.com', 'site_name' => 'scan' ) ); }`,
+  );
+});
+
+afterAll(async () => {
+  // Leave the shared site as it was: no scan keys, no scan option.
+  await phpInSite(
+    `keybridge_unprotect_option(${php(option)}); delete_option(${php(option)}); keybridge_delete_key('scan/${tag}/function'); keybridge_delete_key('scan/${tag}/rest');`,
+  ).catch(() => undefined);
+});
+
+describe('secret scan of the running WordPress site', () => {
+  it('stores and reads values through the function, a protected option and the REST route', async () => {
+    const viaFunction = await phpInSite(
+      `var_export( keybridge_set_key( 'scan/${tag}/function', ${php(secrets.viaFunction)} ) ); echo ' '; echo keybridge_get_key( 'scan/${tag}/function' );`,
+    );
+    expect(viaFunction).toBe(`true ${secrets.viaFunction}`);
+
+    // An existing plaintext option handed to keybridge, then updated by "its plugin".
+    const protectedOption = await phpInSite(
+      `add_option( ${php(option)}, ${php(secrets.protectedBefore)}, '', 'no' ); var_export( keybridge_protect_option( ${php(option)} ) ); ` +
+        `update_option( ${php(option)}, ${php(secrets.protectedAfter)} ); wp_cache_flush(); echo ' ' . get_option( ${php(option)} );`,
+    );
+    expect(protectedOption).toBe(`true ${secrets.protectedAfter}`);
+
+    // The admin screen's route, as the browser calls it (cookie + wp_rest nonce).
+    const cookie = await logInToWordPress(env);
+    const nonce = await (await fetch(`${env.WP_URL}/wp-admin/admin-ajax.php?action=rest-nonce`, { headers: { cookie } })).text();
+    const answer = await fetch(`${env.WP_URL}/index.php?rest_route=/keybridge/v1/op/keys.set`, {
+      method: 'POST',
+      headers: { cookie, 'x-wp-nonce': nonce, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: `scan/${tag}/rest`, value: secrets.viaRest, label: 'scan' }),
+    });
+    expect(answer.status, await answer.clone().text()).toBe(200);
+    expect(await answer.text()).not.toContain(secrets.viaRest);
+    expect(await phpInSite(`echo keybridge_get_key( 'scan/${tag}/rest' );`)).toBe(secrets.viaRest);
+  });
+
+  it('logs a failed read with the agent down, without the value', async () => {
+    await fixture.stopAgent();
+    try {
+      // A fresh process has an empty cache: the read must go to the (stopped) agent and fail.
+      expect(await phpInSite(`var_export( keybridge_get_key( 'scan/${tag}/function' ) );`)).toBe('NULL');
+      expect(await phpInSite(`var_export( get_option( ${php(option)} ) );`)).toBe('false');
+    } finally {
+      await fixture.startAgent();
+    }
+  });
+
+  it('finds no value in any file of the site, its agent or its database', () => {
+    const files = filesUnder(fixtureDir);
+    const mariadbData = join(fixtureDir, 'mariadb');
+    // Sanity: the scan really covers the logs, the agent's store and MariaDB's files.
+    expect(files.some((file) => file.endsWith('debug.log') || file.endsWith('php.log'))).toBe(true);
+    expect(files.some((file) => file.endsWith('.db'))).toBe(true);
+    expect(files.some((file) => file.startsWith(mariadbData))).toBe(true);
+
+    const leaks: string[] = [];
+    for (const file of files) {
+      if (statSync(file).size > 512 * 1024 * 1024) continue;
+      const content = readFileSync(file);
+      for (const [which, value] of Object.entries(secrets)) {
+        // The option's first value was a plaintext wp_options row before it was protected:
+        // InnoDB's pages and logs may keep old row versions, which keybridge cannot reach.
+        if (which === 'protectedBefore' && file.startsWith(mariadbData)) continue;
+        if (encodings(value).some((form) => content.includes(form))) leaks.push(`${which} in ${relative(fixtureDir, file)}`);
+      }
+    }
+    expect(leaks).toEqual([]);
+  });
+});
