@@ -15,7 +15,7 @@ let browser: Browser;
 let page: Page;
 
 function agent(action: 'start' | 'stop'): void {
-  execFileSync('bash', [AGENT_SH, action, env.dir], { stdio: 'pipe', timeout: 60_000 });
+  execFileSync('bash', [AGENT_SH, action, env.WP_FIXTURE_DIR], { stdio: 'pipe', timeout: 60_000 });
 }
 
 describe('with the agent stopped', () => {

@@ -7,36 +7,21 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { readWordPressEnv, type WordPressEnv } from '../fixtures/wordpress/wordpress.ts';
 
 export const REPO = new URL('..', import.meta.url).pathname;
 export const ARTIFACTS = join(REPO, '.test-artifacts', 'admin-ui');
 export const SETTINGS_PATH = '/wp-admin/options-general.php?page=keybridge';
 
-export interface WordPressEnv {
-  WP_URL: string;
-  WP_PATH: string;
-  WP_ADMIN_USER: string;
-  WP_ADMIN_PASSWORD: string;
-  /** The fixture folder (where agent.sh start|stop works). */
-  dir: string;
-  [key: string]: string;
-}
+export type { WordPressEnv };
 
-/** The fixture's KEY=VALUE env file named by KEYBRIDGE_WP_ENV. */
+/** The fixture named by KEYBRIDGE_WP_ENV (fixtures/wordpress/up.sh writes DIR/env). */
 export function wordPressEnv(): WordPressEnv {
   const file = process.env.KEYBRIDGE_WP_ENV;
   if (!file) throw new Error('KEYBRIDGE_WP_ENV is not set: start fixtures/wordpress/up.sh DIR and point it at DIR/env');
-  const env: Record<string, string> = { dir: dirname(file) };
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const at = line.indexOf('=');
-    if (at > 0) env[line.slice(0, at)] = line.slice(at + 1);
-  }
-  for (const key of ['WP_URL', 'WP_PATH', 'WP_ADMIN_USER', 'WP_ADMIN_PASSWORD']) {
-    if (!env[key]) throw new Error(`${file} has no ${key}`);
-  }
-  return env as WordPressEnv;
+  return readWordPressEnv(file);
 }
 
 export interface Browser {
@@ -158,7 +143,7 @@ export function routeEndpoint(env: WordPressEnv): string {
 
 /** Requests the keybridge agent has logged so far (one JSON line each, no bodies). */
 export function agentRequestCount(env: WordPressEnv): number {
-  const log = join(env.WP_LOG_DIR ?? join(env.dir, 'logs'), 'agent.log');
+  const log = join(env.WP_LOG_DIR, 'agent.log');
   return readFileSync(log, 'utf8').split('\n').filter((line) => line.startsWith('{')).length;
 }
 
