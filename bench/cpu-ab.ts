@@ -30,6 +30,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { getRequests, fetchRequests } from './scenarios.ts';
+import { onAnswers } from './http-answers.ts';
 import { setKeys, warmAndCheck } from './keyset.ts';
 import type { Target } from './loadgen-protocol.ts';
 
@@ -57,36 +58,26 @@ async function cpuPerRequest(target: Extract<Target, { kind: 'tcp' }>, requests:
     const sockets = Array.from({ length: CONNECTIONS }, () => {
       const socket = connect(target.port, target.host);
       socket.setNoDelay(true);
-      let buffer: Buffer = Buffer.alloc(0);
       const next = () => {
         if (sent >= total) return;
         socket.write(payloads[sent++ % payloads.length]);
       };
       socket.on('connect', next);
       socket.on('error', reject);
-      socket.on('data', (chunk: Buffer) => {
-        buffer = buffer.length === 0 ? chunk : Buffer.concat([buffer, chunk]);
-        for (;;) {
-          const end = buffer.indexOf('\r\n\r\n');
-          if (end < 0) return;
-          const head = buffer.subarray(0, end).toString('latin1');
-          const length = Number(/content-length: *(\d+)/i.exec(head)?.[1] ?? 0);
-          if (buffer.length < end + 4 + length) return;
-          if (!head.startsWith('HTTP/1.1 200')) reject(new Error(`answered ${head.split('\r\n')[0]}`));
-          buffer = buffer.subarray(end + 4 + length);
-          done++;
-          if (done === warmup) {
-            started = process.cpuUsage();
-            startUs = Number(process.hrtime.bigint() / 1000n);
-          }
-          if (done === total) {
-            const used = process.cpuUsage(started ?? undefined);
-            for (const each of sockets) each.destroy();
-            resolvePromise({ cpuUs: used.user + used.system, startUs, endUs: Number(process.hrtime.bigint() / 1000n) });
-            return;
-          }
-          next();
+      onAnswers(socket, (statusLine) => {
+        if (!statusLine.startsWith('HTTP/1.1 200')) reject(new Error(`answered ${statusLine}`));
+        done++;
+        if (done === warmup) {
+          started = process.cpuUsage();
+          startUs = Number(process.hrtime.bigint() / 1000n);
         }
+        if (done === total) {
+          const used = process.cpuUsage(started ?? undefined);
+          for (const each of sockets) each.destroy();
+          resolvePromise({ cpuUs: used.user + used.system, startUs, endUs: Number(process.hrtime.bigint() / 1000n) });
+          return;
+        }
+        next();
       });
       return socket;
     });

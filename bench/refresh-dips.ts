@@ -16,6 +16,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { setKeys, warmAndCheck } from './keyset.ts';
 import { getRequests } from './scenarios.ts';
+import { onAnswers } from './http-answers.ts';
 
 const CONNECTIONS = 64;
 const SLICE_MS = 250;
@@ -47,27 +48,17 @@ async function main(): Promise<void> {
     }, SLICE_MS);
     const sockets = Array.from({ length: CONNECTIONS }, () => {
       const socket = connect(target.port, target.host);
-      let buffer: Buffer = Buffer.alloc(0);
       let sentAt = 0;
       const next = () => {
         sentAt = performance.now();
         socket.write(payloads[sent++ % payloads.length]);
       };
       socket.on('connect', next);
-      socket.on('data', (chunk: Buffer) => {
-        buffer = buffer.length === 0 ? chunk : Buffer.concat([buffer, chunk]);
-        for (;;) {
-          const end = buffer.indexOf('\r\n\r\n');
-          if (end < 0) return;
-          const head = buffer.subarray(0, end).toString('latin1');
-          const length = Number(/content-length: *(\d+)/i.exec(head)?.[1] ?? 0);
-          if (buffer.length < end + 4 + length) return;
-          if (!head.startsWith('HTTP/1.1 200')) throw new Error(`answered ${head.split('\r\n')[0]}`);
-          buffer = buffer.subarray(end + 4 + length);
-          done++;
-          slowestMs = Math.max(slowestMs, performance.now() - sentAt);
-          next();
-        }
+      onAnswers(socket, (statusLine) => {
+        if (!statusLine.startsWith('HTTP/1.1 200')) throw new Error(`answered ${statusLine}`);
+        done++;
+        slowestMs = Math.max(slowestMs, performance.now() - sentAt);
+        next();
       });
       return socket;
     });
