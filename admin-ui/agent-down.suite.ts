@@ -3,27 +3,20 @@
  * settings page still renders, with the agent row red, a clear message and the forms that
  * cannot work disabled — no PHP fatal. The agent is started again whatever happens.
  */
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO, callRoute, logIn, openBrowser, openSettings, wordPressEnv, type Browser } from './wp-browser.ts';
+import { attachWordPress } from '../fixtures/wordpress/wordpress.ts';
+import { callRoute, openAdminBrowser, openSettings, wordPressEnv, type Browser } from './wp-browser.ts';
 
 const env = wordPressEnv();
-const AGENT_SH = join(REPO, 'fixtures', 'wordpress', 'agent.sh');
+const fixture = attachWordPress(process.env.KEYBRIDGE_WP_ENV ?? '');
 let browser: Browser;
 let page: Page;
 
-function agent(action: 'start' | 'stop'): void {
-  execFileSync('bash', [AGENT_SH, action, env.WP_FIXTURE_DIR], { stdio: 'pipe', timeout: 60_000 });
-}
-
 describe('with the agent stopped', () => {
   beforeAll(async () => {
-    browser = await openBrowser();
+    browser = await openAdminBrowser(env, 20_000);
     page = browser.page;
-    page.setDefaultTimeout(20_000);
-    await logIn(page, env);
   });
 
   afterAll(async () => {
@@ -31,7 +24,7 @@ describe('with the agent stopped', () => {
   });
 
   it('shows the agent row red, says so, disables the forms, and has no PHP error', async () => {
-    agent('stop');
+    await fixture.stopAgent();
     try {
       await openSettings(page, env);
       const agentRow = page.locator('#keybridge-admin tr[data-row="agent"]');
@@ -52,7 +45,7 @@ describe('with the agent stopped', () => {
       expect(list.body).toMatchObject({ type: 'agent-unreachable', status: 502 });
       expect(JSON.stringify(list.body)).not.toMatch(/Bearer|agent\.token"/);
     } finally {
-      agent('start');
+      await fixture.startAgent();
     }
   });
 

@@ -11,7 +11,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ARTIFACTS, logIn, openBrowser, openSettings, runWordPressPhp, settledAgentRequestCount, wordPressEnv, type Browser } from './wp-browser.ts';
+import { ARTIFACTS, openAdminBrowser, openSettings, runWordPressPhp, settledAgentRequestCount, wordPressEnv, type Browser } from './wp-browser.ts';
 
 const env = wordPressEnv();
 let browser: Browser;
@@ -44,10 +44,8 @@ async function success(): Promise<string> {
 
 describe('Settings → Keybridge', () => {
   beforeAll(async () => {
-    browser = await openBrowser();
+    browser = await openAdminBrowser(env, 15_000);
     page = browser.page;
-    page.setDefaultTimeout(15_000);
-    await logIn(page, env);
   });
 
   afterAll(async () => {

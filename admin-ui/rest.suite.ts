@@ -11,6 +11,7 @@ import {
   callRoute,
   ensureRegistered,
   logIn,
+  openAdminBrowser,
   openBrowser,
   openSettings,
   routeEndpoint,
@@ -38,10 +39,8 @@ async function neverReachesAgent(refused: () => Promise<void>): Promise<void> {
 
 describe('Keybridge_Rest', () => {
   beforeAll(async () => {
-    admin = await openBrowser();
+    admin = await openAdminBrowser(env, 15_000);
     page = admin.page;
-    page.setDefaultTimeout(15_000);
-    await logIn(page, env);
     await openSettings(page, env);
     await ensureRegistered(page);
   });

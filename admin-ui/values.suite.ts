@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { callRoute, ensureRegistered, logIn, openBrowser, openSettings, runWordPressPhp, wordPressEnv, type Browser } from './wp-browser.ts';
+import { callRoute, ensureRegistered, openAdminBrowser, openSettings, runWordPressPhp, wordPressEnv, type Browser } from './wp-browser.ts';
 
 const env = wordPressEnv();
 let browser: Browser;
@@ -39,10 +39,8 @@ function storedValueHash(name: string): string {
 
 describe('the key form', () => {
   beforeAll(async () => {
-    browser = await openBrowser();
+    browser = await openAdminBrowser(env, 20_000);
     page = browser.page;
-    page.setDefaultTimeout(20_000);
-    await logIn(page, env);
     await openSettings(page, env);
     await ensureRegistered(page);
     await openSettings(page, env);

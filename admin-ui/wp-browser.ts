@@ -64,6 +64,14 @@ export async function logIn(page: Page, env: WordPressEnv, user = env.WP_ADMIN_U
   await Promise.all([page.waitForURL(/wp-admin/), page.click('#wp-submit')]);
 }
 
+/** A fresh browser with the admin logged in: what each suite opens in its beforeAll. */
+export async function openAdminBrowser(env: WordPressEnv, timeoutMs: number): Promise<Browser> {
+  const browser = await openBrowser();
+  browser.page.setDefaultTimeout(timeoutMs);
+  await logIn(browser.page, env);
+  return browser;
+}
+
 /** Opens Settings → Keybridge and waits until the bundle has drawn the status rows. */
 export async function openSettings(page: Page, env: WordPressEnv): Promise<void> {
   await page.goto(`${env.WP_URL}${SETTINGS_PATH}`);
