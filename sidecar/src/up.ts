@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { createAgent, DEFAULT_CACHE, type Agent } from './agent/agent.ts';
 import type { AccessLogEntry } from './agent/app.ts';
@@ -45,6 +46,8 @@ export interface UpInstance {
   tokenFile: string;
   home: string;
   keyServiceUrl: string;
+  /** The agent's node:http server: it emits 'request' only for what the socket fast path handed it (tests count them). */
+  agentServer: Server;
   /** Stops the key service only (the agent keeps serving from cache): for outage tests. */
   stopKeyService(): Promise<void>;
   close(): Promise<void>;
@@ -114,6 +117,7 @@ export async function up(options: UpOptions): Promise<UpInstance> {
     tokenFile,
     home,
     keyServiceUrl: server.url,
+    agentServer: running.server,
     stopKeyService: () => server.close(),
     close: async () => {
       stopRenewal();

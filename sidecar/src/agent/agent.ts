@@ -6,7 +6,8 @@ import { type AccessLogEntry, createAgentApp } from './app.ts';
 import { CiphertextCache } from './cache.ts';
 import { Registrar } from './certs/registrar.ts';
 import type { CertificateStore } from './certs/store.ts';
-import { fastReadListener } from './fast-reads.ts';
+import { fastReadSockets } from './fast-read-sockets.ts';
+import { fastReadListener, readHandler } from './fast-reads.ts';
 import { AgentKeys, type SiteIdentity } from './keys.ts';
 import type { FastPath } from './listen.ts';
 import { readOperations } from './routes/keys.ts';
@@ -26,7 +27,7 @@ export interface AgentOptions {
 
 export interface Agent {
   app: Hono;
-  /** Serves the hot read routes before hono (fast-reads.ts): pass it to listen(). */
+  /** Serves the hot read routes before hono (fast-reads.ts, fast-read-sockets.ts): pass it to listen(). */
   fastReads: FastPath;
   keys: AgentKeys;
   certificates: CertificateStore;
@@ -63,7 +64,11 @@ export function createAgent(options: AgentOptions): Agent {
       webroots: options.webroots,
     },
   });
-  const fastReads = fastReadListener({ token: options.token, reads: readOperations(keys), log: options.log });
+  const handler = readHandler({ token: options.token, reads: readOperations(keys) });
+  const fastReads: FastPath = {
+    request: fastReadListener({ handler, log: options.log }),
+    sockets: (listening) => fastReadSockets({ handler, log: options.log, ...listening }),
+  };
   return { app, fastReads, keys, certificates, registrar };
 }
 

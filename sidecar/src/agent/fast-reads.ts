@@ -4,32 +4,60 @@ import { parseJsonObject, readNodeBody, requireJsonContentType } from '../http/j
 import type { AccessLogEntry } from './app.ts';
 import { MAX_BODY_BYTES } from './app.ts';
 import type { ReadOperations } from './routes/keys.ts';
+import { FETCH_PATH, GET_PATH } from './strict-request.ts';
 import { tokenVerifier } from './token.ts';
 
 /**
  * The two routes every page request may hit — POST /v1/keys/get and /v1/keys/fetch —
- * served straight from node:http. Through hono each costs ~2× the CPU of a bare node
- * server (a Web Request and Response per call, bench/README.md); here the same checks
- * run in the same order (token, body cap, media type, JSON, fields) and the same
- * operations answer (routes/keys.ts readOperations), so responses are byte-for-byte
- * what the hono routes give. The contract test runs against this path.
- * Returns false for any other request, which then goes to the hono app.
+ * served without hono. Through hono each costs ~2× the CPU of a bare node server (a Web
+ * Request and Response per call, bench/README.md); here the same checks run in the same
+ * order (token, body cap, media type, JSON, fields) and the same operations answer
+ * (routes/keys.ts readOperations), so responses are byte-for-byte what the hono routes
+ * give. The contract test runs against this path.
+ *
+ * Two adapters share the checks (`readHandler`): `fastReadListener` on node:http's
+ * requests, and fast-read-sockets.ts on whole requests read straight off the socket
+ * (the common case; node:http's request and response objects cost more than the read).
  *
  * Written for the per-request cost: no closures made per request (under tsx each named
  * one also costs a defineProperty), headers as a flat array (node's fastest form).
  */
-const GET = '/v1/keys/get';
-const FETCH = '/v1/keys/fetch';
 const BEARER = 'Bearer ';
 
-export function fastReadListener(options: { token: string; reads: ReadOperations; log?: (entry: AccessLogEntry) => void }) {
-  const matches = tokenVerifier(options.token);
-  const { reads, log } = options;
+export interface ReadAnswer {
+  status: number;
+  contentType: string;
+  text: string;
+}
 
-  function send(req: IncomingMessage, res: ServerResponse, started: number, status: number, type: string, text: string): void {
-    res.writeHead(status, ['Content-Type', type, 'Cache-Control', 'no-store', 'Content-Length', String(Buffer.byteLength(text))]);
-    res.end(text);
-    log?.({ method: 'POST', path: req.url as string, status, ms: performance.now() - started });
+export interface ReadHandler {
+  /** Throws `unauthorized` unless the header is exactly "Bearer <the token>". */
+  authorise(header: string | undefined): void;
+  /** Throws `unsupported-media-type` unless the Content-Type is JSON. */
+  requireJson(contentType: string | undefined): void;
+  /** The answer to a request whose token and media type were checked: JSON, or a problem. Never rejects. */
+  answer(path: string, body: string): Promise<ReadAnswer>;
+  /** A problem answer for an error thrown by the checks. */
+  problem(error: unknown): ReadAnswer;
+}
+
+export function readHandler(options: { token: string; reads: ReadOperations }): ReadHandler {
+  const matches = tokenVerifier(options.token);
+  const { reads } = options;
+
+  function problem(error: unknown): ReadAnswer {
+    const body = asKeybridgeError(error).toProblem();
+    return { status: body.status, contentType: 'application/problem+json', text: JSON.stringify(body) };
+  }
+
+  async function answer(path: string, body: string): Promise<ReadAnswer> {
+    try {
+      const request = parseJsonObject(body);
+      const text = JSON.stringify(path === GET_PATH ? await reads.get(request) : await reads.fetch(request));
+      return { status: 200, contentType: 'application/json', text };
+    } catch (error) {
+      return problem(error);
+    }
   }
 
   function authorise(header: string | undefined): void {
@@ -40,32 +68,43 @@ export function fastReadListener(options: { token: string; reads: ReadOperations
     if (!matches(token)) throw new KeybridgeError('unauthorized', 'the token does not match');
   }
 
-  async function answer(req: IncomingMessage, res: ServerResponse, started: number): Promise<void> {
-    let text: string;
+  return { authorise, requireJson: requireJsonContentType, answer, problem };
+}
+
+/** The node:http adapter: returns false for any other request, which then goes to the hono app. */
+export function fastReadListener(options: { handler: ReadHandler; log?: (entry: AccessLogEntry) => void }) {
+  const { handler, log } = options;
+
+  function send(req: IncomingMessage, res: ServerResponse, started: number, answer: ReadAnswer): void {
+    res.writeHead(answer.status, ['Content-Type', answer.contentType, 'Cache-Control', 'no-store', 'Content-Length', String(Buffer.byteLength(answer.text))]);
+    res.end(answer.text);
+    log?.({ method: 'POST', path: req.url as string, status: answer.status, ms: performance.now() - started });
+  }
+
+  async function respond(req: IncomingMessage, res: ServerResponse, started: number): Promise<void> {
+    let body: string;
     try {
-      authorise(req.headers.authorization);
+      handler.authorise(req.headers.authorization);
       if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) {
         res.shouldKeepAlive = false;
         throw new KeybridgeError('body-too-large', `at most ${MAX_BODY_BYTES} bytes`);
       }
-      requireJsonContentType(req.headers['content-type']);
-      const body = parseJsonObject(await readNodeBody(req, res, MAX_BODY_BYTES));
-      text = JSON.stringify(req.url === GET ? await reads.get(body) : await reads.fetch(body));
+      handler.requireJson(req.headers['content-type']);
+      body = await readNodeBody(req, res, MAX_BODY_BYTES);
     } catch (error) {
       // A refused body is left unread: drain it so the connection stays usable, unless
       // it was too large (then the connection closes instead).
       if (res.shouldKeepAlive) req.resume();
-      const problem = asKeybridgeError(error).toProblem();
-      send(req, res, started, problem.status, 'application/problem+json', JSON.stringify(problem));
+      send(req, res, started, handler.problem(error));
       return;
     }
-    send(req, res, started, 200, 'application/json', text);
+    send(req, res, started, await handler.answer(req.url as string, body));
   }
 
   return (req: IncomingMessage, res: ServerResponse): boolean => {
     const path = req.url;
-    if (req.method !== 'POST' || (path !== GET && path !== FETCH)) return false;
-    void answer(req, res, performance.now());
+    if (req.method !== 'POST' || (path !== GET_PATH && path !== FETCH_PATH)) return false;
+    void respond(req, res, performance.now());
     return true;
   };
 }

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { Hono } from 'hono';
 import type { Server } from 'node:http';
 import { chmodSync, existsSync, lstatSync, unlinkSync } from 'node:fs';
-import { connect, isIP } from 'node:net';
+import { connect, isIP, type Socket } from 'node:net';
 import { KeybridgeError } from '../errors.ts';
 
 /**
@@ -42,16 +42,32 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** A handler that may answer a request itself (returns true) before the hono app sees it. */
-export type FastPath = (req: IncomingMessage, res: ServerResponse) => boolean;
+/**
+ * The hot read routes, served ahead of the hono app: `request` on node:http's requests,
+ * `sockets` (optional) on whole requests read straight off each new connection, handing
+ * the connection to node:http at its first request it does not serve (fast-read-sockets.ts).
+ */
+export interface FastPath {
+  /** Answers the request itself (returns true), or leaves it to the hono app. */
+  request: (req: IncomingMessage, res: ServerResponse) => boolean;
+  sockets?: (options: { handOff: (socket: Socket) => void; keepAliveTimeoutMs: number }) => FastSockets;
+}
+
+export interface FastSockets {
+  accept(socket: Socket): void;
+  closeAll(): void;
+}
+
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
 export async function listen(app: Hono, address: ListenAddress, fast?: FastPath): Promise<RunningServer> {
   const honoListener = getRequestListener(app.fetch);
   const server = createServer((req, res) => {
-    if (fast?.(req, res)) return;
+    if (fast?.request(req, res)) return;
     void honoListener(req, res);
   });
-  server.keepAliveTimeout = 65_000;
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  const sockets = fast?.sockets ? takeConnections(server, fast.sockets) : null;
   if (address.kind === 'unix') {
     // A socket left by a crashed agent would make listen() fail: remove it, but only if it
     // is a socket and nobody answers on it (never take over a running agent's socket).
@@ -83,9 +99,26 @@ export async function listen(app: Hono, address: ListenAddress, fast?: FastPath)
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
+        sockets?.closeAll();
         server.closeAllConnections();
       }),
   };
+}
+
+/**
+ * Puts the fast path in front of node:http on every new connection: node:http's own
+ * connection listener (the one http.Server registers) is taken off the server and called
+ * only when the fast path hands a connection over. The server stays node:http's in every
+ * other way (it listens, tracks what it was handed, applies its timeouts to it).
+ */
+function takeConnections(server: Server, make: NonNullable<FastPath['sockets']>): FastSockets {
+  const listeners = server.listeners('connection');
+  if (listeners.length !== 1) throw new Error(`node:http registered ${listeners.length} connection listeners, expected 1`);
+  const nodeListener = listeners[0] as (socket: Socket) => void;
+  server.removeListener('connection', nodeListener);
+  const sockets = make({ handOff: (socket) => nodeListener.call(server, socket), keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS });
+  server.on('connection', (socket: Socket) => sockets.accept(socket));
+  return sockets;
 }
 
 function answers(socketPath: string): Promise<boolean> {

@@ -3,7 +3,7 @@ import { loadServerConfig } from '../../config/server.ts';
 import { runAgent } from '../../roles/agent.ts';
 import { issuePartnerBinding, rotateRoot, runServer, withAuthority, type RotationStep } from '../../roles/server.ts';
 import { parse, requireOption } from '../args.ts';
-import { createLogWriter } from '../log-writer.ts';
+import { accessLogLine, createLineWriter, createLogWriter } from '../log-writer.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { printJson, printTable } from '../output.ts';
 
@@ -16,7 +16,8 @@ keybridge server rotate-root --config FILE [--json] # new root key, vaults re-wr
 keybridge agent --config FILE                      # sidecar`;
 
 /** One JSON line per request on stderr: method, path, status, duration (and the certificate subject). */
-const logLine = createLogWriter();
+const writeLine = createLineWriter();
+const logLine = createLogWriter(undefined, writeLine);
 
 function untilSignal(close: () => Promise<void>): Promise<number> {
   return new Promise<number>((resolveExit) => {
@@ -165,7 +166,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
   const config = await loadAgentConfig(requireOption(values, 'config'));
   const running = await runAgent(
     config,
-    (entry) => logLine({ ...entry, ms: Number(entry.ms.toFixed(2)) }),
+    (entry) => writeLine(accessLogLine(entry)),
     (error) => logLine({ event: 'renewal-failed', error: error instanceof Error ? error.message : 'error' }),
   );
   const partner = config.partner ? `, ${config.partner.name} ${config.partner.environment ?? '(environment unknown)'}, certificate ${config.partner.certFile}` : '';

@@ -2,10 +2,10 @@ import { resolve } from 'node:path';
 import { parseListen } from '../../agent/listen.ts';
 import { cmsConfigLines, up } from '../../up.ts';
 import { parse } from '../args.ts';
-import { createLogWriter } from '../log-writer.ts';
+import { accessLogLine, createLineWriter } from '../log-writer.ts';
 import { defaultHome } from '../agent-client.ts';
 
-const accessLog = createLogWriter();
+const accessLog = createLineWriter();
 
 export const UP_USAGE = 'keybridge up [--home DIR] [--listen HOST:PORT | --listen unix:/path] [--webroot DIR]... [--no-register]';
 export const DEFAULT_LISTEN = '127.0.0.1:8877';
@@ -31,7 +31,7 @@ export async function upCommand(argv: string[]): Promise<number> {
     webroots: (values.webroot ?? []).map((dir) => resolve(dir)),
     listen: parseListen(values.listen ?? process.env.KEYBRIDGE_LISTEN ?? DEFAULT_LISTEN, '--listen'),
     // One JSON line per request on stderr: method, path, status, duration. No bodies, no headers.
-    log: (entry) => accessLog({ ...entry, ms: Number(entry.ms.toFixed(2)) }),
+    log: (entry) => accessLog(accessLogLine(entry)),
   });
   process.stdout.write(
     [

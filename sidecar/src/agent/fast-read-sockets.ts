@@ -1,0 +1,190 @@
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import type { AccessLogEntry } from './app.ts';
+import { MAX_BODY_BYTES } from './app.ts';
+import type { ReadAnswer, ReadHandler } from './fast-reads.ts';
+import { parseReadRequest } from './strict-request.ts';
+
+/**
+ * The hot read routes served straight off the socket. A page's read is one small request
+ * written whole (PHP's client writes head and body in one fwrite); node:http would build a
+ * request and a response object for it, which costs more than the read itself. So each
+ * connection starts here: while every request on it is one strict-request.ts recognises,
+ * complete in what was read, it is answered here, in order, with the bytes node:http would
+ * send (status line, the same headers, Date, Connection, Keep-Alive). The first request that
+ * is anything else — another route, a split or chunked or oversized body, an odd header —
+ * hands the connection, with every byte not yet answered, to node:http for good. So node:http
+ * keeps every limit and timeout it has for partial and unusual requests; here a connection
+ * only ever waits between requests (the keep-alive timeout) or for its own answer.
+ */
+
+export interface FastReadSocketsOptions {
+  handler: ReadHandler;
+  /** node:http's own connection listener: takes the socket from here on. */
+  handOff: (socket: Socket) => void;
+  keepAliveTimeoutMs: number;
+  log?: (entry: AccessLogEntry) => void;
+}
+
+export function fastReadSockets(options: FastReadSocketsOptions) {
+  const { handler, handOff, log } = options;
+  const keepAlive = `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(options.keepAliveTimeoutMs / 1000)}\r\n\r\n`;
+  const open = new Set<Socket>();
+
+  // node:http's Date header, recomputed once a second as node does.
+  let date = '';
+  let dateUntil = 0;
+  function dateHeader(): string {
+    const now = Date.now();
+    if (now >= dateUntil) {
+      date = new Date(now).toUTCString();
+      dateUntil = now - (now % 1000) + 1000;
+    }
+    return date;
+  }
+
+  /** One connection's state; methods instead of per-request closures (the hot path). */
+  class Connection {
+    socket: Socket;
+    /** Bytes read and not yet answered (null: none). */
+    pending: Buffer | null = null;
+    /** An answer is being made, or could not be written yet: later requests wait. */
+    busy = false;
+    handedOver = false;
+    /** The client ended its side: close ours once the answers to what it sent are out. */
+    ended = false;
+    onData: (chunk: Buffer) => void;
+    onEnd: () => void;
+    onTimeout: () => void;
+    onClose: () => void;
+    onDrain: () => void;
+
+    constructor(socket: Socket) {
+      this.socket = socket;
+      this.onData = (chunk) => this.received(chunk);
+      this.onEnd = () => this.clientEnded();
+      this.onTimeout = () => socket.destroy();
+      this.onClose = () => open.delete(socket);
+      this.onDrain = () => this.resume();
+      socket.on('data', this.onData);
+      socket.on('end', this.onEnd);
+      socket.on('timeout', this.onTimeout);
+      socket.on('close', this.onClose);
+      socket.on('error', noop);
+      socket.setTimeout(options.keepAliveTimeoutMs);
+      open.add(socket);
+    }
+
+    received(chunk: Buffer): void {
+      this.pending = this.pending === null ? chunk : Buffer.concat([this.pending, chunk]);
+      if (!this.busy) this.serve();
+    }
+
+    /** Answers the pending requests in order until one must wait, or node:http takes over. */
+    serve(): void {
+      while (this.pending !== null && !this.busy) {
+        const request = parseReadRequest(this.pending, 0, MAX_BODY_BYTES);
+        if (request === null) {
+          if (this.ended) this.refuseAfterEnd();
+          else this.handOver();
+          return;
+        }
+        this.pending = request.end === this.pending.length ? null : this.pending.subarray(request.end);
+        const started = performance.now();
+        let answer: ReadAnswer | Promise<ReadAnswer>;
+        try {
+          handler.authorise(request.authorization);
+          handler.requireJson(request.contentType);
+          answer = handler.answer(request.path, request.body);
+        } catch (error) {
+          answer = handler.problem(error);
+        }
+        if (answer instanceof Promise) {
+          // Later requests wait (unread in the socket, or in `pending`) so that answers go
+          // out in the order of their requests.
+          this.busy = true;
+          this.socket.pause();
+          void answer.then((value) => this.send(request.path, started, value));
+        } else {
+          this.send(request.path, started, answer);
+        }
+      }
+      if (this.ended && !this.busy) this.socket.end();
+    }
+
+    send(path: string, started: number, answer: ReadAnswer): void {
+      const socket = this.socket;
+      if (socket.destroyed) return;
+      const written = socket.write(
+        `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status]}\r\nContent-Type: ${answer.contentType}\r\n` +
+          `Cache-Control: no-store\r\nContent-Length: ${Buffer.byteLength(answer.text)}\r\nDate: ${dateHeader()}\r\n${keepAlive}${answer.text}`,
+      );
+      log?.({ method: 'POST', path, status: answer.status, ms: performance.now() - started });
+      if (!written) {
+        // The client is not reading its answers: stop serving it until it does.
+        this.busy = true;
+        socket.pause();
+        socket.once('drain', this.onDrain);
+      } else if (this.busy) {
+        this.resume();
+      }
+    }
+
+    resume(): void {
+      this.busy = false;
+      this.serve();
+      if (!this.busy && this.handedOver === false) this.socket.resume();
+    }
+
+    clientEnded(): void {
+      this.ended = true;
+      // Idle, nothing is pending (an incomplete request is handed over as it comes): close.
+      // Busy, the answers still owed are written first (serve() closes after them).
+      if (!this.busy) this.socket.end();
+    }
+
+    /**
+     * A client that pipelined a request this path does not serve behind one whose answer was
+     * pending, and then ended its side: node:http can no longer take the connection (its
+     * end was read here), so it gets node:http's answer to a request it cannot read.
+     */
+    refuseAfterEnd(): void {
+      this.pending = null;
+      this.socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    }
+
+    /** From here on node:http reads this connection, starting with the bytes not yet answered. */
+    handOver(): void {
+      const socket = this.socket;
+      socket.off('data', this.onData);
+      socket.off('end', this.onEnd);
+      socket.off('timeout', this.onTimeout);
+      socket.off('close', this.onClose);
+      socket.off('error', noop);
+      socket.setTimeout(0);
+      open.delete(socket);
+      // Paused, the bytes put back stay first in line: node:http's listener reads them
+      // before anything the socket reads next (it resumes the socket below, and reads
+      // arriving later come after what is buffered).
+      socket.pause();
+      if (this.pending !== null) socket.unshift(this.pending);
+      this.pending = null;
+      this.handedOver = true;
+      handOff(socket);
+      socket.resume();
+    }
+  }
+
+  return {
+    accept(socket: Socket): void {
+      new Connection(socket);
+    },
+    /** Closes every connection still served here (node:http closes the ones it took). */
+    closeAll(): void {
+      for (const socket of open) socket.destroy();
+      open.clear();
+    },
+  };
+}
+
+function noop(): void {}
