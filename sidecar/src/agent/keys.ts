@@ -177,7 +177,18 @@ export class AgentKeys {
   async get(rawName: unknown, wrappingKey: unknown): Promise<KeyRead> {
     const { name, keyId } = this.lookupName(rawName);
     const kek = decodeKekField(wrappingKey);
-    const record = (await this.readRecords([keyId]))[0];
+    return this.open(name, keyId, kek, (await this.readRecords([keyId]))[0]);
+  }
+
+  /** get(), checked in the same order, when its record is cached and fresh: no promise. Else null. */
+  getCached(rawName: unknown, wrappingKey: unknown): KeyRead | null {
+    const { name, keyId } = this.lookupName(rawName);
+    const kek = decodeKekField(wrappingKey);
+    const records = this.reader.readCached([keyId]);
+    return records === null ? null : this.open(name, keyId, kek, records[0]);
+  }
+
+  private open(name: string, keyId: string, kek: Uint8Array, record: StoredSecret | null): KeyRead {
     if (!record) throw new KeybridgeError('key-not-found', describeName(name), { field: 'name' });
     let value: Uint8Array;
     try {
@@ -198,22 +209,16 @@ export class AgentKeys {
   /** Ciphertexts for many names in one key-service round trip (cache misses only). */
   async fetch(rawNames: readonly unknown[]): Promise<KeyFetched[]> {
     const named = rawNames.map((raw, index) => this.lookupName(raw, index));
-    const names = named.map((entry) => entry.name);
-    const keyIds = named.map((entry) => entry.keyId);
-    const records = await this.readRecords(keyIds);
-    return names.map((name, index) => {
-      const record = records[index];
-      if (!record) return { name, found: false, keyId: keyIds[index] };
-      return {
-        name,
-        found: true,
-        keyId: record.keyId,
-        kekId: record.kekId,
-        ciphertext: record.ciphertext,
-        version: record.version,
-      };
-    });
+    return fetched(named, await this.readRecords(named.map((entry) => entry.keyId)));
   }
+
+  /** fetch() when every record is cached and fresh: no promise. Else null. */
+  fetchCached(rawNames: readonly unknown[]): KeyFetched[] | null {
+    const named = rawNames.map((raw, index) => this.lookupName(raw, index));
+    const records = this.reader.readCached(named.map((entry) => entry.keyId));
+    return records === null ? null : fetched(named, records);
+  }
+
 
   async rotate(rawName: unknown, wrappingKey: unknown): Promise<KeyWritten> {
     const current = await this.get(rawName, wrappingKey);
@@ -276,6 +281,14 @@ export class AgentKeys {
     const site = this.site;
     return { siteId: site.siteId, environment: site.environment, keyId };
   }
+}
+
+function fetched(named: readonly NamedKey[], records: readonly (StoredSecret | null)[]): KeyFetched[] {
+  return named.map(({ name, keyId }, index) => {
+    const record = records[index];
+    if (!record) return { name, found: false, keyId };
+    return { name, found: true, keyId: record.keyId, kekId: record.kekId, ciphertext: record.ciphertext, version: record.version };
+  });
 }
 
 function decodeKekField(value: unknown): Uint8Array {

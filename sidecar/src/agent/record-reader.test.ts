@@ -92,6 +92,37 @@ describe('misses', () => {
   });
 });
 
+describe('cached reads without a promise (getCached, fetchCached)', () => {
+  it('answer only while every record is cached and fresh, as get and fetch do, and refresh ahead too', async () => {
+    const written = await agent.keys.set('now/token', new TextEncoder().encode('now'));
+    const { keys, clock } = reader();
+    const before = upstream();
+    expect(keys.getCached('now/token', written.wrappingKey)).toBeNull(); // not cached: no call made for it
+    expect(keys.fetchCached(['now/token'])).toBeNull();
+    expect(upstream()).toBe(before);
+
+    const read = await keys.get('now/token', written.wrappingKey);
+    expect(keys.getCached('now/token', written.wrappingKey)).toEqual(read);
+    expect(keys.fetchCached(['now/token'])).toEqual(await keys.fetch(['now/token']));
+    expect(keys.fetchCached(['now/token', 'now/other'])).toBeNull(); // one of them not cached
+    await keys.fetch(['now/other']); // a missing key is cached as missing
+    expect(keys.fetchCached(['now/token', 'now/other'])?.map((item) => item.found)).toEqual([true, false]);
+    expect(() => keys.getCached('now/other', written.wrappingKey)).toThrow(expect.objectContaining({ type: 'key-not-found' }));
+    expect(() => keys.getCached('../x', written.wrappingKey)).toThrow(expect.objectContaining({ type: 'invalid-name' }));
+    const other = await agent.keys.set('now/other-kek', new TextEncoder().encode('x'));
+    expect(() => keys.getCached('now/token', other.wrappingKey)).toThrow(expect.objectContaining({ type: 'kek-mismatch' }));
+
+    // Past the refresh point the cached record still answers, and its refresh starts.
+    const calls = upstream();
+    clock.now += TTL * (REFRESH_FROM + REFRESH_SPREAD) + 1;
+    expect(text(keys.getCached('now/token', written.wrappingKey)?.value ?? new Uint8Array())).toBe('now');
+    await vi.waitFor(() => expect(upstream() - calls).toBe(1), WAIT);
+    // Past the TTL: not fresh, so no answer without the key service.
+    clock.now += TTL;
+    expect(keys.getCached('now/token', written.wrappingKey)).toBeNull();
+  });
+});
+
 describe('refresh ahead', () => {
   it('serves the cached entry while refreshing, then the refreshed one, without waiting', async () => {
     const first = await agent.keys.set('ahead/token', new TextEncoder().encode('old'));

@@ -54,6 +54,21 @@ export class RecordReader {
   ) {}
 
   /** Records for the ids in order, null where the key service has none. */
+  /**
+   * The records when every one is cached and fresh (refreshing ahead as read() does), else
+   * null: lets a cached read answer without a promise. read() gives the same records.
+   */
+  readCached(keyIds: readonly string[]): (StoredSecret | null)[] | null {
+    const results: (StoredSecret | null)[] = new Array(keyIds.length);
+    for (let index = 0; index < keyIds.length; index++) {
+      const hit = this.cache.lookup(keyIds[index]);
+      if (hit.state !== 'fresh') return null;
+      results[index] = hit.value;
+      if (hit.refreshDue) this.refreshInBackground(keyIds[index]);
+    }
+    return results;
+  }
+
   async read(keyIds: readonly string[]): Promise<(StoredSecret | null)[]> {
     const results: (StoredSecret | null)[] = new Array(keyIds.length).fill(null);
     let waiting: { index: number; flight: Flight; stale: { value: StoredSecret | null } | null }[] | null = null;

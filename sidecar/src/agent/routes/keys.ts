@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import { KeybridgeError } from '../../errors.ts';
-import type { AgentKeys, KeyWritten } from '../keys.ts';
+import type { AgentKeys, KeyFetched, KeyRead, KeyWritten } from '../keys.ts';
 import { onlyFields, optionalString, readJsonObject, requiredString } from '../../http/json-body.ts';
 
 /** At most this many names in one fetch: one page request rarely needs more than a few. */
@@ -65,33 +65,51 @@ export function keyRoutes(keys: AgentKeys): Hono {
 
 /**
  * The two read operations a page request makes, as plain functions of the parsed body:
- * the hono routes above and the fast path (fast-reads.ts) both call them, so the checks
- * and the response shapes live in one place.
+ * the hono routes above and the fast paths (fast-reads.ts) both call them, so the checks
+ * and the response shapes live in one place. `getCached` / `fetchCached` give the same
+ * answer (after the same checks, in the same order) without a promise when every record
+ * it needs is cached and fresh, and null otherwise.
  */
 export function readOperations(keys: AgentKeys) {
+  const getArguments = (body: Record<string, unknown>) => {
+    onlyFields(body, ['name', 'wrapping_key']);
+    return { name: body.name, wrappingKey: requiredString(body, 'wrapping_key') };
+  };
+  const getJson = (read: KeyRead) => ({ name: read.name, value_base64: Buffer.from(read.value).toString('base64'), version: read.version });
+  const fetchNames = (body: Record<string, unknown>): unknown[] => {
+    onlyFields(body, ['names']);
+    const names = body.names;
+    if (!Array.isArray(names) || names.length === 0 || names.length > MAX_FETCH_NAMES) {
+      throw new KeybridgeError('invalid-field', `must be an array of 1 to ${MAX_FETCH_NAMES} names`, { field: 'names' });
+    }
+    return names;
+  };
+  const fetchJson = (fetched: KeyFetched[]) => ({
+    site_id: keys.siteId,
+    environment: keys.environment,
+    cache_ttl_ms: keys.cacheTtlMs,
+    keys: fetched.map((item) =>
+      item.found
+        ? { name: item.name, found: true, key_id: item.keyId, kek_id: item.kekId, ciphertext: item.ciphertext, version: item.version }
+        : { name: item.name, found: false, key_id: item.keyId },
+    ),
+  });
   return {
     async get(body: Record<string, unknown>) {
-      onlyFields(body, ['name', 'wrapping_key']);
-      const read = await keys.get(body.name, requiredString(body, 'wrapping_key'));
-      return { name: read.name, value_base64: Buffer.from(read.value).toString('base64'), version: read.version };
+      const { name, wrappingKey } = getArguments(body);
+      return getJson(await keys.get(name, wrappingKey));
     },
     async fetch(body: Record<string, unknown>) {
-      onlyFields(body, ['names']);
-      const names = body.names;
-      if (!Array.isArray(names) || names.length === 0 || names.length > MAX_FETCH_NAMES) {
-        throw new KeybridgeError('invalid-field', `must be an array of 1 to ${MAX_FETCH_NAMES} names`, { field: 'names' });
-      }
-      const fetched = await keys.fetch(names);
-      return {
-        site_id: keys.siteId,
-        environment: keys.environment,
-        cache_ttl_ms: keys.cacheTtlMs,
-        keys: fetched.map((item) =>
-          item.found
-            ? { name: item.name, found: true, key_id: item.keyId, kek_id: item.kekId, ciphertext: item.ciphertext, version: item.version }
-            : { name: item.name, found: false, key_id: item.keyId },
-        ),
-      };
+      return fetchJson(await keys.fetch(fetchNames(body)));
+    },
+    getCached(body: Record<string, unknown>) {
+      const { name, wrappingKey } = getArguments(body);
+      const read = keys.getCached(name, wrappingKey);
+      return read === null ? null : getJson(read);
+    },
+    fetchCached(body: Record<string, unknown>) {
+      const fetched = keys.fetchCached(fetchNames(body));
+      return fetched === null ? null : fetchJson(fetched);
     },
   };
 }
