@@ -100,6 +100,37 @@ describe('kb1 wrap', () => {
     for (const other of others) expect(errorType(() => unwrapValue(kek, ciphertext, other))).toBe('ciphertext-invalid');
   });
 
+  it('decodes a KEK string exactly when it is the canonical base64url of 32 bytes', () => {
+    // The pattern in decodeKek against the slow check (decode, re-encode, compare) on
+    // every one-character change of real KEK strings, and on shorter and longer ones.
+    const slow = (text: string): Uint8Array | null => {
+      if (!text.startsWith('kb1$') || !/^[A-Za-z0-9_-]*$/.test(text.slice(4)) || text.length % 4 === 1) return null;
+      const bytes = Buffer.from(text.slice(4), 'base64url');
+      return bytes.toString('base64url') === text.slice(4) && bytes.length === 32 ? new Uint8Array(bytes) : null;
+    };
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_+/=. \u00e9\u0000';
+    let checked = 0;
+    for (let round = 0; round < 20; round++) {
+      const good = encodeKek(generateKek());
+      const variants = [good, good.slice(0, -1), `${good}A`, good.replace('kb1$', 'kb2$'), good.slice(1)];
+      for (let at = 0; at < good.length; at++) {
+        for (const char of alphabet) variants.push(good.slice(0, at) + char + good.slice(at + 1));
+      }
+      for (const variant of variants) {
+        const expected = slow(variant);
+        let got: Uint8Array | null = null;
+        try {
+          got = decodeKek(variant);
+        } catch (error) {
+          expect((error as KeybridgeError).type, variant).toBe('invalid-wrapping-key');
+        }
+        expect(got === null ? null : Buffer.from(got).toString('hex'), variant).toBe(expected === null ? null : Buffer.from(expected).toString('hex'));
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(50_000);
+  });
+
   it('fails with a wrong KEK, and the KEK id tells the KEKs apart', () => {
     const kek = generateKek();
     const wrong = generateKek();

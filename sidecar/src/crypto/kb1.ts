@@ -53,7 +53,20 @@ export function encodeKek(kek: Uint8Array): string {
 }
 
 /** Parse a KEK string; anything but `kb1$` + canonical base64url of 32 bytes is refused. */
+/**
+ * A well-formed KEK string: the prefix and 43 base64url characters whose last one carries
+ * 4 data bits and 2 zero bits (values 0, 4, …, 60), which is exactly the canonical
+ * base64url of 32 bytes. Checked with one pattern on every read (decoding and re-encoding
+ * to compare was ~3 µs of each keys/get); anything else takes the path that says what is wrong.
+ */
+const CANONICAL_KEK = /^kb1\$[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
+
 export function decodeKek(s: string): Uint8Array {
+  if (typeof s === 'string' && CANONICAL_KEK.test(s)) {
+    const bytes = new Uint8Array(KEK_BYTES);
+    bytes.set(Buffer.from(s.slice(KEK_PREFIX.length), 'base64url'));
+    return bytes;
+  }
   if (typeof s !== 'string' || !s.startsWith(KEK_PREFIX)) {
     throw new KeybridgeError('invalid-wrapping-key', 'expected a string starting with "kb1$"');
   }
