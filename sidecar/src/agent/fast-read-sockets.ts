@@ -35,11 +35,12 @@ export function fastReadSockets(options: FastReadSocketsOptions) {
   // socket's timer on every read and write (~2 µs of each cached read). A connection is
   // closed after more than the keep-alive timeout without a byte (at most one sweep later).
   const sweepMs = Math.max(10, Math.min(1000, Math.floor(options.keepAliveTimeoutMs / 4)));
-  const sweep = setInterval(() => {
+  let sweep: NodeJS.Timeout | null = null;
+  function sweepIdle(): void {
     for (const connection of open) {
       if (!connection.busy && ++connection.idleSweeps * sweepMs > options.keepAliveTimeoutMs) connection.socket.destroy();
     }
-  }, sweepMs).unref();
+  }
 
   // node:http's Date header, recomputed once a second as node does.
   let date = '';
@@ -184,11 +185,14 @@ export function fastReadSockets(options: FastReadSocketsOptions) {
 
   return {
     accept(socket: Socket): void {
+      // Started by the first connection, so a listener that never listened leaves no timer.
+      sweep ??= setInterval(sweepIdle, sweepMs).unref();
       new Connection(socket);
     },
     /** Closes every connection still served here (node:http closes the ones it took). */
     closeAll(): void {
-      clearInterval(sweep);
+      if (sweep !== null) clearInterval(sweep);
+      sweep = null;
       for (const connection of open) connection.socket.destroy();
       open.clear();
     },
