@@ -114,7 +114,7 @@ function completeAnswers(bytes: Buffer): number {
   }
 }
 
-/** What the agent sends back on one connection (until `expected` answers, a close, or 150 ms of quiet). */
+/** What the agent sends back on one connection (until `expected` answers, a close, or 1 s of quiet: only a disagreement waits that long). */
 async function converse(writes: Buffer[], expected: number): Promise<{ answers: string[]; closed: boolean }> {
   const socket: Socket = connect(port, '127.0.0.1');
   socket.setNoDelay(true);
@@ -132,7 +132,7 @@ async function converse(writes: Buffer[], expected: number): Promise<{ answers: 
     if (index > 0) await new Promise((resolve) => setTimeout(resolve, 15));
     socket.write(bytes);
   }
-  while (!closed && completeAnswers(received) < expected && Date.now() - last < 150) {
+  while (!closed && completeAnswers(received) < expected && Date.now() - last < 1_000) {
     await new Promise((resolve) => setTimeout(resolve, 2));
   }
   socket.destroy();
