@@ -4,12 +4,13 @@
  * logging in through wp-login.php, calling the plugin's REST route from the page (with the
  * page's own cookies and nonce) and running PHP inside the fixture's WordPress.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { readWordPressEnv, type WordPressEnv } from '../fixtures/wordpress/wordpress.ts';
+
+export { runWordPressPhp } from '../fixtures/wordpress/wordpress.ts';
 
 export const REPO = new URL('..', import.meta.url).pathname;
 export const ARTIFACTS = join(REPO, '.test-artifacts', 'admin-ui');
@@ -123,25 +124,6 @@ export async function callRoute(
     },
     { operation, body, nonce, endpoint },
   );
-}
-
-/**
- * Runs PHP inside the fixture's WordPress (wp-load.php, as WP-CLI would) and returns what it
- * echoes. The code gets the fixture's env as $env.
- */
-export function runWordPressPhp(env: WordPressEnv, code: string): string {
-  const script = [
-    '$env = json_decode( getenv( "KB_TEST_ENV" ), true );',
-    '$_SERVER["HTTP_HOST"] = parse_url( $env["WP_URL"], PHP_URL_HOST ) . ":" . parse_url( $env["WP_URL"], PHP_URL_PORT );',
-    'define( "WP_USE_THEMES", false );',
-    'require $env["WP_PATH"] . "/wp-load.php";',
-    code,
-  ].join('\n');
-  return execFileSync('php', ['-d', 'display_errors=stderr', '-r', script], {
-    encoding: 'utf8',
-    env: { ...process.env, KB_TEST_ENV: JSON.stringify(env) },
-    timeout: 30_000,
-  });
 }
 
 /** The route's address as the settings page gives it, for pages without the screen's config. */

@@ -4,15 +4,12 @@
 // logs (WordPress's debug.log, php -S, the agent, MariaDB), the WordPress tree, the agent's
 // home (its SQLite store holds ciphertexts only) and MariaDB's own data files (the database
 // holds KEKs and references, never a value). Runs in npm test's WordPress pass.
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { attachWordPress, logInToWordPress } from '../fixtures/wordpress/wordpress.ts';
+import { attachWordPress, logInToWordPress, runWordPressPhp } from '../fixtures/wordpress/wordpress.ts';
 
-const run = promisify(execFile);
 const envFile = process.env.KEYBRIDGE_WP_ENV ?? '';
 const fixture = attachWordPress(envFile);
 const { env } = fixture;
@@ -28,13 +25,8 @@ const secrets = {
 };
 const option = `kbscan_smtp_password_${tag}`;
 
-/** Runs PHP inside the site (wp-load.php) in a fresh process: an empty per-process cache. */
-async function phpInSite(code: string): Promise<string> {
-  const host = new URL(env.WP_URL).host;
-  const script = `$_SERVER['HTTP_HOST'] = '${host}'; require '${env.WP_PATH}/wp-load.php'; ${code}`;
-  const { stdout } = await run('php', ['-r', script], { timeout: 60_000 });
-  return stdout;
-}
+/** Runs PHP inside the site in a fresh process (an empty per-process cache). */
+const phpInSite = (code: string): string => runWordPressPhp(env, code, 60_000);
 
 const php = (value: string) => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
@@ -56,29 +48,33 @@ function encodings(value: string): Buffer[] {
   return [raw, Buffer.from(b64.replace(/=+$/, '')), Buffer.from(raw.toString('base64url')), Buffer.from(raw.toString('hex'))];
 }
 
-beforeAll(async () => {
+beforeAll(() => {
   // The browser test registers the shared site when it runs first; alone, this file does.
-  await phpInSite(
+  phpInSite(
     `$status = Keybridge_Status::fetch(); if ( empty( $status['registered'] ) ) { Keybridge_Plugin::client()->register( array( 'email' => 'scan-${tag}@example.com', 'site_name' => 'scan' ) ); }`,
   );
 });
 
-afterAll(async () => {
-  // Leave the shared site as it was: no scan keys, no scan option.
-  await phpInSite(
-    `keybridge_unprotect_option(${php(option)}); delete_option(${php(option)}); keybridge_delete_key('scan/${tag}/function'); keybridge_delete_key('scan/${tag}/rest');`,
-  ).catch(() => undefined);
+afterAll(() => {
+  // Leave the shared site as it was: no scan keys, no scan option (best effort).
+  try {
+    phpInSite(
+      `keybridge_unprotect_option(${php(option)}); delete_option(${php(option)}); keybridge_delete_key('scan/${tag}/function'); keybridge_delete_key('scan/${tag}/rest');`,
+    );
+  } catch {
+    /* the scan's own result stands */
+  }
 });
 
 describe('secret scan of the running WordPress site', () => {
   it('stores and reads values through the function, a protected option and the REST route', async () => {
-    const viaFunction = await phpInSite(
+    const viaFunction = phpInSite(
       `var_export( keybridge_set_key( 'scan/${tag}/function', ${php(secrets.viaFunction)} ) ); echo ' '; echo keybridge_get_key( 'scan/${tag}/function' );`,
     );
     expect(viaFunction).toBe(`true ${secrets.viaFunction}`);
 
     // An existing plaintext option handed to keybridge, then updated by "its plugin".
-    const protectedOption = await phpInSite(
+    const protectedOption = phpInSite(
       `add_option( ${php(option)}, ${php(secrets.protectedBefore)}, '', 'no' ); var_export( keybridge_protect_option( ${php(option)} ) ); ` +
         `update_option( ${php(option)}, ${php(secrets.protectedAfter)} ); wp_cache_flush(); echo ' ' . get_option( ${php(option)} );`,
     );
@@ -94,15 +90,15 @@ describe('secret scan of the running WordPress site', () => {
     });
     expect(answer.status, await answer.clone().text()).toBe(200);
     expect(await answer.text()).not.toContain(secrets.viaRest);
-    expect(await phpInSite(`echo keybridge_get_key( 'scan/${tag}/rest' );`)).toBe(secrets.viaRest);
+    expect(phpInSite(`echo keybridge_get_key( 'scan/${tag}/rest' );`)).toBe(secrets.viaRest);
   });
 
   it('logs a failed read with the agent down, without the value', async () => {
     await fixture.stopAgent();
     try {
       // A fresh process has an empty cache: the read must go to the (stopped) agent and fail.
-      expect(await phpInSite(`var_export( keybridge_get_key( 'scan/${tag}/function' ) );`)).toBe('NULL');
-      expect(await phpInSite(`var_export( get_option( ${php(option)} ) );`)).toBe('false');
+      expect(phpInSite(`var_export( keybridge_get_key( 'scan/${tag}/function' ) );`)).toBe('NULL');
+      expect(phpInSite(`var_export( get_option( ${php(option)} ) );`)).toBe('false');
     } finally {
       await fixture.startAgent();
     }
