@@ -2,7 +2,14 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['sidecar/**/*.test.ts', 'docker/**/*.test.ts', 'shims/**/*.test.ts', 'admin-ui/**/*.test.ts', 'fixtures/**/*.test.ts', 'bench/**/*.test.ts'],
+    include: [
+      'sidecar/**/*.test.ts',
+      'docker/**/*.test.ts',
+      'shims/**/*.test.ts',
+      'admin-ui/**/*.test.ts',
+      'fixtures/**/*.test.ts',
+      'bench/**/*.test.ts',
+    ],
     // *.wp.test.ts need the WordPress fixture (MariaDB + WordPress + the built plugin + an
     // agent): scripts/test-all.mjs starts it once and runs them in their own pass, with
     // KEYBRIDGE_WP_ENV naming the fixture's env file.

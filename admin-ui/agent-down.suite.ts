@@ -34,7 +34,9 @@ describe('with the agent stopped', () => {
       const alert = page.locator('#keybridge-admin [role="alert"]');
       await expect(alert.textContent()).resolves.toContain('agent cannot be reached');
       expect(await page.locator('#keybridge-admin .kb-keys').isVisible()).toBe(false);
-      const controls = await page.locator('#keybridge-admin .kb-form :is(input, button)').evaluateAll((nodes) => nodes.map((node) => node.matches(':disabled')));
+      const controls = await page
+        .locator('#keybridge-admin .kb-form :is(input, button)')
+        .evaluateAll((nodes) => nodes.map((node) => node.matches(':disabled')));
       expect(controls.length).toBeGreaterThan(0);
       expect(controls.every(Boolean)).toBe(true);
       const html = await page.content();

@@ -11,7 +11,15 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ARTIFACTS, openAdminBrowser, openSettings, runWordPressPhp, settledAgentRequestCount, wordPressEnv, type Browser } from './wp-browser.ts';
+import {
+  ARTIFACTS,
+  openAdminBrowser,
+  openSettings,
+  runWordPressPhp,
+  settledAgentRequestCount,
+  wordPressEnv,
+  type Browser,
+} from './wp-browser.ts';
 
 const env = wordPressEnv();
 let browser: Browser;
@@ -81,9 +89,11 @@ describe('Settings → Keybridge', () => {
     expect(await success()).toContain('registered');
     await page.locator('.kb-form-key').waitFor();
     expect(await page.locator('.kb-form-register').isVisible()).toBe(false);
-    const rows = await page.locator('#keybridge-admin tr[data-row]').evaluateAll((trs) =>
-      trs.map((tr) => [tr.getAttribute('data-row'), tr.querySelector('.kb-severity')?.getAttribute('data-severity')]),
-    );
+    const rows = await page
+      .locator('#keybridge-admin tr[data-row]')
+      .evaluateAll((trs) =>
+        trs.map((tr) => [tr.getAttribute('data-row'), tr.querySelector('.kb-severity')?.getAttribute('data-severity')]),
+      );
     expect(rows.length).toBe(11);
     for (const [id, level] of rows) expect({ id, level }).toEqual({ id, level: id === 'at-rest' ? 'warning' : 'ok' });
   });
@@ -141,7 +151,8 @@ describe('Settings → Keybridge', () => {
     await page.click('.kb-form-certificate button[type="submit"]');
     expect(await success()).toContain('certificate');
     expect(await page.inputValue('#kb-certificate-organization')).toBe('');
-    for (const id of ['certificate-found', 'certificate-valid', 'site-registered', 'keyservice']) expect({ id, level: await severity(id) }).toEqual({ id, level: 'ok' });
+    for (const id of ['certificate-found', 'certificate-valid', 'site-registered', 'keyservice'])
+      expect({ id, level: await severity(id) }).toEqual({ id, level: 'ok' });
     expect(runWordPressPhp(env, `echo keybridge_get_key( ${JSON.stringify(KEY)} );`)).toBe(VALUE);
   });
 

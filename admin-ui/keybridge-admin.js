@@ -21,42 +21,45 @@
   }
 
   var classes = config.classes || {};
-  var strings = Object.assign({
-    statusHeading: 'Status',
-    keysHeading: 'Keys',
-    check: 'Check',
-    state: 'State',
-    value: 'Value',
-    help: 'What to do',
-    ok: 'OK',
-    warning: 'Warning',
-    error: 'Error',
-    loading: 'Loading…',
-    agentDown: 'The keybridge agent cannot be reached, so keys cannot be read or changed. Start the agent, then reload this page.',
-    keysUnavailable: 'The keys cannot be listed: %s',
-    noKeys: 'No keys are stored in this environment yet.',
-    name: 'Name',
-    label: 'Label',
-    version: 'Version',
-    updated: 'Updated',
-    reads: 'Reads',
-    actions: 'Actions',
-    rotate: 'Rotate',
-    delete: 'Delete',
-    cancel: 'Cancel',
-    confirmDelete: 'Delete the key “%s” from this environment? Its value cannot be recovered.',
-    keySaved: 'Key “%s” saved.',
-    keyGenerated: 'Key “%s” generated.',
-    keyRotated: 'Key “%s” rotated.',
-    keyDeleted: 'Key “%s” deleted.',
-    registered: 'This site is registered.',
-    certificateCreated: 'The new certificate is installed.',
-    productionIssued: 'This site is now in production.',
-    productionPending: 'The move to production waits for the key service operator’s approval.',
-    done: 'Done.',
-    requestFailed: 'The request failed (HTTP %s).',
-    networkFailed: 'The site did not answer. Check your connection and try again.',
-  }, config.strings || {});
+  var strings = Object.assign(
+    {
+      statusHeading: 'Status',
+      keysHeading: 'Keys',
+      check: 'Check',
+      state: 'State',
+      value: 'Value',
+      help: 'What to do',
+      ok: 'OK',
+      warning: 'Warning',
+      error: 'Error',
+      loading: 'Loading…',
+      agentDown: 'The keybridge agent cannot be reached, so keys cannot be read or changed. Start the agent, then reload this page.',
+      keysUnavailable: 'The keys cannot be listed: %s',
+      noKeys: 'No keys are stored in this environment yet.',
+      name: 'Name',
+      label: 'Label',
+      version: 'Version',
+      updated: 'Updated',
+      reads: 'Reads',
+      actions: 'Actions',
+      rotate: 'Rotate',
+      delete: 'Delete',
+      cancel: 'Cancel',
+      confirmDelete: 'Delete the key “%s” from this environment? Its value cannot be recovered.',
+      keySaved: 'Key “%s” saved.',
+      keyGenerated: 'Key “%s” generated.',
+      keyRotated: 'Key “%s” rotated.',
+      keyDeleted: 'Key “%s” deleted.',
+      registered: 'This site is registered.',
+      certificateCreated: 'The new certificate is installed.',
+      productionIssued: 'This site is now in production.',
+      productionPending: 'The move to production waits for the key service operator’s approval.',
+      done: 'Done.',
+      requestFailed: 'The request failed (HTTP %s).',
+      networkFailed: 'The site did not answer. Check your connection and try again.',
+    },
+    config.strings || {},
+  );
 
   var rowTitles = {};
   (config.statusRows || []).forEach(function (row) {
@@ -112,22 +115,25 @@
       credentials: 'same-origin',
       cache: 'no-store',
       body: JSON.stringify(body || {}),
-    }).then(function (response) {
-      return response.text().then(function (text) {
-        var data = null;
-        try {
-          data = text ? JSON.parse(text) : {};
-        } catch (ignored) {
-          data = null;
-        }
-        if (response.ok && data && typeof data === 'object') {
-          return data;
-        }
-        throw toProblem(response.status, data);
-      });
-    }, function () {
-      throw { title: strings.networkFailed, status: 0 };
-    });
+    }).then(
+      function (response) {
+        return response.text().then(function (text) {
+          var data = null;
+          try {
+            data = text ? JSON.parse(text) : {};
+          } catch (ignored) {
+            data = null;
+          }
+          if (response.ok && data && typeof data === 'object') {
+            return data;
+          }
+          throw toProblem(response.status, data);
+        });
+      },
+      function () {
+        throw { title: strings.networkFailed, status: 0 };
+      },
+    );
   }
 
   /** The route answers problem+json; WordPress itself (nonce, capability) answers {code, message}. */
@@ -153,7 +159,9 @@
     if (!text) {
       return;
     }
-    var box = el('div', { className: cls(classes.notice || 'notice', classes[kind] || 'notice-' + kind, 'kb-notice', 'kb-notice-' + kind) });
+    var box = el('div', {
+      className: cls(classes.notice || 'notice', classes[kind] || 'notice-' + kind, 'kb-notice', 'kb-notice-' + kind),
+    });
     box.appendChild(el('p', { textContent: detail ? text + ' ' + detail : text }));
     region.appendChild(box);
   }
@@ -176,19 +184,21 @@
 
   // ---- status table --------------------------------------------------------------------
 
-  var statusSection = el('section', { className: 'kb-section kb-status' }, [
-    el('h2', { textContent: strings.statusHeading }),
-  ]);
+  var statusSection = el('section', { className: 'kb-section kb-status' }, [el('h2', { textContent: strings.statusHeading })]);
   var statusBody = el('tbody');
-  statusSection.appendChild(el('table', { className: cls(classes.table || 'widefat striped', 'kb-status-table') }, [
-    el('thead', {}, [el('tr', {}, [
-      el('th', { scope: 'col', textContent: strings.check }),
-      el('th', { scope: 'col', textContent: strings.state }),
-      el('th', { scope: 'col', textContent: strings.value }),
-      el('th', { scope: 'col', textContent: strings.help }),
-    ])]),
-    statusBody,
-  ]));
+  statusSection.appendChild(
+    el('table', { className: cls(classes.table || 'widefat striped', 'kb-status-table') }, [
+      el('thead', {}, [
+        el('tr', {}, [
+          el('th', { scope: 'col', textContent: strings.check }),
+          el('th', { scope: 'col', textContent: strings.state }),
+          el('th', { scope: 'col', textContent: strings.value }),
+          el('th', { scope: 'col', textContent: strings.help }),
+        ]),
+      ]),
+      statusBody,
+    ]),
+  );
   statusBody.appendChild(el('tr', {}, [el('td', { colspan: 4, textContent: strings.loading })]));
 
   /** Severity as a word and a glyph as well as a colour, so it never depends on colour alone. */
@@ -206,12 +216,14 @@
   function renderStatus(status) {
     statusBody.textContent = '';
     (status.rows || []).forEach(function (row) {
-      statusBody.appendChild(el('tr', { 'data-row': row.id }, [
-        el('th', { scope: 'row', textContent: rowTitles[row.id] || row.title }),
-        severityCell(row.severity),
-        el('td', { className: 'kb-value', textContent: row.value }),
-        el('td', { className: 'kb-help', textContent: row.help }),
-      ]));
+      statusBody.appendChild(
+        el('tr', { 'data-row': row.id }, [
+          el('th', { scope: 'row', textContent: rowTitles[row.id] || row.title }),
+          severityCell(row.severity),
+          el('td', { className: 'kb-value', textContent: row.value }),
+          el('td', { className: 'kb-help', textContent: row.help }),
+        ]),
+      );
     });
   }
 
@@ -221,9 +233,15 @@
   var keysNote = el('p', { className: 'kb-keys-note' });
   var keysBody = el('tbody');
   var keysTable = el('table', { className: cls(classes.table || 'widefat striped', 'kb-keys-table'), hidden: true }, [
-    el('thead', {}, [el('tr', {}, ['name', 'label', 'version', 'updated', 'reads', 'actions'].map(function (column) {
-      return el('th', { scope: 'col', textContent: strings[column] });
-    }))]),
+    el('thead', {}, [
+      el(
+        'tr',
+        {},
+        ['name', 'label', 'version', 'updated', 'reads', 'actions'].map(function (column) {
+          return el('th', { scope: 'col', textContent: strings[column] });
+        }),
+      ),
+    ]),
     keysBody,
   ]);
   keysSection.appendChild(keysNote);
@@ -246,43 +264,58 @@
     keysNote.textContent = keys.length === 0 ? strings.noKeys : '';
     keys.forEach(function (key) {
       var actions = el('td', { className: 'kb-actions' });
-      keysBody.appendChild(el('tr', { 'data-key': key.name }, [
-        el('td', { className: 'kb-key-name' }, [el('code', { textContent: key.name })]),
-        el('td', { className: 'kb-key-label', textContent: key.label }),
-        el('td', { textContent: String(key.version) }),
-        el('td', {}, [el('time', { datetime: key.updated_at, textContent: formatDate(key.updated_at) })]),
-        el('td', { textContent: String(key.reads) }),
-        actions,
-      ]));
+      keysBody.appendChild(
+        el('tr', { 'data-key': key.name }, [
+          el('td', { className: 'kb-key-name' }, [el('code', { textContent: key.name })]),
+          el('td', { className: 'kb-key-label', textContent: key.label }),
+          el('td', { textContent: String(key.version) }),
+          el('td', {}, [el('time', { datetime: key.updated_at, textContent: formatDate(key.updated_at) })]),
+          el('td', { textContent: String(key.reads) }),
+          actions,
+        ]),
+      );
       showKeyActions(actions, key.name);
     });
   }
 
   function showKeyActions(cell, name) {
     cell.textContent = '';
-    cell.appendChild(button(strings.rotate, cls(classes.button || 'button', 'kb-rotate'), function (event) {
-      runKeyAction(event.currentTarget, 'keys.rotate', name, 'keyRotated');
-    }));
+    cell.appendChild(
+      button(strings.rotate, cls(classes.button || 'button', 'kb-rotate'), function (event) {
+        runKeyAction(event.currentTarget, 'keys.rotate', name, 'keyRotated');
+      }),
+    );
     cell.appendChild(document.createTextNode(' '));
-    cell.appendChild(button(strings.delete, cls(classes.button || 'button', 'kb-delete'), function () {
-      confirmStep(cell, format(strings.confirmDelete, name), strings.delete, function (confirmButton) {
-        runKeyAction(confirmButton, 'keys.delete', name, 'keyDeleted');
-      }, function () {
-        showKeyActions(cell, name);
-      });
-    }));
+    cell.appendChild(
+      button(strings.delete, cls(classes.button || 'button', 'kb-delete'), function () {
+        confirmStep(
+          cell,
+          format(strings.confirmDelete, name),
+          strings.delete,
+          function (confirmButton) {
+            runKeyAction(confirmButton, 'keys.delete', name, 'keyDeleted');
+          },
+          function () {
+            showKeyActions(cell, name);
+          },
+        );
+      }),
+    );
   }
 
   function runKeyAction(trigger, operation, name, message) {
     clearMessages();
     busy(trigger, true);
-    call(operation, { name: name }).then(function () {
-      showSuccess(format(strings[message], name));
-      return refresh();
-    }, function (problem) {
-      busy(trigger, false);
-      showError(problem);
-    });
+    call(operation, { name: name }).then(
+      function () {
+        showSuccess(format(strings[message], name));
+        return refresh();
+      },
+      function (problem) {
+        busy(trigger, false);
+        showError(problem);
+      },
+    );
   }
 
   /** An inline confirmation (text, confirm, cancel) in `container`; focus goes to the question. */
@@ -337,13 +370,19 @@
         return;
       }
       if (spec.confirm) {
-        confirmStep(actions, spec.confirm, spec.submit, function (yes) {
-          send(yes);
-        }, function () {
-          actions.textContent = '';
-          actions.appendChild(submit);
-          submit.focus();
-        });
+        confirmStep(
+          actions,
+          spec.confirm,
+          spec.submit,
+          function (yes) {
+            send(yes);
+          },
+          function () {
+            actions.textContent = '';
+            actions.appendChild(submit);
+            submit.focus();
+          },
+        );
         return;
       }
       send(submit);
@@ -353,27 +392,30 @@
       clearMessages();
       busy(trigger, true);
       sending = true;
-      call(spec.operation, formBody(spec, controls)).then(function (answer) {
-        sending = false;
-        form.reset();
-        actions.textContent = '';
-        actions.appendChild(submit);
-        busy(submit, false);
-        showSuccess(successText(spec.operation, answer));
-        return refresh();
-      }, function (problem) {
-        sending = false;
-        busy(trigger, false);
-        var control = problem.field && controls[problem.field];
-        if (control) {
-          control.error.textContent = problem.detail ? problem.title + ' ' + problem.detail : problem.title;
-          control.input.setAttribute('aria-invalid', 'true');
-          control.input.focus();
-          showError({ title: problem.title, detail: '' });
-        } else {
-          showError(problem);
-        }
-      });
+      call(spec.operation, formBody(spec, controls)).then(
+        function (answer) {
+          sending = false;
+          form.reset();
+          actions.textContent = '';
+          actions.appendChild(submit);
+          busy(submit, false);
+          showSuccess(successText(spec.operation, answer));
+          return refresh();
+        },
+        function (problem) {
+          sending = false;
+          busy(trigger, false);
+          var control = problem.field && controls[problem.field];
+          if (control) {
+            control.error.textContent = problem.detail ? problem.title + ' ' + problem.detail : problem.title;
+            control.input.setAttribute('aria-invalid', 'true');
+            control.input.focus();
+            showError({ title: problem.title, detail: '' });
+          } else {
+            showError(problem);
+          }
+        },
+      );
     }
 
     return { spec: spec, section: section, fieldset: fieldset };
@@ -474,21 +516,27 @@
   }
 
   function refresh() {
-    return call('status').then(function (status) {
-      applyStatus(status);
-      if (agentDown(status) || !status.registered) {
-        return null;
-      }
-      return call('keys.list').then(function (answer) {
-        renderKeys(answer.keys || []);
-      }, function (problem) {
-        renderKeys([]);
-        keysNote.textContent = format(strings.keysUnavailable, problem.title);
-      });
-    }, function (problem) {
-      statusBody.textContent = '';
-      showError(problem);
-    });
+    return call('status').then(
+      function (status) {
+        applyStatus(status);
+        if (agentDown(status) || !status.registered) {
+          return null;
+        }
+        return call('keys.list').then(
+          function (answer) {
+            renderKeys(answer.keys || []);
+          },
+          function (problem) {
+            renderKeys([]);
+            keysNote.textContent = format(strings.keysUnavailable, problem.title);
+          },
+        );
+      },
+      function (problem) {
+        statusBody.textContent = '';
+        showError(problem);
+      },
+    );
   }
 
   root.textContent = '';

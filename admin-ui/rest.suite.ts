@@ -83,11 +83,20 @@ describe('Keybridge_Rest', () => {
       const own = subscriber.page;
       await logIn(own, env, 'kb_subscriber', password);
       // A real nonce for this user, as WordPress hands it to any logged-in script.
-      const nonce = await own.evaluate(async (url) => (await fetch(url, { credentials: 'same-origin' })).text(), `${env.WP_URL}/wp-admin/admin-ajax.php?action=rest-nonce`);
+      const nonce = await own.evaluate(
+        async (url) => (await fetch(url, { credentials: 'same-origin' })).text(),
+        `${env.WP_URL}/wp-admin/admin-ajax.php?action=rest-nonce`,
+      );
       expect(nonce).toMatch(/^[0-9a-f]{10}$/);
       await neverReachesAgent(async () => {
         for (const operation of ['status', 'keys.list', 'keys.set']) {
-          const answer = await callRoute(own, operation, operation === 'keys.set' ? { name: 'rest/subscriber', value: 'x' } : {}, nonce, routeEndpoint(env));
+          const answer = await callRoute(
+            own,
+            operation,
+            operation === 'keys.set' ? { name: 'rest/subscriber', value: 'x' } : {},
+            nonce,
+            routeEndpoint(env),
+          );
           expect({ operation, status: answer.status }).toEqual({ operation, status: 403 });
         }
       });

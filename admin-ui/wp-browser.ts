@@ -134,7 +134,9 @@ export function routeEndpoint(env: WordPressEnv): string {
 /** Requests the keybridge agent has logged so far (one JSON line each, no bodies). */
 export function agentRequestCount(env: WordPressEnv): number {
   const log = join(env.WP_LOG_DIR, 'agent.log');
-  return readFileSync(log, 'utf8').split('\n').filter((line) => line.startsWith('{')).length;
+  return readFileSync(log, 'utf8')
+    .split('\n')
+    .filter((line) => line.startsWith('{')).length;
 }
 
 /** The agent's request count once its access log has stopped growing (it writes in batches). */

@@ -57,7 +57,10 @@ function flag(name: string, fallback: boolean): boolean {
 }
 
 export function readConfig(): BenchConfig {
-  const only = process.env.BENCH_ONLY?.split(',').map((id) => id.trim()).filter(Boolean) ?? [];
+  const only =
+    process.env.BENCH_ONLY?.split(',')
+      .map((id) => id.trim())
+      .filter(Boolean) ?? [];
   const log = (process.env.BENCH_AGENT_LOG ?? 'file').trim();
   if (log !== 'file' && log !== 'null') throw new Error('BENCH_AGENT_LOG must be file or null');
   const bin = process.env.BENCH_KEYBRIDGE_BIN?.trim();

@@ -47,7 +47,12 @@ interface Measured {
 }
 
 /** Process CPU time over `count` requests after `warmup`, 64 in flight. */
-async function cpuPerRequest(target: Extract<Target, { kind: 'tcp' }>, requests: string[], warmup: number, count: number): Promise<Measured> {
+async function cpuPerRequest(
+  target: Extract<Target, { kind: 'tcp' }>,
+  requests: string[],
+  warmup: number,
+  count: number,
+): Promise<Measured> {
   const payloads = requests.map((text) => Buffer.from(text));
   let sent = 0;
   let done = 0;
@@ -84,7 +89,9 @@ async function cpuPerRequest(target: Extract<Target, { kind: 'tcp' }>, requests:
   });
 }
 
-const FLOOR_BODY = Buffer.from(JSON.stringify({ name: 'bench/token_000', value_base64: Buffer.alloc(40, 'x').toString('base64'), version: 1 }));
+const FLOOR_BODY = Buffer.from(
+  JSON.stringify({ name: 'bench/token_000', value_base64: Buffer.alloc(40, 'x').toString('base64'), version: 1 }),
+);
 const FLOOR_HEADERS = { 'cache-control': 'no-store', 'content-type': 'application/json', 'content-length': String(FLOOR_BODY.length) };
 
 interface Subject {
@@ -156,7 +163,9 @@ async function main(): Promise<void> {
         const fetch = subject.fetch ? await cpuPerRequest(subject.fetch.target, subject.fetch.requests, WARMUP, MEASURED) : null;
         subject.totals.fetch += fetch?.cpuUs ?? 0;
         subject.totals.requests += MEASURED;
-        line.push(`${subject.name}: get ${(get.cpuUs / MEASURED).toFixed(1)}${fetch ? ` fetch ${(fetch.cpuUs / MEASURED).toFixed(1)}` : ''} [${get.startUs}-${(fetch ?? get).endUs}]`);
+        line.push(
+          `${subject.name}: get ${(get.cpuUs / MEASURED).toFixed(1)}${fetch ? ` fetch ${(fetch.cpuUs / MEASURED).toFixed(1)}` : ''} [${get.startUs}-${(fetch ?? get).endUs}]`,
+        );
       }
       console.log(`round ${round}: ${line.join(' | ')}`);
     }
@@ -169,7 +178,9 @@ async function main(): Promise<void> {
   for (const subject of subjects.slice(1)) {
     const get = subject.totals.get / subject.totals.requests;
     const fetch = subject.totals.fetch / subject.totals.requests;
-    console.log(`  ${subject.name}: get ${get.toFixed(1)} (agent's own +${(get - floor).toFixed(1)}), fetch ${fetch.toFixed(1)} (+${(fetch - floor).toFixed(1)})`);
+    console.log(
+      `  ${subject.name}: get ${get.toFixed(1)} (agent's own +${(get - floor).toFixed(1)}), fetch ${fetch.toFixed(1)} (+${(fetch - floor).toFixed(1)})`,
+    );
   }
   process.exit(0);
 }

@@ -36,7 +36,8 @@ export async function setKeys(target: Target, token: string, count: number): Pro
       name,
       value,
     });
-    if (written.name !== name || typeof written.wrapping_key !== 'string') throw new Error(`keys/set answered an unexpected body for ${name}`);
+    if (written.name !== name || typeof written.wrapping_key !== 'string')
+      throw new Error(`keys/set answered an unexpected body for ${name}`);
     keys.push({ name, value, wrappingKey: written.wrapping_key });
   }
   return keys;

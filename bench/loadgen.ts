@@ -103,11 +103,14 @@ function run(config: LoadgenConfig): void {
   let warmupTimer: NodeJS.Timeout | undefined;
   let measureTimer: NodeJS.Timeout | undefined;
 
-  const watchdog = setTimeout(() => {
-    stalled = true;
-    problem('watchdog: the run did not finish in time');
-    finish();
-  }, config.warmupMs + config.measureMs + WATCHDOG_EXTRA_MS);
+  const watchdog = setTimeout(
+    () => {
+      stalled = true;
+      problem('watchdog: the run did not finish in time');
+      finish();
+    },
+    config.warmupMs + config.measureMs + WATCHDOG_EXTRA_MS,
+  );
 
   function problem(text: string): void {
     if (firstProblem === undefined) firstProblem = text;
@@ -221,9 +224,19 @@ function run(config: LoadgenConfig): void {
   function open(id: number): Promise<Connection> {
     return new Promise((resolve, reject) => {
       const target = config.target;
-      const socket =
-        target.kind === 'tcp' ? net.connect({ host: target.host, port: target.port }) : net.connect({ path: target.path });
-      const conn: Connection = { id, socket, pending: null, expected: -1, status: 0, headEnd: 0, sentAt: 0n, busy: false, broken: false, chunked: false };
+      const socket = target.kind === 'tcp' ? net.connect({ host: target.host, port: target.port }) : net.connect({ path: target.path });
+      const conn: Connection = {
+        id,
+        socket,
+        pending: null,
+        expected: -1,
+        status: 0,
+        headEnd: 0,
+        sentAt: 0n,
+        busy: false,
+        broken: false,
+        chunked: false,
+      };
       connections[id] = conn;
       socket.once('connect', () => {
         if (target.kind === 'tcp') socket.setNoDelay(true);
@@ -252,7 +265,10 @@ function run(config: LoadgenConfig): void {
           finish();
           return;
         }
-        open(id).then((fresh) => issue(fresh), () => undefined);
+        open(id).then(
+          (fresh) => issue(fresh),
+          () => undefined,
+        );
       });
     });
   }

@@ -74,12 +74,23 @@ async function main(): Promise<void> {
   );
   const prepared = new PreparedCiphertexts();
   const record = { ciphertext };
-  rows.push(await time('PreparedCiphertexts.open(): AES-256-GCM only, parse + AAD once per record', N, () => prepared.open(kek, record, ctx)));
+  rows.push(
+    await time('PreparedCiphertexts.open(): AES-256-GCM only, parse + AAD once per record', N, () => prepared.open(kek, record, ctx)),
+  );
   rows.push(await time('  kb1Aad(ctx) alone (what open() saves, with the parse)', N, () => kb1Aad(ctx)));
   const matches = tokenVerifier(token);
   rows.push(await time('token check (agent/token.ts): timingSafeEqual, no hash', N, () => matches(token)));
-  rows.push(await time('  as it was: SHA-256 of the presented token + compare', N, () => createHash('sha256').update(token).digest().equals(expectedHash)));
-  rows.push(await time('JSON.parse(request) + JSON.stringify(response)', N, () => [JSON.parse(requestBody), JSON.stringify(JSON.parse(responseBody))]));
+  rows.push(
+    await time('  as it was: SHA-256 of the presented token + compare', N, () =>
+      createHash('sha256').update(token).digest().equals(expectedHash),
+    ),
+  );
+  rows.push(
+    await time('JSON.parse(request) + JSON.stringify(response)', N, () => [
+      JSON.parse(requestBody),
+      JSON.stringify(JSON.parse(responseBody)),
+    ]),
+  );
 
   section('access log line (cli/commands/up.ts), per request');
   const logLine = () =>
@@ -89,7 +100,12 @@ async function main(): Promise<void> {
   rows.push(await time('format + writeSync to /dev/null', N, () => writeSync(nullFd, logLine())));
 
   section('Web Request/Response work that @hono/node-server + hono do when forced off their fast path');
-  const headers = { host: '127.0.0.1:1', authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': String(requestBody.length) };
+  const headers = {
+    host: '127.0.0.1:1',
+    authorization: `Bearer ${token}`,
+    'content-type': 'application/json',
+    'content-length': String(requestBody.length),
+  };
   rows.push(await time('new Headers(6 entries)', N, () => new Headers(headers)));
   rows.push(await time('new AbortController()', N, () => new AbortController()));
   rows.push(

@@ -158,7 +158,9 @@ export function analyseProfile(profile: CpuProfile, windows?: readonly Window[])
     totalMs: totalUs / 1000,
     busyMs: (totalUs - idleUs) / 1000,
     components: ms(components).filter(([key]) => key !== '(idle)' && key !== '(root)'),
-    selfTop: ms(selfByFunction).filter(([key]) => !skip.has(key)).slice(0, 25),
+    selfTop: ms(selfByFunction)
+      .filter(([key]) => !skip.has(key))
+      .slice(0, 25),
     inclusiveTop: ms(inclusive)
       .filter(([key]) => !skip.has(key) && !key.startsWith('processTicksAndRejections') && !key.startsWith('listOnTimeout'))
       .slice(0, 30),

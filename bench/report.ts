@@ -158,15 +158,30 @@ function cpuPerRequest(row: Row): string {
 }
 
 export function formatTable(rows: Row[]): string {
-  const header = ['scenario', 'conns', 'req/s', 'p50 µs', 'p90 µs', 'p99 µs', 'errors', 'vs baseline (req/s, p50)', 'srv CPU', 'srv CPU µs/req', 'gen CPU', 'other CPU', 'srv RSS MB before→after (peak)'];
+  const header = [
+    'scenario',
+    'conns',
+    'req/s',
+    'p50 µs',
+    'p90 µs',
+    'p99 µs',
+    'errors',
+    'vs baseline (req/s, p50)',
+    'srv CPU',
+    'srv CPU µs/req',
+    'gen CPU',
+    'other CPU',
+    'srv RSS MB before→after (peak)',
+  ];
   const right = [false, true, true, true, true, true, true, false, true, true, true, true, false];
   const lines = rows.map((row) => {
     const r = row.result;
-    const errors =
-      row.errors === 0
-        ? '0'
-        : `${row.errors} FAIL`;
-    const ratio = row.vsBaseline ? `${row.vsBaseline.rps.toFixed(2)}×, ${row.vsBaseline.p50.toFixed(2)}×` : row.scenario.server === 'baseline' ? '(floor)' : '—';
+    const errors = row.errors === 0 ? '0' : `${row.errors} FAIL`;
+    const ratio = row.vsBaseline
+      ? `${row.vsBaseline.rps.toFixed(2)}×, ${row.vsBaseline.p50.toFixed(2)}×`
+      : row.scenario.server === 'baseline'
+        ? '(floor)'
+        : '—';
     const noisy = row.server.otherCpuShare !== null && row.server.otherCpuShare > NOISY_SHARE;
     const flags = [r.capped ? 'capped' : '', r.stalled ? 'STALLED' : '', noisy ? 'noisy' : ''].filter(Boolean).join(' ');
     return [
@@ -195,7 +210,9 @@ export function formatReport(report: BenchReport): string {
   const out: string[] = [];
   out.push('');
   out.push(`keybridge bench — ${report.date}`);
-  out.push(`${m.cpuCount} × ${m.cpuModel}, ${m.totalMemMb} MB, ${m.platform} ${m.release} ${m.arch}, node ${m.node}, keybridge ${m.keybridge}`);
+  out.push(
+    `${m.cpuCount} × ${m.cpuModel}, ${m.totalMemMb} MB, ${m.platform} ${m.release} ${m.arch}, node ${m.node}, keybridge ${m.keybridge}`,
+  );
   out.push(
     `window: ${report.config.warmupSeconds} s warm-up + ${report.config.measureSeconds} s measured per row; ` +
       `pinning: ${report.config.pinning}; agent access log: ${report.config.agentLog}` +
@@ -205,8 +222,12 @@ export function formatReport(report: BenchReport): string {
   out.push('');
   out.push(formatTable(report.rows));
   out.push('');
-  out.push('srv / gen / other CPU: CPU time of the server / the load generator / every other process during the measured window (100% = one core).');
-  out.push('srv CPU µs/req: server CPU time ÷ requests in the window (10 ms tick resolution); the least noise-sensitive column for A/B comparisons.');
+  out.push(
+    'srv / gen / other CPU: CPU time of the server / the load generator / every other process during the measured window (100% = one core).',
+  );
+  out.push(
+    'srv CPU µs/req: server CPU time ÷ requests in the window (10 ms tick resolution); the least noise-sensitive column for A/B comparisons.',
+  );
   out.push('vs baseline: agent req/s ÷ baseline req/s, agent p50 ÷ baseline p50, same transport and connections.');
   for (const processInfo of report.agentMemory.processes) {
     out.push(

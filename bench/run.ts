@@ -116,8 +116,7 @@ async function measure(
   const cpuShare = cpuStart !== null && cpuEnd !== null && wall > 0 ? (cpuEnd - cpuStart) / wall : null;
   // Everything else the machine did meanwhile (other users' tests, builds …): noise.
   const machineShare = machineStart !== null && machineEnd !== null && wall > 0 ? (machineEnd - machineStart) / wall : null;
-  const otherCpuShare =
-    machineShare !== null && cpuShare !== null ? Math.max(0, machineShare - cpuShare - result.loadgenCpuShare) : null;
+  const otherCpuShare = machineShare !== null && cpuShare !== null ? Math.max(0, machineShare - cpuShare - result.loadgenCpuShare) : null;
   return {
     result,
     window: { startUs: Number(hrStart / 1000n), endUs: Number(hrEnd / 1000n) },
@@ -128,7 +127,8 @@ async function measure(
       rssPeakSampledKb: peak || null,
       hwmKb: after?.hwmKb ?? null,
       cpuShare,
-      cpuUsPerRequest: cpuStart !== null && cpuEnd !== null && result.completed > 0 ? ((cpuEnd - cpuStart) * 1000) / result.completed : null,
+      cpuUsPerRequest:
+        cpuStart !== null && cpuEnd !== null && result.completed > 0 ? ((cpuEnd - cpuStart) * 1000) / result.completed : null,
       otherCpuShare,
       threadCpuMs: threadCpuDelta(threadsStart, threadsEnd),
     },
@@ -153,7 +153,12 @@ async function main(): Promise<number> {
     loadCpu,
   };
   const plan = defaultPlan().filter((scenario) => !config.only || config.only.includes(scenario.id));
-  if (plan.length === 0) throw new Error(`BENCH_ONLY matched no row (ids: ${defaultPlan().map((s) => s.id).join(' ')})`);
+  if (plan.length === 0)
+    throw new Error(
+      `BENCH_ONLY matched no row (ids: ${defaultPlan()
+        .map((s) => s.id)
+        .join(' ')})`,
+    );
   const profileDir = config.cpuProfile ? join(RESULTS_DIR, 'profiles', date.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z')) : undefined;
   if (profileDir) mkdirSync(profileDir, { recursive: true });
 
@@ -192,7 +197,10 @@ async function main(): Promise<number> {
     const how = current.child.signalCode ? `signal ${current.child.signalCode}` : `exit ${code}`;
     if (crashed) problems.push(`keybridge up (${current.url}) died during the run (${how}); its last output:\n${current.tail()}`);
     else if (code !== 0) problems.push(`keybridge up (${current.url}) exited ${code} on SIGTERM:\n${current.tail()}`);
-    if (config.agentLog === 'file') notes.push(`agent ${current.url} wrote ${(current.logBytes() / 1024 / 1024).toFixed(1)} MB of access log (one JSON line per request, batched once per event-loop turn)`);
+    if (config.agentLog === 'file')
+      notes.push(
+        `agent ${current.url} wrote ${(current.logBytes() / 1024 / 1024).toFixed(1)} MB of access log (one JSON line per request, batched once per event-loop turn)`,
+      );
   };
 
   const ensureAgent = async (transport: 'tcp' | 'unix') => {
@@ -200,7 +208,14 @@ async function main(): Promise<number> {
     await stopAgent();
     const listen = transport === 'tcp' ? '127.0.0.1:0' : `unix:${join(work, 'agent.sock')}`;
     progress(`starting keybridge up --listen ${listen}`);
-    const started = await startAgent({ home, listen, cpu: serverCpu, cpuProfDir: profileDir, log: config.agentLog, bin: config.keybridgeBin });
+    const started = await startAgent({
+      home,
+      listen,
+      cpu: serverCpu,
+      cpuProfDir: profileDir,
+      log: config.agentLog,
+      bin: config.keybridgeBin,
+    });
     agent = started;
     agentTransport = transport;
     if (keys.length === 0) {

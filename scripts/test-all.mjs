@@ -33,11 +33,15 @@ function runVitest(label, backend, reportName, vitestArgs, extraEnv = {}) {
   // *.wp.test.ts run only where KEYBRIDGE_WP_ENV is given (pass 3): never from the caller's shell.
   const { KEYBRIDGE_WP_ENV: _callers, ...callerEnv } = process.env;
   const env = { ...callerEnv, NO_COLOR: '1', KEYBRIDGE_TEST_BACKEND: backend, ...extraEnv };
-  const result = spawnSync('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...vitestArgs], {
-    cwd: root,
-    stdio: 'inherit',
-    env,
-  });
+  const result = spawnSync(
+    'npx',
+    ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...vitestArgs],
+    {
+      cwd: root,
+      stdio: 'inherit',
+      env,
+    },
+  );
   const counts = { passed: 0, failed: 0, skipped: 0 };
   let ok = result.status === 0;
   try {
@@ -66,7 +70,8 @@ function testFiles(dir, pattern) {
     for (const entry of readdirSync(at, { withFileTypes: true })) {
       const path = join(at, entry.name);
       if (entry.isDirectory() && entry.name !== 'node_modules') walk(path);
-      else if (entry.isFile() && entry.name.endsWith('.test.ts') && pattern.test(readFileSync(path, 'utf8'))) found.push(relative(root, path));
+      else if (entry.isFile() && entry.name.endsWith('.test.ts') && pattern.test(readFileSync(path, 'utf8')))
+        found.push(relative(root, path));
     }
   };
   if (existsSync(dir)) walk(dir);
@@ -77,7 +82,8 @@ function testFiles(dir, pattern) {
 function sweep(scratch) {
   for (const entry of existsSync(scratch) ? readdirSync(scratch) : []) {
     const pg = join(scratch, entry, 'pg');
-    if (existsSync(join(pg, 'data', 'postmaster.pid'))) spawnSync('bash', [join(root, 'fixtures/postgres/down.sh'), pg], { stdio: 'ignore' });
+    if (existsSync(join(pg, 'data', 'postmaster.pid')))
+      spawnSync('bash', [join(root, 'fixtures/postgres/down.sh'), pg], { stdio: 'ignore' });
   }
   rmSync(scratch, { recursive: true, force: true });
 }
@@ -145,7 +151,11 @@ function runPhpUnit(label, wpEnvFile, wpEnv) {
   });
   if (!existsSync(report)) return countBroken(label, `phpunit exited ${result.status ?? result.signal} and wrote no JUnit report`);
   const junit = junitCounts(readFileSync(report, 'utf8'));
-  const counts = { passed: junit.tests - junit.failures - junit.errors - junit.skipped, failed: junit.failures + junit.errors, skipped: junit.skipped };
+  const counts = {
+    passed: junit.tests - junit.failures - junit.errors - junit.skipped,
+    failed: junit.failures + junit.errors,
+    skipped: junit.skipped,
+  };
   if (result.status !== 0 && counts.failed === 0) counts.failed = 1;
   if (result.status !== 0) broken = true;
   for (const key of Object.keys(totals)) totals[key] += counts[key];
@@ -168,24 +178,48 @@ function runWordPressPass() {
   }
   const browserFiles = files.filter((file) => file.startsWith('admin-ui/'));
   const otherFiles = files.filter((file) => !file.startsWith('admin-ui/'));
-  console.log(`=== pass 3 of 3: WordPress (fixtures/wordpress/up.sh), ${files.length} files one at a time${withPhpUnit ? ', then PHPUnit' : ''} ===`);
+  console.log(
+    `=== pass 3 of 3: WordPress (fixtures/wordpress/up.sh), ${files.length} files one at a time${withPhpUnit ? ', then PHPUnit' : ''} ===`,
+  );
   for (const file of files) console.log(`    ${file}`);
   console.log('');
 
   const dir = mkdtempSync(join(tmpdir(), 'kb-wp-'));
-  const fixture = (name, extra = []) => spawnSync('bash', [join(root, 'fixtures/wordpress', name), dir, ...extra], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'], timeout: 600_000 });
+  const fixture = (name, extra = []) =>
+    spawnSync('bash', [join(root, 'fixtures/wordpress', name), dir, ...extra], {
+      cwd: root,
+      stdio: ['ignore', 'ignore', 'inherit'],
+      timeout: 600_000,
+    });
   try {
     const started = Date.now();
     // stdout (the env lines, with the admin password) goes to DIR/env only, not the CI log.
     const up = fixture('up.sh');
-    if (up.status !== 0) return countBroken('pass 3 (WordPress)', `fixtures/wordpress/up.sh exited ${up.status ?? up.signal}: the WordPress fixture did not start`);
+    if (up.status !== 0)
+      return countBroken(
+        'pass 3 (WordPress)',
+        `fixtures/wordpress/up.sh exited ${up.status ?? up.signal}: the WordPress fixture did not start`,
+      );
     console.log(`\n=== WordPress fixture up in ${((Date.now() - started) / 1000).toFixed(0)} s ===\n`);
     const envFile = join(dir, 'env');
-    const wpEnv = Object.fromEntries(readFileSync(envFile, 'utf8').split('\n').filter((line) => line.includes('=')).map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+    const wpEnv = Object.fromEntries(
+      readFileSync(envFile, 'utf8')
+        .split('\n')
+        .filter((line) => line.includes('='))
+        .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+    );
     const flags = [...args.filter((arg) => arg.startsWith('-')), '--no-file-parallelism'];
     const extraEnv = { KEYBRIDGE_WP_ENV: envFile };
-    if (browserFiles.length > 0) runVitest('pass 3 (WordPress, admin-ui first)', 'sqlite-software', 'vitest-wordpress-admin-ui.json', [...flags, ...browserFiles], extraEnv);
-    if (otherFiles.length > 0) runVitest('pass 3 (WordPress)', 'sqlite-software', 'vitest-wordpress.json', [...flags, ...otherFiles], extraEnv);
+    if (browserFiles.length > 0)
+      runVitest(
+        'pass 3 (WordPress, admin-ui first)',
+        'sqlite-software',
+        'vitest-wordpress-admin-ui.json',
+        [...flags, ...browserFiles],
+        extraEnv,
+      );
+    if (otherFiles.length > 0)
+      runVitest('pass 3 (WordPress)', 'sqlite-software', 'vitest-wordpress.json', [...flags, ...otherFiles], extraEnv);
     if (withPhpUnit) runPhpUnit('pass 3 (PHPUnit)', envFile, wpEnv);
   } finally {
     // The fixture's logs outlive it, for a failed run to be read.
@@ -193,7 +227,11 @@ function runWordPressPass() {
     rmSync(join(artifacts, 'wordpress-logs'), { recursive: true, force: true });
     if (existsSync(logs)) cpSync(logs, join(artifacts, 'wordpress-logs'), { recursive: true });
     const down = fixture('down.sh', ['--purge']);
-    if (down.status !== 0) countBroken('pass 3 (WordPress) cleanup', `fixtures/wordpress/down.sh exited ${down.status ?? down.signal}: processes may be left under ${dir}`);
+    if (down.status !== 0)
+      countBroken(
+        'pass 3 (WordPress) cleanup',
+        `fixtures/wordpress/down.sh exited ${down.status ?? down.signal}: processes may be left under ${dir}`,
+      );
   }
 }
 
@@ -215,18 +253,23 @@ const filters = args.filter((arg) => !arg.startsWith('-'));
 console.log('=== pass 1 of 3: all test files, KEYBRIDGE_TEST_BACKEND=sqlite-software (SQLite, software root key) ===\n');
 // Filters that name only pass 3's tests (WordPress files, PHPUnit) leave pass 1 with nothing to run: not a failure.
 const filtersNamePass3 =
-  filters.length > 0 && (filters.some((filter) => filter.includes('php')) || wordPressTestFiles().some((file) => filters.some((filter) => file.includes(filter))));
+  filters.length > 0 &&
+  (filters.some((filter) => filter.includes('php')) ||
+    wordPressTestFiles().some((file) => filters.some((filter) => file.includes(filter))));
 runVitest('pass 1 (sqlite-software)', 'sqlite-software', 'vitest.json', filtersNamePass3 ? ['--passWithNoTests', ...args] : args);
 
 // Everything that starts a key service through the test helper depends on its backend: this
 // includes sidecar/src/environments.test.ts and the server and agent certificate tests.
-const backendFiles = [...testFiles(join(root, 'sidecar'), /\bstartTestKeyServer\b/), ...testFiles(join(root, 'docker'), /\bstartTestKeyServer\b/)].filter(
-  (file) => filters.length === 0 || filters.some((filter) => file.includes(filter)),
-);
+const backendFiles = [
+  ...testFiles(join(root, 'sidecar'), /\bstartTestKeyServer\b/),
+  ...testFiles(join(root, 'docker'), /\bstartTestKeyServer\b/),
+].filter((file) => filters.length === 0 || filters.some((filter) => file.includes(filter)));
 if (backendFiles.length === 0) {
   console.log('=== pass 2 of 3 skipped: no backend-dependent test file matches the arguments ===');
 } else {
-  console.log(`=== pass 2 of 3: ${backendFiles.length} backend-dependent files, KEYBRIDGE_TEST_BACKEND=postgres-softhsm (PostgreSQL, 2 nodes, SoftHSM) ===`);
+  console.log(
+    `=== pass 2 of 3: ${backendFiles.length} backend-dependent files, KEYBRIDGE_TEST_BACKEND=postgres-softhsm (PostgreSQL, 2 nodes, SoftHSM) ===`,
+  );
   for (const file of backendFiles) console.log(`    ${file}`);
   console.log('');
   const scratch = mkdtempSync(join(tmpdir(), 'kb-matrix-'));

@@ -61,7 +61,10 @@ function positiveNumber(name: string, fallback: number): number {
 function list<T extends string>(name: string, allowed: readonly T[]): T[] {
   const raw = process.env[name];
   if (raw === undefined || raw.trim() === '') return [...allowed];
-  const picked = raw.split(',').map((part) => part.trim()).filter(Boolean);
+  const picked = raw
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
   for (const part of picked) {
     if (!(allowed as readonly string[]).includes(part)) throw new Error(`${name}: "${part}" is not one of ${allowed.join(', ')}`);
   }

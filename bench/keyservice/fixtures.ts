@@ -40,7 +40,10 @@ export class Fixtures {
   }
 
   #removeNow(): void {
-    for (const [script, dir] of [[POSTGRES_DOWN, join(this.root, 'pg')], [SOFTHSM_DOWN, join(this.root, 'hsm')]]) {
+    for (const [script, dir] of [
+      [POSTGRES_DOWN, join(this.root, 'pg')],
+      [SOFTHSM_DOWN, join(this.root, 'hsm')],
+    ]) {
       try {
         if (existsSync(dir)) execFileSync('bash', [script, dir], { stdio: 'ignore', timeout: 60_000 });
       } catch {

@@ -96,5 +96,11 @@ export async function runCount(op: (i: number) => Promise<unknown>, count: numbe
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
   const seconds = elapsedUs(started) / 1e6;
-  return { concurrency, seconds: Math.round(seconds * 100) / 100, opsPerSec: Math.round(count / seconds), latency: summarize(samples), samplesUs: samples };
+  return {
+    concurrency,
+    seconds: Math.round(seconds * 100) / 100,
+    opsPerSec: Math.round(count / seconds),
+    latency: summarize(samples),
+    samplesUs: samples,
+  };
 }

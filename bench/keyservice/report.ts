@@ -80,7 +80,9 @@ export function formatTable(report: KeyServiceReport, notes: string[]): string {
   const header = ['row', 'n', 'ops/s', 'p50', 'p90', 'p99', 'target'];
   const out: string[] = [];
   const load = (key: string): string => ((report.machine[key] as number[] | undefined) ?? []).join(' ');
-  out.push(`keybridge key-service bench, ${report.date}, ${report.machine.cpuCount}× ${report.machine.cpuModel}, node ${report.machine.node}`);
+  out.push(
+    `keybridge key-service bench, ${report.date}, ${report.machine.cpuCount}× ${report.machine.cpuModel}, node ${report.machine.node}`,
+  );
   out.push(`load average at start ${load('loadAvgAtStart')}, at end ${load('loadAvgAtEnd')} (anything else running skews these numbers)`);
   for (const section of report.config.sections) {
     const rows = report.rows.filter((row) => row.section === section);
@@ -97,7 +99,12 @@ export function formatTable(report: KeyServiceReport, notes: string[]): string {
     ]);
     const widths = header.map((title, column) => Math.max(title.length, ...cells.map((line) => line[column].length)));
     const line = (values: string[]): string =>
-      values.map((value, column) => (column === 0 || column === values.length - 1 ? value.padEnd(widths[column]) : value.padStart(widths[column]))).join('  ').trimEnd();
+      values
+        .map((value, column) =>
+          column === 0 || column === values.length - 1 ? value.padEnd(widths[column]) : value.padStart(widths[column]),
+        )
+        .join('  ')
+        .trimEnd();
     out.push(`  ${line(header)}`);
     for (const [index, values] of cells.entries()) {
       out.push(`  ${line(values)}`);

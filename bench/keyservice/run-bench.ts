@@ -61,7 +61,8 @@ export async function runKeyServiceBench(options: Partial<KeyServiceBenchOptions
         });
       }
       for (const backend of config.backends) {
-        if (has('reads')) await attempt(`reads/${backend}`, (scope) => readsSection(backend, config, fixtures, scope, backend === 'sqlite'));
+        if (has('reads'))
+          await attempt(`reads/${backend}`, (scope) => readsSection(backend, config, fixtures, scope, backend === 'sqlite'));
       }
       for (const backend of config.backends) {
         if (has('scale')) await attempt(`scale/${backend}`, (scope) => scaleSection(backend, config, fixtures, scope));
@@ -74,6 +75,10 @@ export async function runKeyServiceBench(options: Partial<KeyServiceBenchOptions
 
   report.machine.loadAvgAtEnd = loadavg().map((value) => Math.round(value * 100) / 100);
   const order: Backend[] = ['sqlite', 'postgres'];
-  report.rows.sort((a, b) => config.sections.indexOf(a.section) - config.sections.indexOf(b.section) || order.indexOf(a.backend ?? 'sqlite') - order.indexOf(b.backend ?? 'sqlite'));
+  report.rows.sort(
+    (a, b) =>
+      config.sections.indexOf(a.section) - config.sections.indexOf(b.section) ||
+      order.indexOf(a.backend ?? 'sqlite') - order.indexOf(b.backend ?? 'sqlite'),
+  );
   return { rows: report.rows, text: formatTable(report, notes), report };
 }

@@ -1,13 +1,4 @@
-import {
-  generateKek,
-  kekId,
-  nameKey,
-  opaqueKeyId,
-  randomKey,
-  sealText,
-  utf8,
-  wrapValue,
-} from '../../sidecar/src/crypto/index.ts';
+import { generateKek, kekId, nameKey, opaqueKeyId, randomKey, sealText, utf8, wrapValue } from '../../sidecar/src/crypto/index.ts';
 import type { ClientIdentity, Environment, PutSecretRequest } from '../../sidecar/src/protocol/keyservice.ts';
 
 /**

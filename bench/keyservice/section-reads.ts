@@ -88,11 +88,14 @@ export async function readsSection(
   log(`reads/${backend}: record unseal and SoftHSM unwrap alone …`);
   const vault = await openVault(stores.storage, rootKey, identity);
   const sealed = [...(await stores.storage.getSecrets(vault.vaultId, ids.slice(0, 256))).values()];
-  const unseal = await measure(async (i) => {
-    const record = sealed[i % sealed.length];
-    openMeta(vault.dataKey, vault.vaultId, record.keyId, record.meta);
-    openValue(vault.dataKey, vault.vaultId, record.keyId, record.value);
-  }, { seconds: part, concurrency: 1 });
+  const unseal = await measure(
+    async (i) => {
+      const record = sealed[i % sealed.length];
+      openMeta(vault.dataKey, vault.vaultId, record.keyId, record.meta);
+      openValue(vault.dataKey, vault.vaultId, record.keyId, record.value);
+    },
+    { seconds: part, concurrency: 1 },
+  );
   rows.push(row('unseal', '  alone: record unseal (openMeta + openValue, AES-GCM)', unseal));
   vault.dataKey.fill(0);
   const record = await stores.storage.findVault({ siteId: identity.siteId, environment: identity.environment, region: 'eu' });
@@ -110,16 +113,21 @@ export async function readsSection(
       `everything else (validation, unseal ≈ ${fmt(unseal.latency.meanUs)}, promises) ${fmt(rest)}. ` +
       `SoftHSM is off this path: the data key is unwrapped once (${fmt(hsm.latency.p50Us)}) and kept in memory.`,
     `reads/${backend}: c16 gives ${c16.opsPerSec.toLocaleString('en-US')} gets/s vs ${c1.opsPerSec.toLocaleString('en-US')} at c1` +
-      (backend === 'sqlite' ? ' (better-sqlite3 is synchronous: one commit at a time, so c16 only queues).' : ` (pool of 10 connections; the audit inserts serialise on an advisory lock).`),
+      (backend === 'sqlite'
+        ? ' (better-sqlite3 is synchronous: one commit at a time, so c16 only queues).'
+        : ` (pool of 10 connections; the audit inserts serialise on an advisory lock).`),
   ];
 
   if (https) {
     log(`reads/${backend}: HttpsKeyServiceClient.get c1 over mutual TLS …`);
     const served: number[] = [];
-    const overHttps = await measure(async (i) => {
-      const [secret] = await client.get([ids[i % ids.length]]);
-      if (!secret) throw new Error(`reads/${backend}: HTTPS get found nothing`);
-    }, { seconds, concurrency: 1, onMeasure: (phase) => void (node.onServed = phase === 'start' ? (us) => served.push(us) : null) });
+    const overHttps = await measure(
+      async (i) => {
+        const [secret] = await client.get([ids[i % ids.length]]);
+        if (!secret) throw new Error(`reads/${backend}: HTTPS get found nothing`);
+      },
+      { seconds, concurrency: 1, onMeasure: (phase) => void (node.onServed = phase === 'start' ? (us) => served.push(us) : null) },
+    );
     rows.push(row('https-get-c1', 'HTTPS mTLS get (agent client → startKeyServer), c1', overHttps));
     const handler = summarize(served);
     rows.push({

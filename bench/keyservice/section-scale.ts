@@ -60,9 +60,14 @@ export async function scaleSection(
   };
   const small = await open('scale-small', Math.min(options.scaleSmall, options.scaleLarge));
   const large = await open('scale-large', options.scaleLarge);
-  log(`scale/${backend}: ${large.total.toLocaleString('en-US')} rows in ${large.fillSeconds.toFixed(1)} s; reads in ${ROUNDS} alternating rounds …`);
+  log(
+    `scale/${backend}: ${large.total.toLocaleString('en-US')} rows in ${large.fillSeconds.toFixed(1)} s; reads in ${ROUNDS} alternating rounds …`,
+  );
 
-  const rounds = { small: { get: [] as Throughput[], select: [] as Throughput[] }, large: { get: [] as Throughput[], select: [] as Throughput[] } };
+  const rounds = {
+    small: { get: [] as Throughput[], select: [] as Throughput[] },
+    large: { get: [] as Throughput[], select: [] as Throughput[] },
+  };
   for (let round = 0; round < ROUNDS; round++) {
     const order = round % 2 === 0 ? (['small', 'large'] as const) : (['large', 'small'] as const);
     for (const which of order) {
@@ -98,7 +103,10 @@ export async function scaleSection(
     `scale/${backend}: ${large.total.toLocaleString('en-US')} vs ${small.total.toLocaleString('en-US')} secrets: get p50 ${formatUs(after.get.latency.p50Us)} vs ${formatUs(before.get.latency.p50Us)} (×${ratio}), ` +
       `the SELECT alone ${formatUs(after.select.latency.p50Us)} vs ${formatUs(before.select.latency.p50Us)} (×${selectRatio}); filled in ${large.fillSeconds.toFixed(1)} s.`,
   ];
-  if (large.total < 1_000_000) notes.push(`scale/${backend}: BENCH_SECRETS set the large store to ${large.total.toLocaleString('en-US')} secrets (default 1,000,000).`);
+  if (large.total < 1_000_000)
+    notes.push(
+      `scale/${backend}: BENCH_SECRETS set the large store to ${large.total.toLocaleString('en-US')} secrets (default 1,000,000).`,
+    );
   return { rows, notes };
 }
 
@@ -129,28 +137,38 @@ function progress(what: string, total: number, log: (line: string) => void): (do
     next = Math.floor((done / total) * 10 + 1) / 10;
     const seconds = (Date.now() - started) / 1000;
     const projected = (seconds / done) * total;
-    log(`${what}: ${done.toLocaleString('en-US')} / ${total.toLocaleString('en-US')} rows, ${seconds.toFixed(0)} s (about ${projected.toFixed(0)} s in all)`);
+    log(
+      `${what}: ${done.toLocaleString('en-US')} / ${total.toLocaleString('en-US')} rows, ${seconds.toFixed(0)} s (about ${projected.toFixed(0)} s in all)`,
+    );
     if (projected > 180 && !warned) {
       warned = true;
-      log(`${what}: this fill will take over 3 minutes; BENCH_SECRETS=${Math.floor((total * 180) / projected / 10_000) * 10_000 || 10_000} would keep it near 3`);
+      log(
+        `${what}: this fill will take over 3 minutes; BENCH_SECRETS=${Math.floor((total * 180) / projected / 10_000) * 10_000 || 10_000} would keep it near 3`,
+      );
     }
   };
 }
 
 function timedGets(store: ScaleStore, site: BenchSite, seconds: number): Promise<Throughput> {
   const ids = site.randomKeyIds(store.total, SAMPLE_IDS);
-  return measure(async (i) => {
-    const [secret] = await store.service.get(site.identity, [ids[i % ids.length]]);
-    if (!secret) throw new Error(`scale/${store.stores.backend}: a bulk-loaded secret was not found`);
-  }, { seconds, concurrency: 1 });
+  return measure(
+    async (i) => {
+      const [secret] = await store.service.get(site.identity, [ids[i % ids.length]]);
+      if (!secret) throw new Error(`scale/${store.stores.backend}: a bulk-loaded secret was not found`);
+    },
+    { seconds, concurrency: 1 },
+  );
 }
 
 function timedSelects(store: ScaleStore, site: BenchSite, seconds: number): Promise<Throughput> {
   const ids = site.randomKeyIds(store.total, SAMPLE_IDS);
-  return measure(async (i) => {
-    const found = await store.stores.storage.getSecrets(store.vault.vaultId, [ids[i % ids.length]]);
-    if (found.size !== 1) throw new Error(`scale/${store.stores.backend}: getSecrets found nothing`);
-  }, { seconds, concurrency: 1 });
+  return measure(
+    async (i) => {
+      const found = await store.stores.storage.getSecrets(store.vault.vaultId, [ids[i % ids.length]]);
+      if (found.size !== 1) throw new Error(`scale/${store.stores.backend}: getSecrets found nothing`);
+    },
+    { seconds, concurrency: 1 },
+  );
 }
 
 function round2(value: number): number {

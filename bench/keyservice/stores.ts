@@ -36,7 +36,13 @@ export const REGION = 'eu';
 /** An AES-256 root key generated in the SoftHSM token (found again when the label exists). */
 export async function openBenchRootKey(label: string, fixtures: Fixtures, cleanup: Cleanup): Promise<RootKey> {
   const hsm = await fixtures.hsm();
-  const rootKey = await openPkcs11RootKey({ module: hsm.module, tokenLabel: hsm.token, pinFile: hsm.pinFile, keyLabel: label, createIfMissing: true });
+  const rootKey = await openPkcs11RootKey({
+    module: hsm.module,
+    tokenLabel: hsm.token,
+    pinFile: hsm.pinFile,
+    keyLabel: label,
+    createIfMissing: true,
+  });
   cleanup.add(`root key ${label}`, () => rootKey.close());
   return rootKey;
 }

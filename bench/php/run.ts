@@ -55,7 +55,11 @@ function progress(text: string): void {
 
 async function php(script: string, env: Record<string, string>, phpArgs: string[] = []): Promise<string> {
   try {
-    const { stdout } = await run('php', [...phpArgs, join(HERE, script)], { env: { ...process.env, ...env }, timeout: 600_000, maxBuffer: 4 << 20 });
+    const { stdout } = await run('php', [...phpArgs, join(HERE, script)], {
+      env: { ...process.env, ...env },
+      timeout: 600_000,
+      maxBuffer: 4 << 20,
+    });
     return stdout;
   } catch (error) {
     const { stderr, message } = error as { stderr?: string; message: string };
@@ -65,15 +69,14 @@ async function php(script: string, env: Record<string, string>, phpArgs: string[
 
 function formatTable(rows: Record<string, Stats>): string {
   const base = rows.select.p50_us;
-  const lines = [
-    `${'row'.padEnd(62)} ${'p50 µs'.padStart(9)} ${'p99 µs'.padStart(9)} ${'× SELECT'.padStart(9)}  target`,
-    '-'.repeat(104),
-  ];
+  const lines = [`${'row'.padEnd(62)} ${'p50 µs'.padStart(9)} ${'p99 µs'.padStart(9)} ${'× SELECT'.padStart(9)}  target`, '-'.repeat(104)];
   for (const [id, stats] of Object.entries(rows)) {
     const ratio = stats.p50_us / base;
     const target = TARGETS[id];
     const verdict = target === undefined ? '' : `≤ ${target}× ${ratio <= target ? 'met' : 'MISSED'}`;
-    lines.push(`${(LABELS[id] ?? id).padEnd(62)} ${stats.p50_us.toFixed(1).padStart(9)} ${stats.p99_us.toFixed(1).padStart(9)} ${ratio.toFixed(2).padStart(9)}  ${verdict}`);
+    lines.push(
+      `${(LABELS[id] ?? id).padEnd(62)} ${stats.p50_us.toFixed(1).padStart(9)} ${stats.p99_us.toFixed(1).padStart(9)} ${ratio.toFixed(2).padStart(9)}  ${verdict}`,
+    );
   }
   return lines.join('\n');
 }
@@ -98,7 +101,9 @@ async function main(): Promise<number> {
     const rounds = process.env.BENCH_PHP_ROUNDS ?? '5';
     const n = process.env.BENCH_PHP_N ?? '1000';
     progress(`measuring (${rounds} rounds of ${n} calls per row)`);
-    const measured = JSON.parse(await php('measure.php', { ...env, BENCH_ROUNDS: rounds, BENCH_N: n }, ['-d', 'apc.enable_cli=1', '-d', 'opcache.enable_cli=1'])) as {
+    const measured = JSON.parse(
+      await php('measure.php', { ...env, BENCH_ROUNDS: rounds, BENCH_N: n }, ['-d', 'apc.enable_cli=1', '-d', 'opcache.enable_cli=1']),
+    ) as {
       php: string;
       rounds: number;
       rows: Record<string, Stats>;
@@ -106,17 +111,29 @@ async function main(): Promise<number> {
     const base = measured.rows.select.p50_us;
     const report = {
       date: new Date().toISOString(),
-      machine: { cpuModel: os.cpus()[0]?.model ?? 'unknown', cpuCount: os.cpus().length, loadAvgAtStart, node: process.version, php: measured.php },
+      machine: {
+        cpuModel: os.cpus()[0]?.model ?? 'unknown',
+        cpuCount: os.cpus().length,
+        loadAvgAtStart,
+        node: process.version,
+        php: measured.php,
+      },
       settings: { rounds: measured.rounds, n: Number(n) },
       rows: Object.fromEntries(
         Object.entries(measured.rows).map(([id, stats]) => [
           id,
-          { ...stats, label: LABELS[id] ?? id, ratio_p50_to_select: Math.round((stats.p50_us / base) * 1000) / 1000, target_ratio: TARGETS[id] ?? null },
+          {
+            ...stats,
+            label: LABELS[id] ?? id,
+            ratio_p50_to_select: Math.round((stats.p50_us / base) * 1000) / 1000,
+            target_ratio: TARGETS[id] ?? null,
+          },
         ]),
       ),
     };
     console.log(formatTable(measured.rows));
-    if (loadAvgAtStart[0] > os.cpus().length * 0.5) console.log(`\n(load average ${loadAvgAtStart[0]} at the start: other work was running, rerun for steadier figures)`);
+    if (loadAvgAtStart[0] > os.cpus().length * 0.5)
+      console.log(`\n(load average ${loadAvgAtStart[0]} at the start: other work was running, rerun for steadier figures)`);
     mkdirSync(RESULTS_DIR, { recursive: true });
     const stamp = report.date.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
     const text = `${JSON.stringify(report, null, 2)}\n`;

@@ -58,7 +58,8 @@ describe('the generated PHP covers the whole spec', () => {
   });
 
   it('starts each generated file with a comment naming spec.yaml', () => {
-    for (const file of generated) expect(String(file.content).split('\n').slice(0, 6).join('\n')).toContain('GENERATED from shims/spec.yaml');
+    for (const file of generated)
+      expect(String(file.content).split('\n').slice(0, 6).join('\n')).toContain('GENERATED from shims/spec.yaml');
   });
 });
 
@@ -111,7 +112,9 @@ describe('a bad spec stops the build with the field named', () => {
     writeFileSync(join(root, 'shims', 'spec.yaml'), readFileSync(SPEC_PATH));
     mkdirSync(join(root, 'shims', 'templates', 'common'), { recursive: true });
     writeFileSync(join(root, 'shims', 'templates', 'common', 'class-keybridge-client.php'), '<?php\n');
-    expect(() => buildShims({ outDir: out, root })).toThrow('would come from both shims/spec.yaml and shims/templates/common/class-keybridge-client.php');
+    expect(() => buildShims({ outDir: out, root })).toThrow(
+      'would come from both shims/spec.yaml and shims/templates/common/class-keybridge-client.php',
+    );
     expect(readFileSync(join(first.pluginDir, 'includes/class-keybridge-client.php'), 'utf8')).toBe(before);
     rmSync(join(root, 'admin-ui'), { recursive: true });
     rmSync(join(root, 'shims', 'templates'), { recursive: true });

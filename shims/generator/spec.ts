@@ -187,16 +187,32 @@ export function checkSpec(raw: unknown): Spec {
 
   const operations = list(root.operations, 'operations').map((op, index) => checkOperation(op, `operations[${index}]`, basePath));
   if (operations.length === 0) throw new SpecError('operations', 'the list is empty');
-  unique(operations.map((op) => op.id), 'operations', 'operation id');
-  unique(operations.map((op) => `${op.method} ${op.path}`), 'operations', 'method and path');
-  unique(operations.map((op) => phpMethodName(op.id)), 'operations', 'PHP method name');
+  unique(
+    operations.map((op) => op.id),
+    'operations',
+    'operation id',
+  );
+  unique(
+    operations.map((op) => `${op.method} ${op.path}`),
+    'operations',
+    'method and path',
+  );
+  unique(
+    operations.map((op) => phpMethodName(op.id)),
+    'operations',
+    'PHP method name',
+  );
   const operationIds = new Set(operations.map((op) => op.id));
 
   const statusRows = list(root.status_rows, 'status_rows').map((rawRow, index) => {
     const row = object(rawRow, `status_rows[${index}]`);
     return { id: text(row.id, `status_rows[${index}].id`, SLUG), title: text(row.title, `status_rows[${index}].title`) };
   });
-  unique(statusRows.map((row) => row.id), 'status_rows', 'row id');
+  unique(
+    statusRows.map((row) => row.id),
+    'status_rows',
+    'row id',
+  );
 
   const problemTypes = list(root.problem_types, 'problem_types').map((type, index) => text(type, `problem_types[${index}]`, SLUG));
   unique(problemTypes, 'problem_types', 'problem type');
@@ -218,7 +234,11 @@ export function checkSpec(raw: unknown): Spec {
   unique(adminOperations, 'admin_operations', 'operation id');
 
   const forms = list(root.forms, 'forms').map((form, index) => checkForm(form, `forms[${index}]`, operationIds));
-  unique(forms.map((form) => form.id), 'forms', 'form id');
+  unique(
+    forms.map((form) => form.id),
+    'forms',
+    'form id',
+  );
 
   return { version, basePath, operations, statusRows, problemTypes, clientProblemTypes, adminOperations, forms };
 }

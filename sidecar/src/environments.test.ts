@@ -20,7 +20,11 @@ const text = (json: { value_base64: string }) => Buffer.from(json.value_base64, 
 beforeAll(async () => {
   server = await startTestKeyServer();
   development = await startTestAgent(server, { certDir: join(work, 'dev', 'certs') });
-  const registered = await development.call('POST', '/v1/register', { email: 'owner@example.com', password: 'a long enough password', site_name: 'Shop' });
+  const registered = await development.call('POST', '/v1/register', {
+    email: 'owner@example.com',
+    password: 'a long enough password',
+    site_name: 'Shop',
+  });
   expect(registered.status, registered.text).toBe(200);
   expect(registered.json.environment).toBe('development');
   // The production host starts as a copy of the site's certificate directory, then moves.
@@ -74,7 +78,8 @@ describe('development and production', () => {
     const prodStatus = await production.call('GET', '/v1/status');
     expect(devStatus.json).toMatchObject({ environment: 'development', registered: true });
     expect(prodStatus.json).toMatchObject({ environment: 'production', registered: true });
-    const row = (report: { rows: { id: string }[] }, id: string) => report.rows.find((r) => r.id === id) as unknown as { severity: string; value: string };
+    const row = (report: { rows: { id: string }[] }, id: string) =>
+      report.rows.find((r) => r.id === id) as unknown as { severity: string; value: string };
     expect(row(prodStatus.json, 'certificate-valid').value).toContain('OU=production');
     expect(row(devStatus.json, 'site-registered').value).toContain('owner@example.com');
     expect(row(devStatus.json, 'keyservice').severity).toBe('ok');

@@ -2,7 +2,15 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { MULTI_NODE_BACKEND, TEST_BACKEND, startTestAgent, startTestKeyServer, workerBackend, type TestAgent, type TestKeyServer } from '../test-helpers/keyservice.ts';
+import {
+  MULTI_NODE_BACKEND,
+  TEST_BACKEND,
+  startTestAgent,
+  startTestKeyServer,
+  workerBackend,
+  type TestAgent,
+  type TestKeyServer,
+} from '../test-helpers/keyservice.ts';
 import { rawRequest, tlsAgent } from '../test-helpers/mtls.ts';
 
 /**
@@ -30,11 +38,20 @@ async function keyServer(options: Parameters<typeof startTestKeyServer>[0] = {})
 }
 
 /** An agent of a newly registered site, or of an existing one when `certDir` already holds its certificate. */
-async function siteAgent(server: TestKeyServer, name: string, options: Parameters<typeof startTestAgent>[1] = {}, register = true): Promise<TestAgent> {
+async function siteAgent(
+  server: TestKeyServer,
+  name: string,
+  options: Parameters<typeof startTestAgent>[1] = {},
+  register = true,
+): Promise<TestAgent> {
   const agent = await startTestAgent(server, { certDir: join(work, name, 'certs'), ...options });
   cleanup.push(() => agent.stop());
   if (register) {
-    const response = await agent.call('POST', '/v1/register', { email: `${name}@example.com`, password: 'a long enough password', site_name: name });
+    const response = await agent.call('POST', '/v1/register', {
+      email: `${name}@example.com`,
+      password: 'a long enough password',
+      site_name: name,
+    });
     expect(response.status, response.text).toBe(200);
   }
   return agent;
@@ -91,7 +108,8 @@ describe(`faults behind the agent (${TEST_BACKEND})`, () => {
     const started = performance.now();
     let killed = { start: Infinity, end: Infinity };
     // About 2 s, and on until the surviving node has served a fair share (a loaded machine is slow), at most 20 s.
-    const after = (kind: Outcome['kind']) => log.filter((outcome) => outcome.kind === kind && outcome.start > killed.end && outcome.status === 200).length;
+    const after = (kind: Outcome['kind']) =>
+      log.filter((outcome) => outcome.kind === kind && outcome.start > killed.end && outcome.status === 200).length;
     const running = () => {
       const now = performance.now();
       return now < started + 2000 || (now < started + 20_000 && (after('read') < 20 || after('write') < 3));
@@ -125,7 +143,9 @@ describe(`faults behind the agent (${TEST_BACKEND})`, () => {
     expect(after('write')).toBeGreaterThanOrEqual(3);
     expect(server.served[1]).toBeGreaterThan(servedBefore);
     expect(agent.client.health()[0].backoffMs).toBeGreaterThan(0);
-    console.log(`kill: ${log.length} requests, ${failed.length} failed, ${acked.length} writes acknowledged, kill took ${(killed.end - killed.start).toFixed(0)} ms`);
+    console.log(
+      `kill: ${log.length} requests, ${failed.length} failed, ${acked.length} writes acknowledged, kill took ${(killed.end - killed.start).toFixed(0)} ms`,
+    );
     await expectReadable(agent, [...seeded, ...acked]);
   });
 
@@ -223,11 +243,16 @@ describe(`faults behind the agent (${TEST_BACKEND})`, () => {
     const recovered = log.find((outcome) => outcome.start > restart.end && outcome.status === 200);
     expect(recovered, 'writes did not recover within 15 s of PostgreSQL coming back').toBeDefined();
     const failed = expectCleanFailures(log);
-    console.log(`pg restart: ${log.length} writes, ${failed.length} refused with 503, restart took ${(restart.end - restart.start).toFixed(0)} ms`);
+    console.log(
+      `pg restart: ${log.length} writes, ${failed.length} refused with 503, restart took ${(restart.end - restart.start).toFixed(0)} ms`,
+    );
     expect(failed.length, 'no write saw the outage').toBeGreaterThan(0);
     // Failures belong to the outage: none started before it, none after the first recovered write.
     expect(failed.filter((outcome) => outcome.end < restart.start || outcome.start > recovered!.end)).toEqual([]);
-    expect(log.some((outcome) => outcome.end < restart.start && outcome.status === 200), 'no write before the restart').toBe(true);
+    expect(
+      log.some((outcome) => outcome.end < restart.start && outcome.status === 200),
+      'no write before the restart',
+    ).toBe(true);
     await expectReadable(agent, acked);
     const listed = await agent.call('GET', '/v1/keys');
     const names = new Set(listed.json.keys.map((key: { name: string }) => key.name));

@@ -55,7 +55,11 @@ describe('secret scan', () => {
     // Failing calls that carry a secret in their body: wrong KEK, malformed JSON, bad name.
     const token = readFileSync(join(home, 'agent.token'), 'utf8').trim();
     const post = (path: string, body: string) =>
-      fetch(`${upProcess.url}${path}`, { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body });
+      fetch(`${upProcess.url}${path}`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        body,
+      });
     const wrongKek = await post('/v1/keys/get', JSON.stringify({ name: 'scan/0', wrapping_key: keks[1] }));
     expect(await wrongKek.text()).not.toContain(keks[1]);
     const broken = await post('/v1/keys/set', `{"name": "scan/x", "value": "${secrets[2]}"`);
@@ -68,7 +72,10 @@ describe('secret scan', () => {
     keks.push(JSON.parse(rotated.stdout).wrapping_key);
     const lockrSecret = `SCAN-LOCKR-${Math.random().toString(36).slice(2)}`;
     secrets.push(lockrSecret);
-    const imported = runCli(['import', 'lockr', '--file', file('lockr.json', JSON.stringify([lockrItem('scan/lockr', lockrSecret)])), '--json'], env);
+    const imported = runCli(
+      ['import', 'lockr', '--file', file('lockr.json', JSON.stringify([lockrItem('scan/lockr', lockrSecret)])), '--json'],
+      env,
+    );
     expect(imported.status, imported.stderr).toBe(0);
     keks.push(JSON.parse(imported.stdout).wrapping_key);
     const bundlePath = join(work, 'bundle.json');

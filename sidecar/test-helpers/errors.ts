@@ -10,4 +10,3 @@ export function errorType(fn: () => unknown): string {
   }
   return 'no error';
 }
-

@@ -145,7 +145,12 @@ function sqliteSoftware(home: string): Backend {
       if (count === 1) return entry.parts;
       // KeyService.close() closes its storage and root key: with two nodes each gets views
       // whose close does nothing, and the last node to close closes the real ones.
-      return { ...entry.parts, storage: keepOpen(entry.parts.storage), rootKey: keepOpen(entry.parts.rootKey), closeStores: () => release(entry) };
+      return {
+        ...entry.parts,
+        storage: keepOpen(entry.parts.storage),
+        rootKey: keepOpen(entry.parts.rootKey),
+        closeStores: () => release(entry),
+      };
     },
   };
 }
@@ -182,7 +187,13 @@ async function postgresSoftHsm(home: string): Promise<Backend> {
       const stores = await openPostgresStores(saved.url);
       let rootKey: RootKey;
       try {
-        rootKey = await openPkcs11RootKey({ module: hsm.module, tokenLabel: hsm.token, pinFile: hsm.pinFile, keyLabel: saved.keyLabel, createIfMissing: true });
+        rootKey = await openPkcs11RootKey({
+          module: hsm.module,
+          tokenLabel: hsm.token,
+          pinFile: hsm.pinFile,
+          keyLabel: saved.keyLabel,
+          createIfMissing: true,
+        });
       } catch (error) {
         await stores.close();
         throw error;

@@ -12,7 +12,9 @@ export function lockrItem(name: string, value: string): { name: string; cipherte
   const iv = randomBytes(16);
   const cipher = createCipheriv('aes-256-cbc', digest.subarray(0, 32), iv);
   const ct = Buffer.concat([cipher.update(value, 'utf8'), cipher.final()]);
-  const mac = createHmac('sha256', digest.subarray(32)).update(Buffer.concat([Buffer.from('$2$aes-256-cbc'), iv, ct])).digest();
+  const mac = createHmac('sha256', digest.subarray(32))
+    .update(Buffer.concat([Buffer.from('$2$aes-256-cbc'), iv, ct]))
+    .digest();
   return {
     name,
     ciphertext: Buffer.concat([iv, ct, mac]).toString('base64'),

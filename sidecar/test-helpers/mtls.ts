@@ -57,11 +57,20 @@ export function rawRequest(
           } catch {
             json = undefined;
           }
-          resolve({ status: res.statusCode ?? 0, json, text, headers: res.headers, reusedSocket: req.reusedSocket, localPort: res.socket?.localPort });
+          resolve({
+            status: res.statusCode ?? 0,
+            json,
+            text,
+            headers: res.headers,
+            reusedSocket: req.reusedSocket,
+            localPort: res.socket?.localPort,
+          });
         });
       },
     );
-    req.setTimeout(options.timeoutMs ?? 10_000, () => req.destroy(new Error(`no answer to ${method} ${path} within ${options.timeoutMs ?? 10_000} ms`)));
+    req.setTimeout(options.timeoutMs ?? 10_000, () =>
+      req.destroy(new Error(`no answer to ${method} ${path} within ${options.timeoutMs ?? 10_000} ms`)),
+    );
     req.on('error', reject);
     req.end(payload);
   });

@@ -64,7 +64,11 @@ export function runCli(args: string[], env: Record<string, string> = {}): CliRes
 }
 
 /** A long-running `keybridge …` process (server or agent role); resolves once `ready` matches its stdout. */
-export async function startRoleProcess(args: string[], ready: RegExp, env: Record<string, string> = {}): Promise<{ child: ChildProcess; output(): string; stop(): Promise<number | null> }> {
+export async function startRoleProcess(
+  args: string[],
+  ready: RegExp,
+  env: Record<string, string> = {},
+): Promise<{ child: ChildProcess; output(): string; stop(): Promise<number | null> }> {
   const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));

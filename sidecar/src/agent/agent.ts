@@ -44,7 +44,10 @@ export function createAgent(options: AgentOptions): Agent {
     const credentials = certificates.recent();
     if (!credentials) throw new KeybridgeError('not-registered');
     if (identity?.from !== credentials) {
-      identity = { from: credentials, site: { siteId: credentials.siteId, siteSecret: credentials.siteSecret, environment: credentials.environment } };
+      identity = {
+        from: credentials,
+        site: { siteId: credentials.siteId, siteSecret: credentials.siteSecret, environment: credentials.environment },
+      };
     }
     return identity.site;
   };

@@ -36,9 +36,7 @@ interface Entry<T> {
 }
 
 export type CacheLookup<T> =
-  | { state: 'fresh'; value: T | null; refreshDue: boolean }
-  | { state: 'stale'; value: T | null }
-  | { state: 'miss' };
+  { state: 'fresh'; value: T | null; refreshDue: boolean } | { state: 'stale'; value: T | null } | { state: 'miss' };
 
 const MISS = { state: 'miss' } as const;
 

@@ -57,8 +57,36 @@ function goodRead(path = '/v1/keys/get'): string {
   ].join('\r\n');
 }
 
-const INSERTS = [' ', '\t', '\r', '\n', '\r\n', ':', ',', '\u0000', '\u00e9', 'A', '0', '"', '\u007f', '\r\n ', 'Transfer-Encoding: chunked\r\n', 'Connection: close\r\n'];
-const EXTRA_HEADERS = ['X-Fuzz: 1', 'Accept: application/json', 'Connection: keep-alive', 'Connection: Keep-Alive', 'User-Agent: PHP/8.2', 'Host: 127.0.0.1', 'Content-Length: 0', 'Expect: 100-continue', 'X-Empty:', 'X-Tab:\tv\t'];
+const INSERTS = [
+  ' ',
+  '\t',
+  '\r',
+  '\n',
+  '\r\n',
+  ':',
+  ',',
+  '\u0000',
+  '\u00e9',
+  'A',
+  '0',
+  '"',
+  '\u007f',
+  '\r\n ',
+  'Transfer-Encoding: chunked\r\n',
+  'Connection: close\r\n',
+];
+const EXTRA_HEADERS = [
+  'X-Fuzz: 1',
+  'Accept: application/json',
+  'Connection: keep-alive',
+  'Connection: Keep-Alive',
+  'User-Agent: PHP/8.2',
+  'Host: 127.0.0.1',
+  'Content-Length: 0',
+  'Expect: 100-continue',
+  'X-Empty:',
+  'X-Tab:\tv\t',
+];
 
 function mutate(text: string, next: () => number): string {
   const pick = <T>(items: readonly T[]) => items[Math.floor(next() * items.length)];
@@ -83,7 +111,8 @@ function mutate(text: string, next: () => number): string {
     }
     case 4: {
       const colon = lines[line].indexOf(':');
-      lines[line] = `${lines[line].slice(0, colon + 1)}${pick(['', ' ', '\t', '  '])}${lines[line].slice(colon + 1).trim()}${pick(['', ' ', '\t'])}`;
+      lines[line] =
+        `${lines[line].slice(0, colon + 1)}${pick(['', ' ', '\t', '  '])}${lines[line].slice(colon + 1).trim()}${pick(['', ' ', '\t'])}`;
       return join();
     }
     case 5:
@@ -98,7 +127,10 @@ function mutate(text: string, next: () => number): string {
       return join();
     }
     default:
-      return text.replace(/Content-Length: (\d+)/, (_, n) => `Content-Length: ${pick(['00', '0', '']) + String(Number(n) + pick([-1, 0, 1]))}`);
+      return text.replace(
+        /Content-Length: (\d+)/,
+        (_, n) => `Content-Length: ${pick(['00', '0', '']) + String(Number(n) + pick([-1, 0, 1]))}`,
+      );
   }
 }
 

@@ -42,7 +42,8 @@ function post(path: string, body: string, headers: Record<string, string> = {}):
   return Buffer.concat([Buffer.from(`POST ${path} HTTP/1.1\r\n${head}\r\n`, 'latin1'), Buffer.from(body, 'utf8')]);
 }
 
-const get = (name: string, wrappingKey: string, headers?: Record<string, string>) => post('/v1/keys/get', JSON.stringify({ name, wrapping_key: wrappingKey }), headers);
+const get = (name: string, wrappingKey: string, headers?: Record<string, string>) =>
+  post('/v1/keys/get', JSON.stringify({ name, wrapping_key: wrappingKey }), headers);
 
 interface Answer {
   status: number;
@@ -146,7 +147,7 @@ describe('the socket fast path', () => {
       ['a NUL', get('a\u0000b', kek), 'invalid-name'],
       ['a 10 kB name', get('x'.repeat(10_000), kek), 'invalid-name'],
       ['a name never set', get('never/set', kek), 'key-not-found'],
-      ['another key\'s KEK', get('smtp/password', otherKek), 'kek-mismatch'],
+      ["another key's KEK", get('smtp/password', otherKek), 'kek-mismatch'],
       ['no names', post('/v1/keys/fetch', JSON.stringify({ names: [] })), 'invalid-field'],
     ];
     for (const [what, request, type] of cases) {
@@ -159,7 +160,12 @@ describe('the socket fast path', () => {
 
   it('answers pipelined requests in order, also when one must wait for the key service', async () => {
     // A name never asked for has no cached record: its answer waits for a key-service round trip.
-    const requests = [get(`never/asked/${Date.now()}`, kek), get('smtp/password', kek), get('api/ключ', otherKek), get('smtp/password', otherKek)];
+    const requests = [
+      get(`never/asked/${Date.now()}`, kek),
+      get('smtp/password', kek),
+      get('api/ключ', otherKek),
+      get('smtp/password', otherKek),
+    ];
     const { answers, viaNode } = await exchange([Buffer.concat(requests)], 4);
     expect(viaNode).toBe(0);
     expect(answers.map((answer) => answer.status)).toEqual([404, 200, 200, 409]);
@@ -173,14 +179,22 @@ describe('the socket fast path', () => {
     expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200]);
     expect(viaNode).toBe(3); // the set, the health check and the read after them
     expect(JSON.parse(answers[2].body).status).toBe('ok');
-    const read = await agent.call('POST', '/v1/keys/get', { name: 'pipelined/set', wrapping_key: JSON.parse(answers[1].body).wrapping_key });
+    const read = await agent.call('POST', '/v1/keys/get', {
+      name: 'pipelined/set',
+      wrapping_key: JSON.parse(answers[1].body).wrapping_key,
+    });
     expect(Buffer.from(read.json.value_base64, 'base64').toString()).toBe('set in a pipeline');
   });
 
   it('keeps serving a connection after node:http has taken it, in later writes too', async () => {
     const socket = await open();
     const before = nodeRequests;
-    for (const request of [get('smtp/password', kek), Buffer.from('GET /v1/health HTTP/1.1\r\nHost: a\r\n\r\n'), get('smtp/password', kek), get('smtp/password', kek)]) {
+    for (const request of [
+      get('smtp/password', kek),
+      Buffer.from('GET /v1/health HTTP/1.1\r\nHost: a\r\n\r\n'),
+      get('smtp/password', kek),
+      get('smtp/password', kek),
+    ]) {
       const reading = readAnswers(socket, 1);
       socket.write(request);
       expect((await reading).answers[0].status).toBe(200);
@@ -203,11 +217,17 @@ describe('the socket fast path', () => {
     const big = await exchange([post('/v1/keys/get', 'x'.repeat(256 * 1024 + 1))], 1);
     expect(big.answers[0].status).toBe(413);
     expect(big.answers[0].head).toContain('Connection: close');
-    const chunked = Buffer.from(`POST /v1/keys/get HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`, 'latin1');
+    const chunked = Buffer.from(
+      `POST /v1/keys/get HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`,
+      'latin1',
+    );
     const smuggle = await exchange([chunked], 1);
     expect(smuggle.answers[0].status).toBe(400);
     expect(smuggle.viaNode).toBe(0); // node:http's parser refused it before any request event
-    const folded = await exchange([Buffer.from(`POST /v1/keys/get HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n continued\r\nContent-Length: 2\r\n\r\n{}`, 'latin1')], 1);
+    const folded = await exchange(
+      [Buffer.from(`POST /v1/keys/get HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n continued\r\nContent-Length: 2\r\n\r\n{}`, 'latin1')],
+      1,
+    );
     expect(folded.answers[0].status).toBe(400);
   });
 
@@ -234,7 +254,9 @@ describe('the socket fast path', () => {
 
   it('serves a client that sends 2,000 reads before reading any answer', async () => {
     const socket = await open();
-    const requests = Buffer.concat(Array.from({ length: 2_000 }, (_, i) => (i % 2 ? get('smtp/password', kek) : get('api/ключ', otherKek))));
+    const requests = Buffer.concat(
+      Array.from({ length: 2_000 }, (_, i) => (i % 2 ? get('smtp/password', kek) : get('api/ключ', otherKek))),
+    );
     socket.pause();
     socket.write(requests);
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -242,7 +264,9 @@ describe('the socket fast path', () => {
     socket.resume();
     const { answers } = await reading;
     expect(answers).toHaveLength(2_000);
-    expect(answers.every((answer, i) => answer.status === 200 && JSON.parse(answer.body).name === (i % 2 ? 'smtp/password' : 'api/ключ'))).toBe(true);
+    expect(
+      answers.every((answer, i) => answer.status === 200 && JSON.parse(answer.body).name === (i % 2 ? 'smtp/password' : 'api/ключ')),
+    ).toBe(true);
     socket.destroy();
   });
 
@@ -262,7 +286,11 @@ describe('the socket fast path', () => {
     const socket = connect(Number(new URL(other.url).port), '127.0.0.1');
     await new Promise((resolve) => socket.once('connect', resolve));
     const reading = readAnswers(socket, 1);
-    socket.write(Buffer.from(`POST /v1/keys/fetch HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer ${other.token}\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{"names":["a"]}`));
+    socket.write(
+      Buffer.from(
+        `POST /v1/keys/fetch HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer ${other.token}\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{"names":["a"]}`,
+      ),
+    );
     expect((await reading).answers[0].status).toBe(200);
     const started = Date.now();
     await other.stop();

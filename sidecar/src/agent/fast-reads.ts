@@ -90,7 +90,14 @@ export function fastReadListener(options: { handler: ReadHandler; log?: (entry: 
   const { handler, log } = options;
 
   function send(req: IncomingMessage, res: ServerResponse, started: number, answer: ReadAnswer): void {
-    res.writeHead(answer.status, ['Content-Type', answer.contentType, 'Cache-Control', 'no-store', 'Content-Length', String(Buffer.byteLength(answer.text))]);
+    res.writeHead(answer.status, [
+      'Content-Type',
+      answer.contentType,
+      'Cache-Control',
+      'no-store',
+      'Content-Length',
+      String(Buffer.byteLength(answer.text)),
+    ]);
     res.end(answer.text);
     log?.({ method: 'POST', path: req.url as string, status: answer.status, ms: performance.now() - started });
   }

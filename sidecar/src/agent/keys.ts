@@ -219,7 +219,6 @@ export class AgentKeys {
     return records === null ? null : fetched(named, records);
   }
 
-
   async rotate(rawName: unknown, wrappingKey: unknown): Promise<KeyWritten> {
     const current = await this.get(rawName, wrappingKey);
     return this.store(current.name, current.value, await this.currentLabel(current.name), generateKek());

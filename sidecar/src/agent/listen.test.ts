@@ -16,7 +16,15 @@ describe('listen addresses', () => {
     expect(parseListen('[::1]:0')).toEqual({ kind: 'tcp', host: '::1', port: 0 });
     expect(parseListen('localhost:1')).toMatchObject({ kind: 'tcp', host: 'localhost' });
     expect(parseListen('unix:/run/kb.sock')).toEqual({ kind: 'unix', path: '/run/kb.sock' });
-    for (const bad of ['0.0.0.0:8877', '192.168.1.2:80', '[::]:80', 'example.com:80', '127.0.0.1', '127.0.0.1:99999', 'unix:relative.sock']) {
+    for (const bad of [
+      '0.0.0.0:8877',
+      '192.168.1.2:80',
+      '[::]:80',
+      'example.com:80',
+      '127.0.0.1',
+      '127.0.0.1:99999',
+      'unix:relative.sock',
+    ]) {
       expect(() => parseListen(bad), bad).toThrow(/listen/);
     }
   });

@@ -20,12 +20,15 @@ export function parseListen(value: string, field = 'listen'): ListenAddress {
     return { kind: 'unix', path };
   }
   const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value);
-  if (!match) throw new KeybridgeError('config-invalid', `${field}: expected HOST:PORT or unix:/path, got ${JSON.stringify(value)}`, { field });
+  if (!match)
+    throw new KeybridgeError('config-invalid', `${field}: expected HOST:PORT or unix:/path, got ${JSON.stringify(value)}`, { field });
   const host = match[1] ?? match[2];
   const port = Number(match[3]);
   if (port > 65535) throw new KeybridgeError('config-invalid', `${field}: port must be 0 to 65535`, { field });
   if (!isLoopback(host)) {
-    throw new KeybridgeError('config-invalid', `${field}: the agent listens on loopback only (127.0.0.1, ::1 or localhost), not ${host}`, { field });
+    throw new KeybridgeError('config-invalid', `${field}: the agent listens on loopback only (127.0.0.1, ::1 or localhost), not ${host}`, {
+      field,
+    });
   }
   return { kind: 'tcp', host, port };
 }

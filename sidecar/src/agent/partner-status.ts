@@ -20,7 +20,13 @@ import type { StatusRow } from './status.ts';
 export function environmentRow(credentials: SiteCredentials | null, partner: PartnerBinding | null): StatusRow {
   const title = 'Environment';
   if (!partner) {
-    return { id: 'environment', title, severity: credentials ? 'ok' : 'warning', value: credentials?.environment ?? 'unknown until registered', help: '' };
+    return {
+      id: 'environment',
+      title,
+      severity: credentials ? 'ok' : 'warning',
+      value: credentials?.environment ?? 'unknown until registered',
+      help: '',
+    };
   }
   const platformTitle = PARTNERS[partner.name].title;
   const platform = partner.environment === null ? `${platformTitle}, environment unknown` : `${platformTitle} ${partner.environment}`;
@@ -52,7 +58,14 @@ export function environmentRow(credentials: SiteCredentials | null, partner: Par
 export function partnerCertificateRow(partner: PartnerBinding, credentials: SiteCredentials | null, loadError: string | null): StatusRow {
   const title = 'Client certificate found';
   const platformTitle = PARTNERS[partner.name].title;
-  if (loadError) return { id: 'certificate-found', title, severity: 'error', value: loadError, help: `Check ${partner.certFile} (installed by ${platformTitle}) and the certificate directory.` };
+  if (loadError)
+    return {
+      id: 'certificate-found',
+      title,
+      severity: 'error',
+      value: loadError,
+      help: `Check ${partner.certFile} (installed by ${platformTitle}) and the certificate directory.`,
+    };
   if (credentials || existsSync(partner.certFile)) {
     return { id: 'certificate-found', title, severity: 'ok', value: `${partner.certFile} (${platformTitle} binding)`, help: '' };
   }

@@ -34,7 +34,12 @@ interface PartnerAgent extends Agent {
 
 /** The operator's side, as `keybridge server partner issue` does it: key + certificate in one 0600 file. */
 async function issueBinding(name: string, platformEnvironment: string, siteId?: string): Promise<{ file: string; siteId: string }> {
-  const issued = await server.authority.issuePartnerCertificate({ partner: 'pantheon', platformEnvironment, siteName: siteId ? undefined : name, siteId });
+  const issued = await server.authority.issuePartnerCertificate({
+    partner: 'pantheon',
+    platformEnvironment,
+    siteName: siteId ? undefined : name,
+    siteId,
+  });
   const file = join(mkdtempSync(join(work, `${name}-`)), 'binding.pem');
   writeFileAtomic(file, `${issued.privateKeyPem.trim()}\n${issued.certificatePem.trim()}\n`, 0o600);
   return { file, siteId: issued.siteId };
@@ -138,7 +143,10 @@ describe('Pantheon live', () => {
     expect(await live.registrar.renewIfDue(new Date(Date.now() + 400 * 86_400_000))).toBe(false);
     // The key service refuses too, whoever asks with the platform's certificate.
     const csr = createCsr(await generateKeyPairAsync(), { commonName: 'anything' });
-    await expect(live.client.call('POST', '/ks/v1/site/certificates/renew', { csr })).rejects.toMatchObject({ type: 'invalid-field', field: 'partner' });
+    await expect(live.client.call('POST', '/ks/v1/site/certificates/renew', { csr })).rejects.toMatchObject({
+      type: 'invalid-field',
+      field: 'partner',
+    });
     expect(readFileSync(live.certFile).equals(liveBinding)).toBe(true);
   });
 });
@@ -150,13 +158,19 @@ describe('other Pantheon environments', () => {
     const registered = await dev.call('POST', '/v1/register', { email: 'dev-owner@example.com', site_name: 'ignored on a partner' });
     expect(registered.status, registered.text).toBe(200);
     expect(registered.json.environment).toBe('development');
-    expect(rowOf(await dev.call('GET', '/v1/status'), 'environment')).toMatchObject({ severity: 'ok', value: 'development (Pantheon dev)' });
+    expect(rowOf(await dev.call('GET', '/v1/status'), 'environment')).toMatchObject({
+      severity: 'ok',
+      value: 'development (Pantheon dev)',
+    });
     expect((await dev.call('GET', '/v1/keys')).json).toEqual({ environment: 'development', keys: [] });
     // A development certificate of a partner cannot promote itself at the key service either,
     // even with a correctly signed request (the agent refuses before sending one).
     const current = dev.certificates.require();
     const csrPem = createCsr(await generateKeyPairAsync(), { commonName: current.siteId });
-    const signed = signProductionRequest(createProductionRequest({ siteId: current.siteId, csrPem, devCertSerialHex: current.certificate.serialHex }), current.tls.keyPem);
+    const signed = signProductionRequest(
+      createProductionRequest({ siteId: current.siteId, csrPem, devCertSerialHex: current.certificate.serialHex }),
+      current.tls.keyPem,
+    );
     const refused = await dev.client.call('POST', '/ks/v1/site/production', signed).catch((error) => error);
     expect(refused).toMatchObject({ type: 'invalid-field', field: 'partner' });
   });
@@ -164,7 +178,9 @@ describe('other Pantheon environments', () => {
   it('turns the environment row red when the certificate does not fit the platform environment', async () => {
     const { file: devFile } = await issueBinding('mismatch-dev', 'dev');
     const liveWithDev = await startPartnerAgent('live-with-dev', devFile, 'live');
-    expect((await liveWithDev.call('POST', '/v1/register', { email: 'owner@example.com', password: 'whatever it is' })).json.type).toBe('credentials-invalid');
+    expect((await liveWithDev.call('POST', '/v1/register', { email: 'owner@example.com', password: 'whatever it is' })).json.type).toBe(
+      'credentials-invalid',
+    );
     expect((await liveWithDev.call('POST', '/v1/register', { email: 'mismatch@example.com' })).status).toBe(200);
     const row = rowOf(await liveWithDev.call('GET', '/v1/status'), 'environment');
     expect(row.severity).toBe('error');
@@ -174,7 +190,10 @@ describe('other Pantheon environments', () => {
     const { file: liveFile } = await issueBinding('mismatch-live', 'live');
     const testWithLive = await startPartnerAgent('test-with-live', liveFile, 'test');
     expect((await testWithLive.call('POST', '/v1/register', { email: 'mismatch2@example.com' })).status).toBe(200);
-    expect(rowOf(await testWithLive.call('GET', '/v1/status'), 'environment')).toMatchObject({ severity: 'error', value: 'production (Pantheon test): test needs a development certificate' });
+    expect(rowOf(await testWithLive.call('GET', '/v1/status'), 'environment')).toMatchObject({
+      severity: 'error',
+      value: 'production (Pantheon test): test needs a development certificate',
+    });
   });
 
   it('a re-issued certificate for the same site keeps the site registered', async () => {
@@ -182,7 +201,11 @@ describe('other Pantheon environments', () => {
     const agent = await startPartnerAgent('reissue', first.file, 'test');
     expect((await agent.call('POST', '/v1/register', { email: 'reissue@example.com' })).status).toBe(200);
     const set = await agent.call('POST', '/v1/keys/set', { name: 'api', value: 'before' });
-    const second = await server.authority.issuePartnerCertificate({ partner: 'pantheon', platformEnvironment: 'test', siteId: first.siteId });
+    const second = await server.authority.issuePartnerCertificate({
+      partner: 'pantheon',
+      platformEnvironment: 'test',
+      siteId: first.siteId,
+    });
     // The platform replaces its file; the agent notices it by the file's stamp.
     writeFileAtomic(first.file, `${second.privateKeyPem.trim()}\n${second.certificatePem.trim()}\n`, 0o600);
     expect(agent.certificates.require().certificate.serialHex).toBe(second.serialHex);
@@ -196,7 +219,11 @@ describe('partner registration', () => {
   beforeAll(async () => {
     ordinary = await startTestAgent(server, { certDir: join(work, 'ordinary', 'certs') });
     agents.push(ordinary);
-    const registered = await ordinary.call('POST', '/v1/register', { email: 'taken@example.com', password: 'correct horse battery staple', site_name: 'Shop' });
+    const registered = await ordinary.call('POST', '/v1/register', {
+      email: 'taken@example.com',
+      password: 'correct horse battery staple',
+      site_name: 'Shop',
+    });
     expect(registered.status, registered.text).toBe(200);
   });
 
@@ -208,7 +235,9 @@ describe('partner registration', () => {
     expect(refused.status).toBe(409);
     expect(refused.json.type).toBe('account-exists');
     expect(existsSync(join(agent.certDir, 'site.json'))).toBe(false);
-    expect((await agent.call('POST', '/v1/register', { email: 'taken@example.com', password: 'wrong' })).json.type).toBe('credentials-invalid');
+    expect((await agent.call('POST', '/v1/register', { email: 'taken@example.com', password: 'wrong' })).json.type).toBe(
+      'credentials-invalid',
+    );
     expect((await agent.call('POST', '/v1/register', { email: PARTNERS.pantheon.accountEmail })).json.type).toBe('account-exists');
     const accepted = await agent.call('POST', '/v1/register', { email: 'taken@example.com', password: 'correct horse battery staple' });
     expect(accepted.status, accepted.text).toBe(200);
@@ -217,7 +246,7 @@ describe('partner registration', () => {
     expect(readFileSync(file).equals(before)).toBe(true);
   });
 
-  it('is refused to a certificate that is not a partner platform\'s', async () => {
+  it("is refused to a certificate that is not a partner platform's", async () => {
     const refused = await ordinary.client.call('POST', '/ks/v1/site/partner/register', { email: 'x@example.com' }).catch((error) => error);
     expect(refused).toMatchObject({ type: 'invalid-field', field: 'partner' });
   });
@@ -227,6 +256,9 @@ describe('partner registration', () => {
     const status = await agent.call('GET', '/v1/status');
     expect(rowOf(status, 'certificate-found')).toMatchObject({ severity: 'error', value: `none at ${agent.certFile}` });
     expect(rowOf(status, 'site-registered').help).not.toContain('--site-name');
-    expect((await agent.call('POST', '/v1/register', { email: 'a@example.com' })).json).toMatchObject({ type: 'config-invalid', field: 'partner.certFile' });
+    expect((await agent.call('POST', '/v1/register', { email: 'a@example.com' })).json).toMatchObject({
+      type: 'config-invalid',
+      field: 'partner.certFile',
+    });
   });
 });

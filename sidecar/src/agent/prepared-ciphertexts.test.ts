@@ -66,7 +66,11 @@ describe('PreparedCiphertexts.open', () => {
     const record = { ciphertext: wrapValue(kek, new TextEncoder().encode('v'), ctx) };
     const prepared = new PreparedCiphertexts();
     expect(Buffer.from(prepared.open(kek, record, ctx)).toString()).toBe('v');
-    for (const other of [{ ...ctx, siteId: 'site-2' }, { ...ctx, environment: 'production' as const }, { ...ctx, keyId: 'cd'.repeat(32) }]) {
+    for (const other of [
+      { ...ctx, siteId: 'site-2' },
+      { ...ctx, environment: 'production' as const },
+      { ...ctx, keyId: 'cd'.repeat(32) },
+    ]) {
       expect(() => prepared.open(kek, record, other)).toThrow(expect.objectContaining({ type: 'ciphertext-invalid' }));
     }
     expect(Buffer.from(prepared.open(kek, record, ctx)).toString()).toBe('v');

@@ -196,7 +196,13 @@ describe('refresh ahead', () => {
     const clock = { now: 0 };
     let draw = 0;
     const draws = [0, 0.5, 0.999];
-    const cache = new CiphertextCache<string>({ ttlMs: 600, staleMs: 0, maxEntries: 10, now: () => clock.now, random: () => draws[draw++] });
+    const cache = new CiphertextCache<string>({
+      ttlMs: 600,
+      staleMs: 0,
+      maxEntries: 10,
+      now: () => clock.now,
+      random: () => draws[draw++],
+    });
     for (const id of ['a', 'b', 'c']) cache.store(id, id);
     const dueAt = (id: string) => {
       for (clock.now = 0; clock.now < 600; clock.now++) {

@@ -57,15 +57,43 @@ export async function computeStatus(sources: StatusSources): Promise<StatusRepor
   const partner = sources.certificates.partner;
   if (partner) rows.push(partnerCertificateRow(partner, credentials, loadError));
   else if (credentials) rows.push(row('certificate-found', 'Client certificate found', 'ok', path, ''));
-  else if (loadError) rows.push(row('certificate-found', 'Client certificate found', 'error', loadError, 'Fix the certificate directory, or register again into an empty one.'));
-  else rows.push(row('certificate-found', 'Client certificate found', 'error', `none at ${path}`, 'Register this site: keybridge register --email you@example.com --site-name NAME'));
+  else if (loadError)
+    rows.push(
+      row(
+        'certificate-found',
+        'Client certificate found',
+        'error',
+        loadError,
+        'Fix the certificate directory, or register again into an empty one.',
+      ),
+    );
+  else
+    rows.push(
+      row(
+        'certificate-found',
+        'Client certificate found',
+        'error',
+        `none at ${path}`,
+        'Register this site: keybridge register --email you@example.com --site-name NAME',
+      ),
+    );
 
-  rows.push(credentials ? validityRow(credentials, now, partner ? partnerRenewalHelp(partner) : null) : row('certificate-valid', 'Client certificate valid', 'error', 'no certificate', ''));
+  rows.push(
+    credentials
+      ? validityRow(credentials, now, partner ? partnerRenewalHelp(partner) : null)
+      : row('certificate-valid', 'Client certificate valid', 'error', 'no certificate', ''),
+  );
   rows.push(directoryRow(sources.certificates.dir, sources.webroots));
   rows.push(
     credentials
       ? row('site-registered', 'Site registered', 'ok', `${credentials.accountEmail || 'registered'} (site ${credentials.siteId})`, '')
-      : row('site-registered', 'Site registered', 'error', 'not registered', `Run keybridge register --email you@example.com${partner ? '' : ' --site-name NAME'}`),
+      : row(
+          'site-registered',
+          'Site registered',
+          'error',
+          'not registered',
+          `Run keybridge register --email you@example.com${partner ? '' : ' --site-name NAME'}`,
+        ),
   );
   rows.push(environmentRow(credentials, partner));
 
@@ -76,11 +104,27 @@ export async function computeStatus(sources: StatusSources): Promise<StatusRepor
     rows.push(row('keyservice', 'Key service reachable', 'ok', `reachable, round trip ${(performance.now() - started).toFixed(1)} ms`, ''));
   } catch (error) {
     const detail = error instanceof KeybridgeError && error.detail ? `: ${error.detail}` : '';
-    rows.push(row('keyservice', 'Key service reachable', 'error', `unreachable${detail}`, 'Reads are served from the agent cache within its stale window; writes fail until the key service is back.'));
+    rows.push(
+      row(
+        'keyservice',
+        'Key service reachable',
+        'error',
+        `unreachable${detail}`,
+        'Reads are served from the agent cache within its stale window; writes fail until the key service is back.',
+      ),
+    );
   }
 
   if (info && info.region !== sources.region) {
-    rows.push(row('region', 'Region', 'error', `agent ${sources.region}, key service ${info.region}`, 'Point the agent at a key service of its own region: values never cross regions.'));
+    rows.push(
+      row(
+        'region',
+        'Region',
+        'error',
+        `agent ${sources.region}, key service ${info.region}`,
+        'Point the agent at a key service of its own region: values never cross regions.',
+      ),
+    );
   } else {
     rows.push(row('region', 'Region', 'ok', sources.region, ''));
   }
@@ -88,9 +132,25 @@ export async function computeStatus(sources: StatusSources): Promise<StatusRepor
   if (!info) rows.push(row('at-rest', 'At-rest protection', 'error', 'unknown: key service unreachable', ''));
   else if (info.atRest.healthy === false) {
     // The key service answers, but its root key (HSM) does not: say so rather than "unreachable".
-    rows.push(row('at-rest', 'At-rest protection', 'error', `${info.atRest.description}: ${info.atRest.detail ?? 'the root key is unusable'}`, 'the HSM token is unreachable: the key service answers 503 until it is back'));
+    rows.push(
+      row(
+        'at-rest',
+        'At-rest protection',
+        'error',
+        `${info.atRest.description}: ${info.atRest.detail ?? 'the root key is unusable'}`,
+        'the HSM token is unreachable: the key service answers 503 until it is back',
+      ),
+    );
   } else if (info.atRest.kind === 'software') {
-    rows.push(row('at-rest', 'At-rest protection', 'warning', info.atRest.description, 'A software root key protects stored keys only as well as the file system does; configure a PKCS#11 HSM for production.'));
+    rows.push(
+      row(
+        'at-rest',
+        'At-rest protection',
+        'warning',
+        info.atRest.description,
+        'A software root key protects stored keys only as well as the file system does; configure a PKCS#11 HSM for production.',
+      ),
+    );
   } else rows.push(row('at-rest', 'At-rest protection', 'ok', info.atRest.description, ''));
 
   if (!credentials) rows.push(row('keys-stored', 'Keys stored in this environment', 'warning', 'unknown until registered', ''));
@@ -108,7 +168,13 @@ export async function computeStatus(sources: StatusSources): Promise<StatusRepor
   rows.push(
     needReset.length === 0
       ? row('keys-need-reset', 'Keys needing a re-set here', 'ok', 'none', '')
-      : row('keys-need-reset', 'Keys needing a re-set here', 'warning', needReset.join(', '), 'These values were set under another wrapping key (for example before a database copy): set each key again in this environment.'),
+      : row(
+          'keys-need-reset',
+          'Keys needing a re-set here',
+          'warning',
+          needReset.join(', '),
+          'These values were set under another wrapping key (for example before a database copy): set each key again in this environment.',
+        ),
   );
 
   return { environment: credentials?.environment ?? 'development', region: sources.region, registered: credentials !== null, rows };
@@ -120,24 +186,46 @@ function validityRow(credentials: SiteCredentials, now: Date, platformRenews: st
   const daysLeft = Math.floor((notAfter.getTime() - now.getTime()) / DAY_MS);
   const value = `CN=${subject.commonName}, OU=${credentials.environment}, expires ${notAfter.toISOString().slice(0, 10)} (${daysLeft} days left)`;
   const title = 'Client certificate valid';
-  if (now < notBefore) return row('certificate-valid', title, 'error', `${value}; not valid before ${notBefore.toISOString()}`, 'Check this host\'s clock.');
+  if (now < notBefore)
+    return row('certificate-valid', title, 'error', `${value}; not valid before ${notBefore.toISOString()}`, "Check this host's clock.");
   if (platformRenews && daysLeft < 30) return row('certificate-valid', title, daysLeft < 7 ? 'error' : 'warning', value, platformRenews);
-  if (daysLeft < 7) return row('certificate-valid', title, 'error', value, 'Renew now: keybridge cert renew (the agent renews by itself at two thirds of the lifetime; check that it can reach the key service).');
-  if (daysLeft < 30) return row('certificate-valid', title, 'warning', value, 'The agent renews certificates by itself; if this stays, check that it can reach the key service.');
+  if (daysLeft < 7)
+    return row(
+      'certificate-valid',
+      title,
+      'error',
+      value,
+      'Renew now: keybridge cert renew (the agent renews by itself at two thirds of the lifetime; check that it can reach the key service).',
+    );
+  if (daysLeft < 30)
+    return row(
+      'certificate-valid',
+      title,
+      'warning',
+      value,
+      'The agent renews certificates by itself; if this stays, check that it can reach the key service.',
+    );
   return row('certificate-valid', title, 'ok', value, '');
 }
 
 /** The certificate directory must be private and outside every webroot the agent serves. */
 function directoryRow(dir: string, webroots: readonly string[]): StatusRow {
   const title = 'Certificate directory outside the webroot and private';
-  if (!existsSync(dir)) return row('certificate-directory', title, 'error', `${dir} is missing`, 'Register this site, or restore the directory from backup.');
+  if (!existsSync(dir))
+    return row('certificate-directory', title, 'error', `${dir} is missing`, 'Register this site, or restore the directory from backup.');
   const real = realpathSync(dir);
   for (const webroot of webroots) {
     const root = existsSync(webroot) ? realpathSync(webroot) : resolve(webroot);
     const rel = relative(root, real);
     // `..` or `../…` leaves the webroot; a name that merely starts with dots (`..keybridge`) does not.
     if (rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel))) {
-      return row('certificate-directory', title, 'error', `${dir} is inside the webroot ${webroot}`, `Move it out of the webroot: anything under ${webroot} may be served to the world.`);
+      return row(
+        'certificate-directory',
+        title,
+        'error',
+        `${dir} is inside the webroot ${webroot}`,
+        `Move it out of the webroot: anything under ${webroot} may be served to the world.`,
+      );
     }
   }
   if (isOpenToOthers(dir)) return row('certificate-directory', title, 'error', `${dir} is readable by others`, `Run: chmod 700 ${dir}`);

@@ -24,7 +24,13 @@ function withHeaders(...extra: string[]): Buffer {
 describe('parseReadRequest', () => {
   it('reads the two read routes as PHP and the load generator send them', () => {
     const parsed = parseReadRequest(request(), 0, MAX_BODY);
-    expect(parsed).toEqual({ path: '/v1/keys/get', authorization: 'Bearer abc', contentType: 'application/json', body: BODY, end: request().length });
+    expect(parsed).toEqual({
+      path: '/v1/keys/get',
+      authorization: 'Bearer abc',
+      contentType: 'application/json',
+      body: BODY,
+      end: request().length,
+    });
     const fetch = parseReadRequest(request({ line: 'POST /v1/keys/fetch HTTP/1.1', body: '{"names":["a"]}' }), 0, MAX_BODY);
     expect(fetch?.path).toBe('/v1/keys/fetch');
     expect(fetch?.body).toBe('{"names":["a"]}');
@@ -103,9 +109,15 @@ describe('parseReadRequest', () => {
     ['a DEL in a value', withHeaders('X-A: a\u007fb')],
     ['a byte above 0x7E in a value', withHeaders('X-A: caf\u00e9')],
     ['a bare CR in a value', withHeaders('X-A: a\rb')],
-    ['a bare LF between headers', Buffer.from(`POST /v1/keys/get HTTP/1.1\r\nHost: a\nContent-Length: ${BODY.length}\r\n\r\n${BODY}`, 'latin1')],
+    [
+      'a bare LF between headers',
+      Buffer.from(`POST /v1/keys/get HTTP/1.1\r\nHost: a\nContent-Length: ${BODY.length}\r\n\r\n${BODY}`, 'latin1'),
+    ],
     ['LF-only line ends', Buffer.from(`POST /v1/keys/get HTTP/1.1\nHost: a\nContent-Length: ${BODY.length}\n\n${BODY}`, 'latin1')],
-    ['a bare LF after the request line', Buffer.from(`POST /v1/keys/get HTTP/1.1\nHost: a\r\nContent-Length: ${BODY.length}\r\n\r\n${BODY}`, 'latin1')],
+    [
+      'a bare LF after the request line',
+      Buffer.from(`POST /v1/keys/get HTTP/1.1\nHost: a\r\nContent-Length: ${BODY.length}\r\n\r\n${BODY}`, 'latin1'),
+    ],
     ['an empty buffer', Buffer.alloc(0)],
     ['no headers at all', Buffer.from('POST /v1/keys/get HTTP/1.1\r\n\r\n', 'latin1')],
     ['65 header lines', withHeaders(...Array.from({ length: 63 }, (_, i) => `X-${i}: 1`))],

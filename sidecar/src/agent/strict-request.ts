@@ -70,7 +70,7 @@ export function parseReadRequest(buffer: Buffer, start: number, maxBody: number)
   let contentLength = -1;
   let authorization: string | undefined;
   let contentType: string | undefined;
-  for (let at = firstHeader; at < head.length; ) {
+  for (let at = firstHeader; at < head.length;) {
     const colon = head.indexOf(':', at);
     const lineEnd = head.indexOf('\r\n', colon);
     const raw = head.slice(colon + 1, lineEnd);

@@ -77,7 +77,9 @@ describe('keys', () => {
     const written = JSON.parse(first.stdout);
     expect(Object.keys(written)).toEqual(['name', 'wrapping_key', 'version']);
     const kek = file('stripe.kek', written.wrapping_key);
-    const again = JSON.parse(runCli(['keys', 'set', 'stripe', '--value-file', file('s2', 'sk_live_2'), '--wrapping-key-file', kek, '--json'], env).stdout);
+    const again = JSON.parse(
+      runCli(['keys', 'set', 'stripe', '--value-file', file('s2', 'sk_live_2'), '--wrapping-key-file', kek, '--json'], env).stdout,
+    );
     expect(again).toEqual({ name: 'stripe', wrapping_key: written.wrapping_key, version: written.version + 1 });
 
     const list = JSON.parse(runCli(['keys', 'list', '--json'], env).stdout);
@@ -148,7 +150,10 @@ describe('import and export', () => {
     const items = Array.from({ length: 60 }, (_, i) => lockrItem(`lockr/key${i}`, `legacy value ${i}`));
     const result = runCli(['import', 'lockr', '--file', file('lockr.json', JSON.stringify(items)), '--json'], env);
     expect(result.status, result.stderr).toBe(0);
-    const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    const lines = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     expect(lines).toHaveLength(60);
     expect(result.stderr).toContain('60/60');
     const get = runCli(['keys', 'get', 'lockr/key59', '--wrapping-key-file', file('l59', lines[59].wrapping_key)], env);
@@ -181,7 +186,10 @@ describe('import and export', () => {
     runCli(['keys', 'delete', 'move/a'], env);
     const imported = runCli(['import', 'bundle', '--file', out, '--passphrase-file', pass, '--json'], env);
     expect(imported.status, imported.stderr).toBe(0);
-    const lines = imported.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    const lines = imported.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     const newA = lines.find((line: { name: string }) => line.name === 'move/a');
     expect(runCli(['keys', 'get', 'move/a', '--wrapping-key-file', file('na', newA.wrapping_key)], env).stdout).toBe('value A');
 

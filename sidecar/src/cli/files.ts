@@ -12,7 +12,9 @@ export function readInputFile(path: string, option: string): Buffer {
 
 /** A one-line secret file (wrapping key, passphrase): trailing newline removed. */
 export function readSecretLine(path: string, option: string): string {
-  return readInputFile(path, option).toString('utf8').replace(/\r?\n$/, '');
+  return readInputFile(path, option)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 export function readJsonFile(path: string, option: string): unknown {

@@ -18,9 +18,7 @@ describe('access log lines', () => {
         expect(Math.abs(Date.parse(at) - Date.now())).toBeLessThan(1000);
         expect(rest).toEqual({ ...entry, ms: Math.round(ms * 100) / 100 });
         // Byte for byte what the generic writer makes of it (its own timestamp aside).
-        expect(line.replace(/"at":"[^"]+"/, '"at":""')).toBe(
-          `${JSON.stringify({ at: '', ...entry, ms: Math.round(ms * 100) / 100 })}\n`,
-        );
+        expect(line.replace(/"at":"[^"]+"/, '"at":""')).toBe(`${JSON.stringify({ at: '', ...entry, ms: Math.round(ms * 100) / 100 })}\n`);
       }
     }
   });
@@ -45,6 +43,11 @@ describe('access log lines', () => {
     await new Promise((resolve) => setImmediate(resolve));
     await new Promise((resolve) => setImmediate(resolve));
     expect(writes).toHaveLength(1);
-    expect(writes[0].trim().split('\n').map((line) => JSON.parse(line).event)).toEqual(['one', 'two']);
+    expect(
+      writes[0]
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line).event),
+    ).toEqual(['one', 'two']);
   });
 });

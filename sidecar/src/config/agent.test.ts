@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { parseAgentConfig } from './agent.ts';
 
-const minimal = ['region: eu', 'tokenFile: agent.token', 'certDir: certs', 'keyservice:', '  urls: [https://keys.example.com:8443]', '  caFile: ca.pem'];
+const minimal = [
+  'region: eu',
+  'tokenFile: agent.token',
+  'certDir: certs',
+  'keyservice:',
+  '  urls: [https://keys.example.com:8443]',
+  '  caFile: ca.pem',
+];
 const parse = (lines: string[]) => parseAgentConfig(lines.join('\n'), 'agent.yaml', '/etc/keybridge');
 
 describe('agent config', () => {
@@ -25,7 +32,11 @@ describe('agent config', () => {
     });
 
     it('detects Pantheon by PANTHEON_ENVIRONMENT, its certificate under the binding or at /certs', () => {
-      expect(withEnv(minimal, { PANTHEON_ENVIRONMENT: 'live' }).partner).toEqual({ name: 'pantheon', environment: 'live', certFile: '/certs/binding.pem' });
+      expect(withEnv(minimal, { PANTHEON_ENVIRONMENT: 'live' }).partner).toEqual({
+        name: 'pantheon',
+        environment: 'live',
+        certFile: '/certs/binding.pem',
+      });
       expect(withEnv(minimal, { PANTHEON_ENVIRONMENT: 'dev', PANTHEON_BINDING: 'b1n' }).partner).toEqual({
         name: 'pantheon',
         environment: 'dev',
@@ -37,7 +48,11 @@ describe('agent config', () => {
     it('takes certFile from the config, and the platform variable over the config environment', () => {
       const lines = [...minimal, 'partner: { name: pantheon, environment: live, certFile: binding.pem }'];
       expect(withEnv(lines, {}).partner).toEqual({ name: 'pantheon', environment: 'live', certFile: '/etc/keybridge/binding.pem' });
-      expect(withEnv(lines, { PANTHEON_ENVIRONMENT: 'test', PANTHEON_BINDING: 'x' }).partner).toEqual({ name: 'pantheon', environment: 'test', certFile: '/etc/keybridge/binding.pem' });
+      expect(withEnv(lines, { PANTHEON_ENVIRONMENT: 'test', PANTHEON_BINDING: 'x' }).partner).toEqual({
+        name: 'pantheon',
+        environment: 'test',
+        certFile: '/etc/keybridge/binding.pem',
+      });
     });
 
     it('refuses an unknown partner or a malformed platform variable', () => {
@@ -50,7 +65,11 @@ describe('agent config', () => {
   const bad: [string, string[], RegExp][] = [
     ['missing region', minimal.slice(1), /region: is required/],
     ['public listen address', [...minimal, 'listen: 0.0.0.0:8877'], /agent.yaml: listen: .*loopback only/],
-    ['http key service', [...minimal.slice(0, 4), '  urls: [http://keys.example.com]', '  caFile: ca.pem'], /keyservice.urls.0: must be an https/],
+    [
+      'http key service',
+      [...minimal.slice(0, 4), '  urls: [http://keys.example.com]', '  caFile: ca.pem'],
+      /keyservice.urls.0: must be an https/,
+    ],
     ['no key service', minimal.slice(0, 3), /keyservice: is required/],
     ['url with a path', [...minimal.slice(0, 4), '  urls: [https://k.example.com/api]', '  caFile: ca.pem'], /keyservice.urls.0/],
     ['unknown setting', [...minimal, 'tokenfile: x'], /tokenfile: is not a known setting/],

@@ -5,7 +5,17 @@ import { KeybridgeError } from '../errors.ts';
 import { expectPathString, parseYaml, readConfigFile } from './load.ts';
 import { REGION_PATTERN } from './server.ts';
 import { isPartnerName, PLATFORM_ENVIRONMENT } from '../protocol/partners.ts';
-import { child, configError, configPath, expectInteger, expectObject, expectString, optional, rejectUnknownKeys, type ConfigPath } from './validate.ts';
+import {
+  child,
+  configError,
+  configPath,
+  expectInteger,
+  expectObject,
+  expectString,
+  optional,
+  rejectUnknownKeys,
+  type ConfigPath,
+} from './validate.ts';
 
 /**
  * `keybridge agent --config FILE`: the sidecar beside one host's PHP sites. Example:
@@ -49,7 +59,12 @@ export async function loadAgentConfig(file: string): Promise<AgentConfig> {
   return parseAgentConfig(await readConfigFile(file), file, dirname(resolve(file)));
 }
 
-export function parseAgentConfig(text: string, sourceName: string, baseDir = process.cwd(), env: NodeJS.ProcessEnv = process.env): AgentConfig {
+export function parseAgentConfig(
+  text: string,
+  sourceName: string,
+  baseDir = process.cwd(),
+  env: NodeJS.ProcessEnv = process.env,
+): AgentConfig {
   const top = configPath(sourceName);
   const root = expectObject(parseYaml(text, sourceName), top);
   rejectUnknownKeys(root, ['region', 'listen', 'tokenFile', 'certDir', 'keyservice', 'webroots', 'cache', 'partner'], top);
@@ -58,13 +73,19 @@ export function parseAgentConfig(text: string, sourceName: string, baseDir = pro
     return isAbsolute(p) ? p : resolve(baseDir, p);
   };
 
-  const region = expectString(root.region, child(top, 'region'), { pattern: REGION_PATTERN, expected: 'a region id such as eu or us-east' });
+  const region = expectString(root.region, child(top, 'region'), {
+    pattern: REGION_PATTERN,
+    expected: 'a region id such as eu or us-east',
+  });
   const listenText = optional(root.listen, '127.0.0.1:8877', (v) => expectString(v, child(top, 'listen')));
   let listen: ListenAddress;
   try {
     listen = parseListen(listenText, 'listen');
   } catch (error) {
-    throw configError(child(top, 'listen'), error instanceof KeybridgeError && error.detail ? error.detail.replace(/^listen: /, '') : 'is invalid');
+    throw configError(
+      child(top, 'listen'),
+      error instanceof KeybridgeError && error.detail ? error.detail.replace(/^listen: /, '') : 'is invalid',
+    );
   }
 
   const keyserviceAt = child(top, 'keyservice');
@@ -115,7 +136,12 @@ export function parseAgentConfig(text: string, sourceName: string, baseDir = pro
 }
 
 /** The partner block merged with the platform's variables; undefined off a partner platform. */
-function parsePartner(value: unknown, at: ConfigPath, env: NodeJS.ProcessEnv, path: (value: unknown) => string): PartnerBinding | undefined {
+function parsePartner(
+  value: unknown,
+  at: ConfigPath,
+  env: NodeJS.ProcessEnv,
+  path: (value: unknown) => string,
+): PartnerBinding | undefined {
   const fromEnvironment = env.PANTHEON_ENVIRONMENT || undefined;
   const binding = env.PANTHEON_BINDING || undefined;
   if (value === undefined && !fromEnvironment && !binding) return undefined;
@@ -126,7 +152,9 @@ function parsePartner(value: unknown, at: ConfigPath, env: NodeJS.ProcessEnv, pa
   const platformRule = { pattern: PLATFORM_ENVIRONMENT, expected: 'a platform environment name such as live, test or dev' };
   if (fromEnvironment) expectString(fromEnvironment, configPath('PANTHEON_ENVIRONMENT'), platformRule);
   const configured = optional(block.environment, undefined, (v) => expectString(v, child(at, 'environment'), platformRule));
-  if (binding && !/^[A-Za-z0-9_-]{1,128}$/.test(binding)) throw configError(configPath('PANTHEON_BINDING'), 'must be a binding id (letters, digits, - and _)');
-  const certFile = block.certFile !== undefined ? path(block.certFile) : binding ? `/srv/bindings/${binding}/certs/binding.pem` : '/certs/binding.pem';
+  if (binding && !/^[A-Za-z0-9_-]{1,128}$/.test(binding))
+    throw configError(configPath('PANTHEON_BINDING'), 'must be a binding id (letters, digits, - and _)');
+  const certFile =
+    block.certFile !== undefined ? path(block.certFile) : binding ? `/srv/bindings/${binding}/certs/binding.pem` : '/certs/binding.pem';
   return { name, environment: fromEnvironment ?? configured ?? null, certFile };
 }

@@ -38,8 +38,7 @@ import {
  */
 export type StorageConfig = { kind: 'sqlite'; path: string } | { kind: 'postgres'; urlFile: string };
 export type RootKeyConfig =
-  | { kind: 'software'; file: string }
-  | { kind: 'pkcs11'; module: string; tokenLabel: string; pinFile: string; keyLabel: string };
+  { kind: 'software'; file: string } | { kind: 'pkcs11'; module: string; tokenLabel: string; pinFile: string; keyLabel: string };
 
 export interface ServerConfig {
   region: string;
@@ -84,7 +83,10 @@ export function parseServerConfig(text: string, sourceName: string, baseDir = pr
   let storageConfig: StorageConfig;
   if (storageKind === 'sqlite') {
     rejectUnknownKeys(storage, ['kind', 'path'], storageAt);
-    storageConfig = { kind: 'sqlite', path: underHome(optional(storage.path, DEFAULT_SQLITE_FILE, (v) => expectPathString(v, child(storageAt, 'path')))) };
+    storageConfig = {
+      kind: 'sqlite',
+      path: underHome(optional(storage.path, DEFAULT_SQLITE_FILE, (v) => expectPathString(v, child(storageAt, 'path')))),
+    };
   } else {
     rejectUnknownKeys(storage, ['kind', 'urlFile'], storageAt);
     storageConfig = { kind: 'postgres', urlFile: underHome(expectPathString(storage.urlFile, child(storageAt, 'urlFile'))) };
@@ -96,7 +98,10 @@ export function parseServerConfig(text: string, sourceName: string, baseDir = pr
   let rootKeyConfig: RootKeyConfig;
   if (rootKeyKind === 'software') {
     rejectUnknownKeys(rootKey, ['kind', 'file'], rootKeyAt);
-    rootKeyConfig = { kind: 'software', file: underHome(optional(rootKey.file, DEFAULT_ROOT_KEY_FILE, (v) => expectPathString(v, child(rootKeyAt, 'file')))) };
+    rootKeyConfig = {
+      kind: 'software',
+      file: underHome(optional(rootKey.file, DEFAULT_ROOT_KEY_FILE, (v) => expectPathString(v, child(rootKeyAt, 'file')))),
+    };
   } else {
     rejectUnknownKeys(rootKey, ['kind', 'module', 'tokenLabel', 'pinFile', 'keyLabel'], rootKeyAt);
     rootKeyConfig = {
@@ -119,15 +124,20 @@ export function parseServerConfig(text: string, sourceName: string, baseDir = pr
   rejectUnknownKeys(tls, ['hosts'], tlsAt);
   const hostsAt = child(tlsAt, 'hosts');
   const hosts = optional(tls.hosts, ['localhost', '127.0.0.1'], (v) => {
-    if (!Array.isArray(v) || v.length === 0 || v.length > 32) throw configError(hostsAt, 'must be a list of 1 to 32 host names or IP addresses');
+    if (!Array.isArray(v) || v.length === 0 || v.length > 32)
+      throw configError(hostsAt, 'must be a list of 1 to 32 host names or IP addresses');
     return v.map((item, index) => expectHost(item, child(hostsAt, String(index))));
   });
 
   const certificatesAt = child(top, 'certificates');
   const certificates = optional(root.certificates, {}, (v) => expectObject(v, certificatesAt));
   rejectUnknownKeys(certificates, ['developmentDays', 'productionDays'], certificatesAt);
-  const developmentDays = optional(certificates.developmentDays, 90, (v) => expectInteger(v, child(certificatesAt, 'developmentDays'), 1, 825));
-  const productionDays = optional(certificates.productionDays, 365, (v) => expectInteger(v, child(certificatesAt, 'productionDays'), 1, 825));
+  const developmentDays = optional(certificates.developmentDays, 90, (v) =>
+    expectInteger(v, child(certificatesAt, 'developmentDays'), 1, 825),
+  );
+  const productionDays = optional(certificates.productionDays, 365, (v) =>
+    expectInteger(v, child(certificatesAt, 'productionDays'), 1, 825),
+  );
 
   const productionAt = child(top, 'production');
   const production = optional(root.production, {}, (v) => expectObject(v, productionAt));
@@ -149,4 +159,3 @@ export function parseServerConfig(text: string, sourceName: string, baseDir = pr
   }
   return config;
 }
-

@@ -48,12 +48,7 @@ export function aesGcmEncrypt(key: Uint8Array, nonce: Uint8Array, plaintext: Uin
 }
 
 /** AES-GCM decrypt of ciphertext ‖ tag(16); any failure is `ciphertext-invalid`. */
-export function aesGcmDecrypt(
-  key: Uint8Array,
-  nonce: Uint8Array,
-  ciphertextAndTag: Uint8Array,
-  aad?: Uint8Array,
-): Uint8Array {
+export function aesGcmDecrypt(key: Uint8Array, nonce: Uint8Array, ciphertextAndTag: Uint8Array, aad?: Uint8Array): Uint8Array {
   const algorithm = algorithmFor(key);
   if (!hasNonce(nonce)) throw new KeybridgeError('ciphertext-invalid', 'empty nonce');
   if (!(ciphertextAndTag instanceof Uint8Array) || ciphertextAndTag.length < GCM_TAG_BYTES) {

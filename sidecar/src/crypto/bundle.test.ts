@@ -84,9 +84,10 @@ describe('export bundle', () => {
         'items' => [['name' => 'php/key', 'label' => 'made by PHP', 'environment' => 'development',
           'nonce' => base64_encode($nonce), 'ciphertext' => base64_encode($ct . $tag)]]];
       echo json_encode(['opened' => $opened, 'made' => $made]);`;
-    const out = JSON.parse(
-      execFileSync('php', ['-r', php], { input: JSON.stringify({ passphrase, bundle }) }).toString(),
-    ) as { opened: { name: string; environment: string; value: string | null }[]; made: unknown };
+    const out = JSON.parse(execFileSync('php', ['-r', php], { input: JSON.stringify({ passphrase, bundle }) }).toString()) as {
+      opened: { name: string; environment: string; value: string | null }[];
+      made: unknown;
+    };
     expect(out.opened).toEqual(items.map((item) => ({ name: item.name, environment: item.environment, value: toBase64(item.value) })));
     expect(await openBundle(passphrase, out.made)).toEqual([
       { name: 'php/key', label: 'made by PHP', environment: 'development', value: utf8('from PHP') },

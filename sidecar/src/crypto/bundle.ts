@@ -82,11 +82,9 @@ export async function createBundle(
   checkPassphrase(passphrase, 'invalid-field');
   const iterations = options.iterations ?? MIN_BUNDLE_ITERATIONS;
   if (!Number.isSafeInteger(iterations) || iterations < MIN_BUNDLE_ITERATIONS || iterations > MAX_BUNDLE_ITERATIONS) {
-    throw new KeybridgeError(
-      'invalid-field',
-      `iterations must be an integer from ${MIN_BUNDLE_ITERATIONS} to ${MAX_BUNDLE_ITERATIONS}`,
-      { field: 'iterations' },
-    );
+    throw new KeybridgeError('invalid-field', `iterations must be an integer from ${MIN_BUNDLE_ITERATIONS} to ${MAX_BUNDLE_ITERATIONS}`, {
+      field: 'iterations',
+    });
   }
   if (!Array.isArray(items)) throw new KeybridgeError('invalid-field', 'items must be an array', { field: 'items' });
   const seen = new Set<string>();

@@ -23,14 +23,20 @@ describe('encoding', () => {
 
   it('is strict about base64url', () => {
     for (const bad of ['A', 'AAAAA', '-_8=', '+/8', 'AA==', 'AB', 'AA A', 'AA\n']) {
-      expect(errorType(() => fromBase64Url(bad)), bad).toBe('invalid-field');
+      expect(
+        errorType(() => fromBase64Url(bad)),
+        bad,
+      ).toBe('invalid-field');
     }
     expect(fromBase64Url('')).toEqual(new Uint8Array(0));
   });
 
   it('is strict about standard base64', () => {
     for (const bad of ['A', 'AA', 'AAA', 'AA=', '-_8=', 'AB==', 'AAA=AAAA', ' AAAA', 'AAAA\n', 'AA=='.repeat(2)]) {
-      expect(errorType(() => fromBase64(bad)), bad).toBe('invalid-field');
+      expect(
+        errorType(() => fromBase64(bad)),
+        bad,
+      ).toBe('invalid-field');
     }
     expect(fromBase64('AA==')).toEqual(new Uint8Array([0]));
   });

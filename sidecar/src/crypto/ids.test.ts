@@ -66,7 +66,10 @@ describe('sealed names and labels', () => {
     const raw = fromBase64Url(sealed);
     raw[raw.length - 1] ^= 1;
     for (const bad of ['', 'not base64!', sealed.slice(0, 20), sealed.slice(0, -1), toBase64Url(raw)]) {
-      expect(errorType(() => openText(key, bad, 'name', 'id')), bad).toBe('ciphertext-invalid');
+      expect(
+        errorType(() => openText(key, bad, 'name', 'id')),
+        bad,
+      ).toBe('ciphertext-invalid');
     }
   });
 });

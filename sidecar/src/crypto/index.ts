@@ -8,17 +8,7 @@ export { concatBytes, fromBase64, fromBase64Url, fromUtf8, toBase64, toBase64Url
 export { constantTimeEqual, hkdfSha256, hmacSha256, pbkdf2Sha256 } from './kdf.ts';
 export { aesKwpUnwrap, aesKwpWrap, aesKwUnwrap, aesKwWrap } from './keywrap.ts';
 export { randomKey } from './random.ts';
-export {
-  decodeKek,
-  encodeKek,
-  generateKek,
-  kb1Aad,
-  kekId,
-  parseKb1Ciphertext,
-  unwrapValue,
-  wrapValue,
-  type Kb1Context,
-} from './kb1.ts';
+export { decodeKek, encodeKek, generateKek, kb1Aad, kekId, parseKb1Ciphertext, unwrapValue, wrapValue, type Kb1Context } from './kb1.ts';
 export { nameKey, opaqueKeyId, openText, sealText, type SealPurpose } from './ids.ts';
 export {
   createBundle,
@@ -30,10 +20,4 @@ export {
   type ExportBundleItem,
 } from './bundle.ts';
 export { lockrFormat, unwrapLockr, type LockrFormat } from './lockr.ts';
-export {
-  hashPassword,
-  passwordNeedsRehash,
-  PASSWORD_MAX_LENGTH,
-  PASSWORD_MIN_LENGTH,
-  verifyPassword,
-} from './password.ts';
+export { hashPassword, passwordNeedsRehash, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, verifyPassword } from './password.ts';

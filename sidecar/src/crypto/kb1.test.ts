@@ -31,9 +31,7 @@ interface Kb1Vector {
   aad_hex: string;
   ciphertext: string;
 }
-const vectors = (
-  JSON.parse(readFileSync(new URL('./kb1.vectors.json', import.meta.url), 'utf8')) as { vectors: Kb1Vector[] }
-).vectors;
+const vectors = (JSON.parse(readFileSync(new URL('./kb1.vectors.json', import.meta.url), 'utf8')) as { vectors: Kb1Vector[] }).vectors;
 
 describe('kb1 format vectors (generated with PHP openssl_encrypt)', () => {
   it('reproduces and opens every vector', () => {
@@ -124,7 +122,9 @@ describe('kb1 wrap', () => {
         } catch (error) {
           expect((error as KeybridgeError).type, variant).toBe('invalid-wrapping-key');
         }
-        expect(got === null ? null : Buffer.from(got).toString('hex'), variant).toBe(expected === null ? null : Buffer.from(expected).toString('hex'));
+        expect(got === null ? null : Buffer.from(got).toString('hex'), variant).toBe(
+          expected === null ? null : Buffer.from(expected).toString('hex'),
+        );
         checked++;
       }
     }
@@ -145,7 +145,10 @@ describe('kb1 wrap', () => {
     const kek = generateKek();
     const ciphertext = wrapValue(kek, utf8('a value of some length'), ctx);
     for (let n = 0; n < ciphertext.length; n++) {
-      expect(errorType(() => unwrapValue(kek, ciphertext.slice(0, n), ctx)), `length ${n}`).toBe('ciphertext-invalid');
+      expect(
+        errorType(() => unwrapValue(kek, ciphertext.slice(0, n), ctx)),
+        `length ${n}`,
+      ).toBe('ciphertext-invalid');
     }
   });
 
@@ -157,23 +160,22 @@ describe('kb1 wrap', () => {
       const flipped = Buffer.from(raw);
       flipped[bit >> 3] ^= 1 << (bit & 7);
       const tampered = 'kb1.' + toBase64Url(flipped);
-      expect(errorType(() => unwrapValue(kek, tampered, ctx)), `bit ${bit}`).toBe('ciphertext-invalid');
+      expect(
+        errorType(() => unwrapValue(kek, tampered, ctx)),
+        `bit ${bit}`,
+      ).toBe('ciphertext-invalid');
     }
   });
 
   it('rejects malformed ciphertext strings', () => {
     const kek = generateKek();
     const good = wrapValue(kek, utf8('v'), ctx);
-    const bad = [
-      'kb2.' + good.slice(4),
-      'KB1.' + good.slice(4),
-      good.slice(4),
-      good + '=',
-      good.replace('kb1.', 'kb1.+'),
-      good + ' ',
-      '',
-    ];
-    for (const s of bad) expect(errorType(() => unwrapValue(kek, s, ctx)), s).toBe('ciphertext-invalid');
+    const bad = ['kb2.' + good.slice(4), 'KB1.' + good.slice(4), good.slice(4), good + '=', good.replace('kb1.', 'kb1.+'), good + ' ', ''];
+    for (const s of bad)
+      expect(
+        errorType(() => unwrapValue(kek, s, ctx)),
+        s,
+      ).toBe('ciphertext-invalid');
     expect(errorType(() => unwrapValue(kek, 42 as unknown as string, ctx))).toBe('ciphertext-invalid');
   });
 
@@ -218,7 +220,11 @@ describe('kb1 KEK strings', () => {
       ' kb1$' + b64u(32),
       '',
     ];
-    for (const s of bad) expect(errorType(() => decodeKek(s)), s).toBe('invalid-wrapping-key');
+    for (const s of bad)
+      expect(
+        errorType(() => decodeKek(s)),
+        s,
+      ).toBe('invalid-wrapping-key');
     expect(errorType(() => decodeKek(undefined as unknown as string))).toBe('invalid-wrapping-key');
     expect(errorType(() => encodeKek(new Uint8Array(16)))).toBe('invalid-wrapping-key');
   });

@@ -28,12 +28,7 @@ export function hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, 
 }
 
 /** PBKDF2-HMAC-SHA256 on the libuv thread pool, so the event loop keeps serving. */
-export function pbkdf2Sha256(
-  passphrase: Uint8Array,
-  salt: Uint8Array,
-  iterations: number,
-  length: number,
-): Promise<Uint8Array> {
+export function pbkdf2Sha256(passphrase: Uint8Array, salt: Uint8Array, iterations: number, length: number): Promise<Uint8Array> {
   if (!Number.isSafeInteger(iterations) || iterations < 1) {
     return Promise.reject(new KeybridgeError('invalid-field', 'PBKDF2 iterations must be a positive integer'));
   }

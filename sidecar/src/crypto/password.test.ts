@@ -74,9 +74,16 @@ describe('password hashing', () => {
   it('throws storage-corrupt for a stored value it could not have written, including absurd costs', async () => {
     const good = await legacyHash(PASSWORD, 14);
     const parts = good.split('$');
-    const bad = ['', 'plain', good.replace('scrypt', 'bcrypt'), parts.slice(0, 5).join('$'),
-      ['scrypt', '30', ...parts.slice(2)].join('$'), ['scrypt', '14', '8', '1', 'AAAA', parts[5]].join('$'),
-      ['scrypt', '014', ...parts.slice(2)].join('$'), `${good}$extra`];
+    const bad = [
+      '',
+      'plain',
+      good.replace('scrypt', 'bcrypt'),
+      parts.slice(0, 5).join('$'),
+      ['scrypt', '30', ...parts.slice(2)].join('$'),
+      ['scrypt', '14', '8', '1', 'AAAA', parts[5]].join('$'),
+      ['scrypt', '014', ...parts.slice(2)].join('$'),
+      `${good}$extra`,
+    ];
     for (const encoded of bad) expect(await problem(verifyPassword(PASSWORD, encoded)), encoded).toEqual(['storage-corrupt', undefined]);
     expect(passwordNeedsRehash('plain')).toBe(true);
   });

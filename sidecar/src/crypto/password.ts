@@ -61,11 +61,9 @@ export async function hashPassword(password: string): Promise<string> {
   }
   const length = characters(password);
   if (length < PASSWORD_MIN_LENGTH || length > PASSWORD_MAX_LENGTH) {
-    throw new KeybridgeError(
-      'invalid-field',
-      `the password must be ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters long`,
-      { field: 'password' },
-    );
+    throw new KeybridgeError('invalid-field', `the password must be ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters long`, {
+      field: 'password',
+    });
   }
   const salt = randomBytes(SALT_BYTES);
   const hash = await derive(password, salt, COST, KEY_BYTES);

@@ -64,7 +64,7 @@ describe('certificate authority', () => {
     expect(ext(pem, 'keyUsage')).toMatchObject({ digitalSignature: true, keyEncipherment: true, keyCertSign: false, critical: true });
     const aki = forge.pki.certificateFromPem(pem).extensions.find((e: Ext) => e.name === 'authorityKeyIdentifier') as Ext;
     expect(aki).toBeDefined();
-    expect(forge.util.bytesToHex(((forge.asn1.fromDer(aki.value as string).value as forge.asn1.Asn1[])[0]!.value as string))).toBe(
+    expect(forge.util.bytesToHex((forge.asn1.fromDer(aki.value as string).value as forge.asn1.Asn1[])[0]!.value as string)).toBe(
       (ext(ca.certPem, 'subjectKeyIdentifier') as Ext).subjectKeyIdentifier,
     );
     expect(ext(pem, 'subjectKeyIdentifier')).toBeDefined();
@@ -77,8 +77,13 @@ describe('certificate authority', () => {
   });
 
   it('issues a server certificate with subjectAltName and serverAuth', () => {
-    const pem = issueCertificate(ca, { ...base(), usage: 'server', subject: { commonName: 'keys.example.org' },
-      dnsNames: ['keys.example.org', 'localhost'], ipAddresses: ['127.0.0.1', '::1'] });
+    const pem = issueCertificate(ca, {
+      ...base(),
+      usage: 'server',
+      subject: { commonName: 'keys.example.org' },
+      dnsNames: ['keys.example.org', 'localhost'],
+      ipAddresses: ['127.0.0.1', '::1'],
+    });
     const leaf = new X509Certificate(pem);
     expect(leaf.verify(new X509Certificate(ca.certPem).publicKey)).toBe(true);
     expect(leaf.keyUsage).toEqual(['1.3.6.1.5.5.7.3.1']);
@@ -157,7 +162,9 @@ describe('certificate authority', () => {
       writeFileSync(join(dir, 'client.pem'), issueCertificate(ca, base()));
       writeFileSync(join(dir, 'server.pem'), issueCertificate(ca, { ...base(), usage: 'server', dnsNames: ['localhost'] }));
       const verify = (file: string, purpose: string) =>
-        spawnSync('openssl', ['verify', '-x509_strict', '-purpose', purpose, '-CAfile', join(dir, 'ca.pem'), join(dir, file)], { encoding: 'utf8' });
+        spawnSync('openssl', ['verify', '-x509_strict', '-purpose', purpose, '-CAfile', join(dir, 'ca.pem'), join(dir, file)], {
+          encoding: 'utf8',
+        });
       expect(verify('client.pem', 'sslclient').status).toBe(0);
       expect(verify('server.pem', 'sslserver').status).toBe(0);
       expect(verify('client.pem', 'sslserver').status).not.toBe(0);
@@ -178,11 +185,17 @@ describe('certificate authority', () => {
       const end = performance.now();
       rows.push({ total: end - start, key: keyDone - start, rest: end - keyDone });
     }
-    const median = (pick: (r: (typeof rows)[number]) => number) => rows.map(pick).sort((a, b) => a - b)[2]!.toFixed(1);
+    const median = (pick: (r: (typeof rows)[number]) => number) =>
+      rows
+        .map(pick)
+        .sort((a, b) => a - b)[2]!
+        .toFixed(1);
     const list = rows.map((r) => `${r.total.toFixed(0)} (key ${r.key.toFixed(0)})`).join(', ');
     // Other test files run in parallel, so this is a loaded machine's figure; RSA key generation
     // (a random prime search in OpenSSL) dominates and varies the most.
-    console.log(`key + CSR + parse + issue, ms: ${list}; median total ${median((r) => r.total)}, key ${median((r) => r.key)}, CSR+parse+issue ${median((r) => r.rest)}`);
+    console.log(
+      `key + CSR + parse + issue, ms: ${list}; median total ${median((r) => r.total)}, key ${median((r) => r.key)}, CSR+parse+issue ${median((r) => r.rest)}`,
+    );
     expect(rows).toHaveLength(5);
   });
 });

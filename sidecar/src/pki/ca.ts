@@ -127,7 +127,11 @@ function altNames(options: IssueOptions): object[] {
   const names: object[] = [];
   for (const dns of dnsNames) {
     // A hostname (LDH labels) or a leftmost wildcard; RFC 6125 clients match nothing else.
-    if (typeof dns !== 'string' || dns.length > 253 || !/^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i.test(dns)) {
+    if (
+      typeof dns !== 'string' ||
+      dns.length > 253 ||
+      !/^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i.test(dns)
+    ) {
       throw field('dnsNames', 'each DNS name must be a hostname');
     }
     names.push({ type: 2, value: dns.toLowerCase() });

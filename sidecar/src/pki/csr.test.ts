@@ -16,7 +16,10 @@ const subject = { commonName: 'site-1', country: 'DE', state: 'Bayern', locality
 function flipByte(pem: string, fromEnd: number): string {
   const der = Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ''), 'base64');
   der[der.length - fromEnd] ^= 0x01;
-  const body = der.toString('base64').replace(/(.{64})/g, '$1\n').trimEnd();
+  const body = der
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .trimEnd();
   return `-----BEGIN CERTIFICATE REQUEST-----\n${body}\n-----END CERTIFICATE REQUEST-----\n`;
 }
 
@@ -82,9 +85,15 @@ describe('CSRs', () => {
 
   it('refuses garbage, empty, non-string, wrong PEM label and over-long input', () => {
     const pem = createCsr(pair, subject);
-    const bad: unknown[] = ['', 'hello', 42, null, pem.replace(/CERTIFICATE REQUEST/g, 'CERTIFICATE'),
+    const bad: unknown[] = [
+      '',
+      'hello',
+      42,
+      null,
+      pem.replace(/CERTIFICATE REQUEST/g, 'CERTIFICATE'),
       '-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n',
-      pem + ' '.repeat(MAX_CSR_BYTES)];
+      pem + ' '.repeat(MAX_CSR_BYTES),
+    ];
     for (const input of bad) expect(errorType(() => parseCsr(input as string))).toBe('csr-invalid');
   });
 

@@ -28,10 +28,7 @@ type Signable = { tbsCertificate?: forge.asn1.Asn1; certificationRequestInfo?: f
  * Signs a forge certificate or CSR with SHA-256 and a node:crypto private key. After this the
  * object's `signature` holds the RSASSA-PKCS1-v1_5 signature over its DER-encoded body.
  */
-export function signWithNode(
-  target: forge.pki.Certificate | forge.pki.CertificateSigningRequest,
-  privateKey: KeyObject | string,
-): void {
+export function signWithNode(target: forge.pki.Certificate | forge.pki.CertificateSigningRequest, privateKey: KeyObject | string): void {
   const key = typeof privateKey === 'string' ? createPrivateKey(privateKey) : privateKey;
   const signable = target as unknown as Signable;
   const standIn = {

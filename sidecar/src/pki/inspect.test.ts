@@ -14,7 +14,10 @@ const MINUTE = 60_000;
 function flipDerByte(pem: string, fromEnd: number): string {
   const der = new X509Certificate(pem).raw;
   der[der.length - fromEnd] ^= 0x01;
-  return `-----BEGIN CERTIFICATE-----\n${der.toString('base64').replace(/(.{64})/g, '$1\n').trimEnd()}\n-----END CERTIFICATE-----\n`;
+  return `-----BEGIN CERTIFICATE-----\n${der
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .trimEnd()}\n-----END CERTIFICATE-----\n`;
 }
 
 beforeAll(() => {
@@ -49,7 +52,10 @@ describe('inspectCertificate', () => {
 });
 
 describe('environmentOf', () => {
-  const withOu = (organizationalUnit?: string): CertificateInfo => ({ ...inspectCertificate(dev.certPem), subject: { commonName: 's', organizationalUnit } });
+  const withOu = (organizationalUnit?: string): CertificateInfo => ({
+    ...inspectCertificate(dev.certPem),
+    subject: { commonName: 's', organizationalUnit },
+  });
   it('reads the OU exactly', () => {
     expect(environmentOf(withOu('development'))).toBe('development');
     expect(environmentOf(withOu('production'))).toBe('production');
@@ -112,7 +118,10 @@ describe('verifyCertificate', () => {
 
     const startsSoon = clientCert(ca, { notBefore: new Date(t + 3 * MINUTE), notAfter: new Date(t + DAY) });
     expect(verifyCertificate(startsSoon.certPem, ca.certPem, new Date(t)).ok).toBe(true);
-    expect(verifyCertificate(startsSoon.certPem, ca.certPem, new Date(t), { clockSkewMs: MINUTE })).toEqual({ ok: false, reason: 'not-yet-valid' });
+    expect(verifyCertificate(startsSoon.certPem, ca.certPem, new Date(t), { clockSkewMs: MINUTE })).toEqual({
+      ok: false,
+      reason: 'not-yet-valid',
+    });
   });
 
   it('says malformed for garbage, and throws config-invalid for a CA that is not one', () => {
@@ -122,8 +131,14 @@ describe('verifyCertificate', () => {
   });
 
   it('checks issuance, not key usage: a server certificate of this CA verifies (TLS enforces usage)', () => {
-    const server = issueCertificate(ca, { publicKeyPem: dev.keyPair.publicKeyPem, subject: { commonName: 'localhost' },
-      notBefore: new Date(Date.now() - HOUR), notAfter: new Date(Date.now() + DAY), usage: 'server', dnsNames: ['localhost'] });
+    const server = issueCertificate(ca, {
+      publicKeyPem: dev.keyPair.publicKeyPem,
+      subject: { commonName: 'localhost' },
+      notBefore: new Date(Date.now() - HOUR),
+      notAfter: new Date(Date.now() + DAY),
+      usage: 'server',
+      dnsNames: ['localhost'],
+    });
     expect(verifyCertificate(server, ca.certPem, now()).ok).toBe(true);
   });
 });

@@ -100,7 +100,8 @@ export function verifyCertificate(
   }
   const skew = options.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS;
   if (!Number.isFinite(skew) || skew < 0) throw new KeybridgeError('invalid-field', 'clockSkewMs must be ≥ 0', { field: 'clockSkewMs' });
-  if (!(now instanceof Date) || Number.isNaN(now.getTime())) throw new KeybridgeError('invalid-field', 'now must be a Date', { field: 'now' });
+  if (!(now instanceof Date) || Number.isNaN(now.getTime()))
+    throw new KeybridgeError('invalid-field', 'now must be a Date', { field: 'now' });
 
   let parsed: Parsed;
   try {

@@ -24,7 +24,6 @@ function checkBits(bits: number): void {
   }
 }
 
-
 /**
  * A new RSA key pair (e = 65537). Synchronous: a 2048-bit key takes tens of milliseconds and
  * blocks the event loop meanwhile; servers answering other requests should prefer

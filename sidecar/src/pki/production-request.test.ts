@@ -75,7 +75,10 @@ describe('production request', () => {
     const signed = make(new Date(), {}, otherDev.keyPair.privateKeyPem);
     expect(failure(signed)).toEqual(['production-request-invalid', 'signature']);
     // …and another site's certificate cannot vouch for site-1 either.
-    expect(failure(make(new Date(), {}, otherDev.keyPair.privateKeyPem), otherDev.certPem)).toEqual(['production-request-invalid', 'request.siteId']);
+    expect(failure(make(new Date(), {}, otherDev.keyPair.privateKeyPem), otherDev.certPem)).toEqual([
+      'production-request-invalid',
+      'request.siteId',
+    ]);
   });
 
   it('refuses the wrong development-certificate serial', () => {
@@ -86,7 +89,10 @@ describe('production request', () => {
     const signed = make(new Date());
     const otherCsr = createCsr(generateKeyPair(), { commonName: 'site-1' });
     expect(failure({ ...signed, request: { ...signed.request, csrPem: otherCsr } })).toEqual(['production-request-invalid', 'signature']);
-    expect(failure({ ...signed, request: { ...signed.request, nonce: 'A'.repeat(22) } })).toEqual(['production-request-invalid', 'signature']);
+    expect(failure({ ...signed, request: { ...signed.request, nonce: 'A'.repeat(22) } })).toEqual([
+      'production-request-invalid',
+      'signature',
+    ]);
   });
 
   it('refuses a production certificate as the signer', () => {
@@ -109,8 +115,14 @@ describe('production request', () => {
     const at = (ms: number) => new Date(now.getTime() + ms);
     expect(failure(make(at(-6 * MINUTE)), dev.certPem, now)).toEqual(['production-request-invalid', 'request.issuedAt']);
     expect(failure(make(at(6 * MINUTE)), dev.certPem, now)).toEqual(['production-request-invalid', 'request.issuedAt']);
-    expect(failure(make(at(-2 * MINUTE)), dev.certPem, now, { maxAgeMs: MINUTE })).toEqual(['production-request-invalid', 'request.issuedAt']);
-    expect(failure(make(at(2 * MINUTE)), dev.certPem, now, { clockSkewMs: MINUTE })).toEqual(['production-request-invalid', 'request.issuedAt']);
+    expect(failure(make(at(-2 * MINUTE)), dev.certPem, now, { maxAgeMs: MINUTE })).toEqual([
+      'production-request-invalid',
+      'request.issuedAt',
+    ]);
+    expect(failure(make(at(2 * MINUTE)), dev.certPem, now, { clockSkewMs: MINUTE })).toEqual([
+      'production-request-invalid',
+      'request.issuedAt',
+    ]);
   });
 
   it('refuses nonsensical freshness options rather than accepting any time', () => {
@@ -132,7 +144,10 @@ describe('production request', () => {
     const good = make(new Date());
     const r = good.request;
     const cases: Array<[unknown, string | undefined]> = [
-      [null, undefined], ['string', undefined], [[good], undefined], [42, undefined],
+      [null, undefined],
+      ['string', undefined],
+      [[good], undefined],
+      [42, undefined],
       [{ request: r }, 'signature'],
       [{ ...good, extra: 1 }, 'extra'],
       [{ ...good, signature: 'not base64!' }, 'signature'],

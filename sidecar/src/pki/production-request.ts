@@ -151,7 +151,10 @@ export function verifyProductionRequest(
   const maxAge = options.maxAgeMs ?? DEFAULT_MAX_AGE_MS;
   const skew = options.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS;
   // NaN would make both comparisons below false, i.e. accept any time: refuse it outright.
-  for (const [name, ms] of [['maxAgeMs', maxAge], ['clockSkewMs', skew]] as const) {
+  for (const [name, ms] of [
+    ['maxAgeMs', maxAge],
+    ['clockSkewMs', skew],
+  ] as const) {
     if (!Number.isFinite(ms) || ms < 0) throw new KeybridgeError('invalid-field', `${name} must be a number ≥ 0`, { field: name });
   }
   if (issuedAt < now - maxAge) throw invalid('the request is too old: make a new one', 'request.issuedAt');

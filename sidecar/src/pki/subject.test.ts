@@ -20,8 +20,26 @@ describe('subject input', () => {
   });
 
   it('refuses separators, control and invisible characters, blank, padded and over-long values, naming the field', () => {
-    const bad = ['', ' ', 'a'.repeat(65), 'Acme, Inc', 'Acme/OU=production', 'a\\b', 'x=y', 'tab\there', 'new\nline',
-      'nul\u0000', 'bidi\u202Eevil', 'zero\u200Bwidth', ' padded', 'padded ', 'line\u2028sep', 42, null, undefined];
+    const bad = [
+      '',
+      ' ',
+      'a'.repeat(65),
+      'Acme, Inc',
+      'Acme/OU=production',
+      'a\\b',
+      'x=y',
+      'tab\there',
+      'new\nline',
+      'nul\u0000',
+      'bidi\u202Eevil',
+      'zero\u200Bwidth',
+      ' padded',
+      'padded ',
+      'line\u2028sep',
+      42,
+      null,
+      undefined,
+    ];
     for (const organization of bad) {
       const error = thrown(() => validateSubjectInput({ ...good, organization }));
       expect([error.type, error.field]).toEqual(['invalid-field', 'organization']);

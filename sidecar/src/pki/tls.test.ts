@@ -71,8 +71,15 @@ afterAll(async () => {
 function call(client?: Issued): Promise<Seen> {
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: '127.0.0.1', port, path: '/', method: 'GET', ca: [ca.certPem], agent: false,
-        ...(client ? { key: client.keyPair.privateKeyPem, cert: client.certPem } : {}) },
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/',
+        method: 'GET',
+        ca: [ca.certPem],
+        agent: false,
+        ...(client ? { key: client.keyPair.privateKeyPem, cert: client.certPem } : {}),
+      },
       (res) => {
         let body = '';
         res.setEncoding('utf8');
@@ -118,8 +125,14 @@ describe('mutual TLS with keybridge certificates', () => {
 
   it('refuses a server certificate offered as a client certificate (extKeyUsage), though this CA issued it', async () => {
     const key = generateKeyPair();
-    const cert = issueCertificate(ca, { publicKeyPem: key.publicKeyPem, subject: { commonName: 'site-1', organizationalUnit: 'production' },
-      notBefore: new Date(Date.now() - HOUR), notAfter: new Date(Date.now() + DAY), usage: 'server', dnsNames: ['localhost'] });
+    const cert = issueCertificate(ca, {
+      publicKeyPem: key.publicKeyPem,
+      subject: { commonName: 'site-1', organizationalUnit: 'production' },
+      notBefore: new Date(Date.now() - HOUR),
+      notAfter: new Date(Date.now() + DAY),
+      usage: 'server',
+      dnsNames: ['localhost'],
+    });
     const seen = await call({ keyPair: key, certPem: cert });
     expect(seen.authorized).toBe(false);
     expect(seen.error).toMatch(/PURPOSE/);

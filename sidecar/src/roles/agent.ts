@@ -19,17 +19,30 @@ export interface RunningAgent {
   close(): Promise<void>;
 }
 
-export async function runAgent(config: AgentConfig, log?: (entry: AccessLogEntry) => void, onRenewalError?: (error: unknown) => void): Promise<RunningAgent> {
+export async function runAgent(
+  config: AgentConfig,
+  log?: (entry: AccessLogEntry) => void,
+  onRenewalError?: (error: unknown) => void,
+): Promise<RunningAgent> {
   // On a partner the platform's file is the certificate and keyservice.caFile the CA (no ca.pem is written).
-  const certificates = new CertificateStore(config.certDir, config.partner ? { partner: config.partner, caFile: config.keyservice.caFile } : {});
+  const certificates = new CertificateStore(
+    config.certDir,
+    config.partner ? { partner: config.partner, caFile: config.keyservice.caFile } : {},
+  );
   if (config.partner && !existsSync(config.partner.certFile)) {
-    throw new KeybridgeError('config-invalid', `partner.certFile: ${config.partner.certFile} does not exist (the platform installs it; set partner.certFile if it lives elsewhere)`, {
-      field: 'partner.certFile',
-    });
+    throw new KeybridgeError(
+      'config-invalid',
+      `partner.certFile: ${config.partner.certFile} does not exist (the platform installs it; set partner.certFile if it lives elsewhere)`,
+      {
+        field: 'partner.certFile',
+      },
+    );
   }
   const caFromConfig = () => {
     if (!existsSync(config.keyservice.caFile)) {
-      throw new KeybridgeError('config-invalid', `keyservice.caFile: ${config.keyservice.caFile} does not exist`, { field: 'keyservice.caFile' });
+      throw new KeybridgeError('config-invalid', `keyservice.caFile: ${config.keyservice.caFile} does not exist`, {
+        field: 'keyservice.caFile',
+      });
     }
     return readFileSync(config.keyservice.caFile, 'utf8');
   };

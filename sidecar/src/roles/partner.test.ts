@@ -18,8 +18,28 @@ let issued: { site_id: string; environment: string; serial: string; path: string
 
 beforeAll(async () => {
   serverPort = await freePort();
-  writeFileSync(serverConfig, [`region: eu`, `home: server-home`, `listen: { host: 127.0.0.1, port: ${serverPort} }`, `tls: { hosts: [localhost, 127.0.0.1] }`].join('\n'));
-  const result = runCli(['server', 'partner', 'issue', '--partner', 'pantheon', '--site-name', 'Example live', '--environment', 'live', '--out', binding, '--json', '--config', serverConfig]);
+  writeFileSync(
+    serverConfig,
+    [`region: eu`, `home: server-home`, `listen: { host: 127.0.0.1, port: ${serverPort} }`, `tls: { hosts: [localhost, 127.0.0.1] }`].join(
+      '\n',
+    ),
+  );
+  const result = runCli([
+    'server',
+    'partner',
+    'issue',
+    '--partner',
+    'pantheon',
+    '--site-name',
+    'Example live',
+    '--environment',
+    'live',
+    '--out',
+    binding,
+    '--json',
+    '--config',
+    serverConfig,
+  ]);
   expect(result.status, result.stderr).toBe(0);
   issued = JSON.parse(result.stdout);
 });
@@ -30,11 +50,22 @@ afterAll(() => {
 
 describe('keybridge server partner issue', () => {
   it('writes the key and the production certificate of a new partner site into one 0600 file', () => {
-    expect(issued).toMatchObject({ environment: 'production', partner: 'pantheon', platform_environment: 'live', site_name: 'Example live', path: binding });
+    expect(issued).toMatchObject({
+      environment: 'production',
+      partner: 'pantheon',
+      platform_environment: 'live',
+      site_name: 'Example live',
+      path: binding,
+    });
     expect(statSync(binding).mode & 0o777).toBe(0o600);
     const pem = readFileSync(binding, 'utf8');
     const info = inspectCertificate(pem);
-    expect(info.subject).toMatchObject({ commonName: issued.site_id, organizationalUnit: 'production', organization: 'pantheon', locality: 'live' });
+    expect(info.subject).toMatchObject({
+      commonName: issued.site_id,
+      organizationalUnit: 'production',
+      organization: 'pantheon',
+      locality: 'live',
+    });
     expect(info.serialHex).toBe(issued.serial);
     expect(matchesPrivateKey(pem, /-----BEGIN PRIVATE KEY-----[\s\S]+?-----END PRIVATE KEY-----/.exec(pem)![0])).toBe(true);
     const sites = JSON.parse(runCli(['server', 'sites', 'list', '--json', '--config', serverConfig]).stdout).sites;
@@ -43,7 +74,21 @@ describe('keybridge server partner issue', () => {
 
   it('issues development for any other environment, and a new certificate for an existing site', () => {
     const out = join(work, 'dev.pem');
-    const dev = runCli(['server', 'partner', 'issue', '--partner', 'pantheon', '--site', issued.site_id, '--environment', 'dev', '--out', out, '--config', serverConfig]);
+    const dev = runCli([
+      'server',
+      'partner',
+      'issue',
+      '--partner',
+      'pantheon',
+      '--site',
+      issued.site_id,
+      '--environment',
+      'dev',
+      '--out',
+      out,
+      '--config',
+      serverConfig,
+    ]);
     expect(dev.status, dev.stderr).toBe(0);
     expect(dev.stdout).toContain(`site ${issued.site_id}`);
     expect(dev.stdout).toContain('development certificate for pantheon dev');
@@ -51,7 +96,19 @@ describe('keybridge server partner issue', () => {
   });
 
   it('refuses what it cannot issue, naming why', () => {
-    const base = ['server', 'partner', 'issue', '--partner', 'pantheon', '--environment', 'live', '--out', join(work, 'x.pem'), '--config', serverConfig];
+    const base = [
+      'server',
+      'partner',
+      'issue',
+      '--partner',
+      'pantheon',
+      '--environment',
+      'live',
+      '--out',
+      join(work, 'x.pem'),
+      '--config',
+      serverConfig,
+    ];
     expect(runCli(base).status).toBe(2);
     const unknown = runCli([...base.slice(0, 4), 'acquia', ...base.slice(5), '--site-name', 'A']);
     expect(unknown.status).toBe(1);
@@ -80,7 +137,11 @@ describe('keybridge agent on Pantheon', () => {
         'partner: { certFile: binding.pem }',
       ].join('\n'),
     );
-    const env = { PANTHEON_ENVIRONMENT: 'live', KEYBRIDGE_AGENT: `http://127.0.0.1:${agentPort}`, KEYBRIDGE_TOKEN_FILE: join(work, 'agent.token') };
+    const env = {
+      PANTHEON_ENVIRONMENT: 'live',
+      KEYBRIDGE_AGENT: `http://127.0.0.1:${agentPort}`,
+      KEYBRIDGE_TOKEN_FILE: join(work, 'agent.token'),
+    };
     const agent = await startRoleProcess(['agent', '--config', agentConfig], /keybridge agent listening/, env);
     try {
       expect(agent.output()).toContain(`pantheon live, certificate ${binding}`);
@@ -90,7 +151,10 @@ describe('keybridge agent on Pantheon', () => {
       expect(JSON.parse(registered.stdout)).toMatchObject({ site_id: issued.site_id, environment: 'production', path: binding });
       expect(readdirSync(join(work, 'agent-certs'))).toEqual(['site.json']);
       const status = JSON.parse(runCli(['status', '--json'], env).stdout);
-      expect(status.rows.find((r: { id: string }) => r.id === 'environment')).toMatchObject({ severity: 'ok', value: 'production (Pantheon live)' });
+      expect(status.rows.find((r: { id: string }) => r.id === 'environment')).toMatchObject({
+        severity: 'ok',
+        value: 'production (Pantheon live)',
+      });
       const renew = runCli(['cert', 'renew'], env);
       expect(renew.status).toBe(1);
       expect(renew.stderr).toContain('the platform issues');

@@ -23,7 +23,13 @@ beforeAll(async () => {
   env.KEYBRIDGE_AGENT = `http://127.0.0.1:${agentPort}`;
   writeFileSync(
     serverConfig,
-    [`region: eu`, `home: server-home`, `listen: { host: 127.0.0.1, port: ${serverPort} }`, `tls: { hosts: [localhost, 127.0.0.1] }`, `production: { policy: approval }`].join('\n'),
+    [
+      `region: eu`,
+      `home: server-home`,
+      `listen: { host: 127.0.0.1, port: ${serverPort} }`,
+      `tls: { hosts: [localhost, 127.0.0.1] }`,
+      `production: { policy: approval }`,
+    ].join('\n'),
   );
   server = await startRoleProcess(['server', '--config', serverConfig], /listening on https:\/\/127\.0\.0\.1/);
   writeFileSync(
@@ -52,7 +58,10 @@ describe('keybridge server and keybridge agent', () => {
   it('register, store, ask for production, operator approves, agent moves', () => {
     const passwordFile = join(work, 'password');
     writeFileSync(passwordFile, 'correct horse battery staple\n');
-    const registered = runCli(['register', '--email', 'ops@example.com', '--password-file', passwordFile, '--site-name', 'Shop', '--json'], env);
+    const registered = runCli(
+      ['register', '--email', 'ops@example.com', '--password-file', passwordFile, '--site-name', 'Shop', '--json'],
+      env,
+    );
     expect(registered.status, registered.stderr).toBe(0);
     const site = JSON.parse(registered.stdout);
     expect(site).toMatchObject({ environment: 'development', account_email: 'ops@example.com' });

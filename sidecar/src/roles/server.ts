@@ -44,7 +44,12 @@ export async function openStores(config: ServerConfig): Promise<Stores> {
 export function rootKeySource(config: ServerConfig): RootKeySource {
   const rootKey = config.rootKey;
   if (rootKey.kind === 'software') return softwareRootKeySource(rootKey.file);
-  return pkcs11RootKeySource({ module: rootKey.module, tokenLabel: rootKey.tokenLabel, pinFile: rootKey.pinFile, keyLabel: rootKey.keyLabel });
+  return pkcs11RootKeySource({
+    module: rootKey.module,
+    tokenLabel: rootKey.tokenLabel,
+    pinFile: rootKey.pinFile,
+    keyLabel: rootKey.keyLabel,
+  });
 }
 
 /** The node's root keys: an interrupted rotation is finished first, so a start always completes one. */
@@ -97,7 +102,10 @@ export async function rotateRoot(config: ServerConfig, onStep?: (step: RotationS
 }
 
 /** The operator's view: approve production, revoke certificates, list sites. No listener. */
-export async function withAuthority<T>(config: ServerConfig, run: (authority: SiteAuthority, registry: Registry) => Promise<T>): Promise<T> {
+export async function withAuthority<T>(
+  config: ServerConfig,
+  run: (authority: SiteAuthority, registry: Registry) => Promise<T>,
+): Promise<T> {
   const stores = await openStores(config);
   let rootKeys: RootKeyRing | undefined;
   try {
@@ -146,7 +154,8 @@ export async function issuePartnerBinding(
 function readSecretFile(file: string, field: string): string {
   let text: string;
   try {
-    if (isOpenToOthers(file)) throw new KeybridgeError('config-invalid', `${field}: ${file} must not be readable by others (chmod 600)`, { field });
+    if (isOpenToOthers(file))
+      throw new KeybridgeError('config-invalid', `${field}: ${file} must not be readable by others (chmod 600)`, { field });
     text = readFileSync(file, 'utf8').trim();
   } catch (error) {
     if (error instanceof KeybridgeError) throw error;

@@ -154,14 +154,7 @@ function generateKey(library: Pkcs11Library, slot: Handle, label: string, idHex?
  * root key would defeat the point of the HSM. Returns the key id: CKA_ID in hex, or, for a
  * key made by an HSM admin without one, a digest of the token serial and the label.
  */
-function checkKey(
-  library: Pkcs11Library,
-  session: Handle,
-  slot: Handle,
-  key: Handle,
-  options: AttachOptions,
-  fail: Fail,
-): string {
+function checkKey(library: Pkcs11Library, session: Handle, slot: Handle, key: Handle, options: AttachOptions, fail: Fail): string {
   const p = pkcs11js();
   const attrs = library.api.C_GetAttributeValue(session, key, [
     { type: p.CKA_KEY_TYPE },

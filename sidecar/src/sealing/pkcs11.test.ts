@@ -113,8 +113,16 @@ describe('PKCS#11 root key on SoftHSM', () => {
       m.C_Finalize(); console.log(JSON.stringify(out));`;
     const out = await child(script, { module: hsm.module, token: hsm.token, pinFile: hsm.pinFile, keyLabel }, false);
     expect(out).toEqual({
-      count: 1, token: 1, private: 1, sensitive: 1, extractable: 0, aes: true, len: 32, id: key.keyId,
-      value: 'CKR_ATTRIBUTE_SENSITIVE', wrap: 'CKR_KEY_UNEXTRACTABLE',
+      count: 1,
+      token: 1,
+      private: 1,
+      sensitive: 1,
+      extractable: 0,
+      aes: true,
+      len: 32,
+      id: key.keyId,
+      value: 'CKR_ATTRIBUTE_SENSITIVE',
+      wrap: 'CKR_KEY_UNEXTRACTABLE',
     });
   });
 

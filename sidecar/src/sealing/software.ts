@@ -141,7 +141,9 @@ class SoftwareRootKey implements RootKey {
     try {
       onDisk = await readRootKeyFile(this.#path);
     } catch (error) {
-      throw new KeybridgeError('root-key-unavailable', (error as KeybridgeError).detail ?? `${this.#path} cannot be read`, { cause: error });
+      throw new KeybridgeError('root-key-unavailable', (error as KeybridgeError).detail ?? `${this.#path} cannot be read`, {
+        cause: error,
+      });
     }
     const same = rootKeyFingerprint(onDisk) === this.keyId;
     onDisk.fill(0);

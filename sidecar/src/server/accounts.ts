@@ -13,7 +13,10 @@ import type { AccountRecord, Registry } from '../storage/registry-types.ts';
 export const NO_PASSWORD = '!';
 const EMAIL = /^[^\s@<>()",;:\\[\]]{1,64}@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,}$/;
 
-export async function openOrCreateAccount(registry: Registry, input: { email: string; password?: string; at: string }): Promise<AccountRecord> {
+export async function openOrCreateAccount(
+  registry: Registry,
+  input: { email: string; password?: string; at: string },
+): Promise<AccountRecord> {
   const account = await registry.findAccountByEmail(input.email);
   if (account) {
     if (input.password === undefined) throw new KeybridgeError('account-exists', undefined, { field: 'password' });

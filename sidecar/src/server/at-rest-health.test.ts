@@ -43,7 +43,13 @@ async function instrumented(): Promise<{ key: RootKey; probes: () => number; mod
 async function service(key: RootKey, cacheMs?: number, timeoutMs?: number): Promise<KeyService> {
   const dir = mkdtempSync(join(tmpdir(), 'kb-health-db-'));
   dirs.push(dir);
-  return new KeyService({ storage: await openSqliteStorage(join(dir, 'db')), rootKey: key, region: 'eu', version: 't', atRestProbe: { cacheMs, timeoutMs } });
+  return new KeyService({
+    storage: await openSqliteStorage(join(dir, 'db')),
+    rootKey: key,
+    region: 'eu',
+    version: 't',
+    atRestProbe: { cacheMs, timeoutMs },
+  });
 }
 
 describe('KeyService.info() at-rest health', () => {
@@ -63,7 +69,12 @@ describe('KeyService.info() at-rest health', () => {
     expect((await ks.info()).atRest.healthy).toBe(true);
     mode.value = 'fail';
     await new Promise((resolve) => setTimeout(resolve, 60));
-    expect((await ks.info()).atRest).toEqual({ kind: 'software', description: key.description, healthy: false, detail: 'token gone (test)' });
+    expect((await ks.info()).atRest).toEqual({
+      kind: 'software',
+      description: key.description,
+      healthy: false,
+      detail: 'token gone (test)',
+    });
     mode.value = 'ok';
     await new Promise((resolve) => setTimeout(resolve, 60));
     expect((await ks.info()).atRest.healthy).toBe(true);

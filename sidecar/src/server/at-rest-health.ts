@@ -54,7 +54,10 @@ export class AtRestProbe {
       const rootKey = this.#ring.current;
       if (!rootKey.probe) return {};
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new KeybridgeError('root-key-unavailable', `no answer within ${this.#timeoutMs} ms`)), this.#timeoutMs);
+        timer = setTimeout(
+          () => reject(new KeybridgeError('root-key-unavailable', `no answer within ${this.#timeoutMs} ms`)),
+          this.#timeoutMs,
+        );
         timer.unref();
       });
       await Promise.race([rootKey.probe(), timeout]);

@@ -116,7 +116,7 @@ async function openCaKey(file: string, rootKeys: RootKey | RootKeyRing): Promise
     throw new KeybridgeError(
       'root-key-unavailable',
       `${file} is sealed by root key ${sealed.rootKeyId}, but this key service has root key ${ring.current.keyId}` +
-        ' (after a rotation on another node, copy that node\'s ca/ directory here)',
+        " (after a rotation on another node, copy that node's ca/ directory here)",
     );
   }
   const dataKey = await rootKey.unwrapDataKey(fromBase64Url(sealed.sealedDataKey));

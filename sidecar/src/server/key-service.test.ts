@@ -46,7 +46,15 @@ describe('KeyService round trips', () => {
     expect((await fx.service.put(site.identity, again)).version).toBe(2);
     const listed = await fx.service.list(site.identity);
     expect(listed).toEqual([
-      { keyId: request.keyId, sealedName: again.sealedName, sealedLabel: '', kekId: again.kekId, version: 2, updatedAt: '2025-05-01T12:00:03.000Z', reads: 1 },
+      {
+        keyId: request.keyId,
+        sealedName: again.sealedName,
+        sealedLabel: '',
+        kekId: again.kekId,
+        version: 2,
+        updatedAt: '2025-05-01T12:00:03.000Z',
+        reads: 1,
+      },
     ]);
     expect(listed[0]).not.toHaveProperty('ciphertext');
 
@@ -135,7 +143,9 @@ describe('KeyService isolation', () => {
     await fx.service.put(prod.identity, { ...buildSecret(prod, 'x', 'vx').request, keyId: a.keyId });
     // Copy a's sealed value over b's: same vault, other key id.
     raw((db) =>
-      db.prepare('UPDATE secrets SET value = (SELECT value FROM secrets s WHERE s.key_id = ? LIMIT 1) WHERE key_id = ?').run(a.keyId, b.keyId),
+      db
+        .prepare('UPDATE secrets SET value = (SELECT value FROM secrets s WHERE s.key_id = ? LIMIT 1) WHERE key_id = ?')
+        .run(a.keyId, b.keyId),
     );
     await expect(fx.service.get(dev.identity, [b.keyId])).rejects.toMatchObject({ type: 'storage-corrupt' });
     // Copy the dev vault's record for a into the prod vault: same key id, other vault.
@@ -182,7 +192,10 @@ describe('KeyService at rest', () => {
       buildSecret(site, 'PLAINTEXT_NAME_api', 'PLAINTEXT_VALUE_' + 'x'.repeat(5000), 'PLAINTEXT_LABEL_Api'),
     ];
     for (const { request } of secrets) await fx.service.put(site.identity, request);
-    await fx.service.get(site.identity, secrets.map((s) => s.request.keyId));
+    await fx.service.get(
+      site.identity,
+      secrets.map((s) => s.request.keyId),
+    );
     const needles: Buffer[] = [Buffer.from('PLAINTEXT_')];
     for (const { request, kek } of secrets) {
       for (const text of [request.sealedName, request.sealedLabel, request.kekId, request.ciphertext]) {

@@ -1,11 +1,5 @@
 import { asKeybridgeError, KeybridgeError } from '../errors.ts';
-import type {
-  ClientIdentity,
-  KeyServiceInfo,
-  PutSecretRequest,
-  StoredSecret,
-  StoredSecretMeta,
-} from '../protocol/keyservice.ts';
+import type { ClientIdentity, KeyServiceInfo, PutSecretRequest, StoredSecret, StoredSecretMeta } from '../protocol/keyservice.ts';
 import type { RootKey } from '../sealing/root-key.ts';
 import { asRootKeyRing, type RootKeyRing } from '../sealing/root-key-ring.ts';
 import type { AuditEntry, Storage } from '../storage/types.ts';

@@ -2,7 +2,14 @@ import { KeybridgeError } from '../errors.ts';
 import { generateKeyPairAsync } from '../pki/keys.ts';
 import type { SubjectFields } from '../pki/subject.ts';
 import type { Environment } from '../protocol/keyservice.ts';
-import { isPartnerName, PARTNERS, partnerEnvironment, PLATFORM_ENVIRONMENT, type PartnerName, type PartnerProfile } from '../protocol/partners.ts';
+import {
+  isPartnerName,
+  PARTNERS,
+  partnerEnvironment,
+  PLATFORM_ENVIRONMENT,
+  type PartnerName,
+  type PartnerProfile,
+} from '../protocol/partners.ts';
 import type { AccountRecord, Registry, SiteRecord } from '../storage/registry-types.ts';
 import { checkEmail, checkSiteName, NO_PASSWORD, openOrCreateAccount, optionalPassword } from './accounts.ts';
 import type { CertifiedIdentity, IssuedCertificate } from './site-authority.ts';
@@ -24,7 +31,12 @@ export interface OwnedKey {
   subject: Omit<SubjectFields, 'commonName' | 'organizationalUnit'>;
 }
 
-export type IssueFunction = (siteId: string, environment: Environment, key: OwnedKey, replacesSerial: string | null) => Promise<IssuedCertificate>;
+export type IssueFunction = (
+  siteId: string,
+  environment: Environment,
+  key: OwnedKey,
+  replacesSerial: string | null,
+) => Promise<IssuedCertificate>;
 
 export interface PartnerCertificate extends IssuedCertificate {
   /** Made here, returned once for the platform's file; the key service keeps no copy. */
@@ -62,7 +74,12 @@ export class PartnerAuthority {
    * site of that partner gets a fresh certificate (the platform's renewal), so the agent's
    * site.json keeps matching.
    */
-  async issue(input: { partner: unknown; platformEnvironment: unknown; siteName?: unknown; siteId?: unknown }): Promise<PartnerCertificate> {
+  async issue(input: {
+    partner: unknown;
+    platformEnvironment: unknown;
+    siteName?: unknown;
+    siteId?: unknown;
+  }): Promise<PartnerCertificate> {
     const partner = partnerProfile(input.partner);
     const platformEnvironment = input.platformEnvironment;
     if (typeof platformEnvironment !== 'string' || !PLATFORM_ENVIRONMENT.test(platformEnvironment)) {
@@ -74,7 +91,8 @@ export class PartnerAuthority {
     let replacesSerial: string | null = null;
     if (input.siteId !== undefined) {
       const found = typeof input.siteId === 'string' ? await this.#registry.getSite(input.siteId) : null;
-      if (!found || found.partner !== partner.name) throw new KeybridgeError('invalid-field', `no ${partner.title} site with this id`, { field: 'site' });
+      if (!found || found.partner !== partner.name)
+        throw new KeybridgeError('invalid-field', `no ${partner.title} site with this id`, { field: 'site' });
       site = found;
       replacesSerial = (await this.#registry.listCertificates(site.siteId))[0]?.serialHex ?? null;
     } else {
@@ -83,7 +101,12 @@ export class PartnerAuthority {
       site = await this.#registry.createSite({ accountId: account.accountId, name, region: this.#region, partner: partner.name, at });
     }
     const keyPair = await generateKeyPairAsync();
-    const issued = await this.#issue(site.siteId, environment, { publicKeyPem: keyPair.publicKeyPem, subject: { organization: partner.name, locality: platformEnvironment } }, replacesSerial);
+    const issued = await this.#issue(
+      site.siteId,
+      environment,
+      { publicKeyPem: keyPair.publicKeyPem, subject: { organization: partner.name, locality: platformEnvironment } },
+      replacesSerial,
+    );
     return { ...issued, privateKeyPem: keyPair.privateKeyPem, partner: partner.name, platformEnvironment, siteName: site.name };
   }
 
@@ -100,9 +123,15 @@ export class PartnerAuthority {
     const email = checkEmail(input.email);
     const site = await this.#registry.getSite(identity.siteId);
     if (!site?.partner || !isPartnerName(site.partner)) {
-      throw new KeybridgeError('invalid-field', 'this certificate is not a partner platform\'s: register with a CSR instead', { field: 'partner' });
+      throw new KeybridgeError('invalid-field', "this certificate is not a partner platform's: register with a CSR instead", {
+        field: 'partner',
+      });
     }
-    const account = await openOrCreateAccount(this.#registry, { email, password: optionalPassword(input.password), at: this.#now().toISOString() });
+    const account = await openOrCreateAccount(this.#registry, {
+      email,
+      password: optionalPassword(input.password),
+      at: this.#now().toISOString(),
+    });
     return { siteId: site.siteId, environment: identity.environment, partner: site.partner, accountEmail: account.email };
   }
 
@@ -122,7 +151,11 @@ export class PartnerAuthority {
     // Someone registered this address with a password (registration does not verify email):
     // refuse rather than put the platform's sites under an account a stranger can open.
     if (account.passwordHash !== NO_PASSWORD) {
-      throw new KeybridgeError('config-invalid', `the account ${partner.accountEmail} has a password: it was not made by keybridge for ${partner.title}`, { field: 'partner' });
+      throw new KeybridgeError(
+        'config-invalid',
+        `the account ${partner.accountEmail} has a password: it was not made by keybridge for ${partner.title}`,
+        { field: 'partner' },
+      );
     }
     return account;
   }

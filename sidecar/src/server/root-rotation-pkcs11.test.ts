@@ -54,8 +54,7 @@ rootRotationSuite('SQLite, PKCS#11 root key (SoftHSM)', {
 });
 
 rootRotationSuite('PostgreSQL, PKCS#11 root key (SoftHSM)', {
-  makeHome: () =>
-    pkcs11Home(async (dir) => `{ kind: postgres, urlFile: ${secretFile(join(dir, 'pg-url'), await postgres.database())} }`),
+  makeHome: () => pkcs11Home(async (dir) => `{ kind: postgres, urlFile: ${secretFile(join(dir, 'pg-url'), await postgres.database())} }`),
   keyGone: labelGone,
   crashPoints: ['created', 'resealed:3', 'destroyed'],
 });

@@ -75,7 +75,7 @@ export function rootRotationSuite(name: string, options: RotationSuiteOptions): 
 
     for (const crashAt of options.crashPoints) {
       it(`finishes a rotation killed (SIGKILL) at "${crashAt}" when run again`, async () => {
-          const home = await options.makeHome();
+        const home = await options.makeHome();
         const written = await fillVaults(home.config, VAULTS);
         const [first] = await rootKeyRecords(home.config);
         await rotateCrash(home, crashAt);
@@ -136,7 +136,12 @@ async function expectReadableMidRotation(home: ServerHome, written: Awaited<Retu
   const stores = await openStores(home.config);
   const ring = await openStoredRootKeyRing(stores.storage, rootKeySource(home.config));
   const records = await stores.storage.listRootKeys();
-  expect(records.filter((r) => r.state !== 'destroyed').map((r) => r.state).sort()).toEqual(['active', 'retiring']);
+  expect(
+    records
+      .filter((r) => r.state !== 'destroyed')
+      .map((r) => r.state)
+      .sort(),
+  ).toEqual(['active', 'retiring']);
   const service = new KeyService({ storage: stores.storage, rootKey: ring, region: home.config.region, version: 't' });
   try {
     for (const item of written) {

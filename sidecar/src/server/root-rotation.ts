@@ -128,7 +128,7 @@ async function retire(options: RotationOptions, retiring: RootKeyRecord, active:
   });
   try {
     // Pass after pass: a vault created just before the state change may show up late.
-    for (let vaults = await storage.listVaults({ rootKeyId: retiring.keyId }); vaults.length > 0; ) {
+    for (let vaults = await storage.listVaults({ rootKeyId: retiring.keyId }); vaults.length > 0;) {
       for (const vault of vaults) {
         const dataKey = await oldKey.unwrapDataKey(vault.sealedDataKey);
         try {

@@ -87,7 +87,12 @@ export class SiteAuthority {
    * creates the account (with the password if one is given); an existing one needs its
    * password, so nobody can add sites to someone else's account.
    */
-  async register(input: { email: unknown; password?: unknown; siteName: unknown; csrPem: unknown }): Promise<IssuedCertificate & { accountEmail: string }> {
+  async register(input: {
+    email: unknown;
+    password?: unknown;
+    siteName: unknown;
+    csrPem: unknown;
+  }): Promise<IssuedCertificate & { accountEmail: string }> {
     const email = checkEmail(input.email);
     const siteName = checkSiteName(input.siteName);
     const csr = parseCsr(typeof input.csrPem === 'string' ? input.csrPem : '');
@@ -101,7 +106,12 @@ export class SiteAuthority {
   }
 
   /** `keybridge server partner issue`: a site of the partner's account and its key + certificate. */
-  issuePartnerCertificate(input: { partner: unknown; platformEnvironment: unknown; siteName?: unknown; siteId?: unknown }): Promise<PartnerCertificate> {
+  issuePartnerCertificate(input: {
+    partner: unknown;
+    platformEnvironment: unknown;
+    siteName?: unknown;
+    siteId?: unknown;
+  }): Promise<PartnerCertificate> {
     return this.#partners.issue(input);
   }
 
@@ -148,13 +158,18 @@ export class SiteAuthority {
   async revoke(identity: CertifiedIdentity, serialHex?: unknown, reason = 'revoked by the site owner'): Promise<boolean> {
     const serial = serialHex === undefined ? identity.serialHex : String(serialHex).toLowerCase().replace(/^0+/, '');
     const record = await this.#registry.getCertificate(serial);
-    if (!record || record.siteId !== identity.siteId) throw new KeybridgeError('invalid-field', 'no such certificate of this site', { field: 'serial' });
+    if (!record || record.siteId !== identity.siteId)
+      throw new KeybridgeError('invalid-field', 'no such certificate of this site', { field: 'serial' });
     return this.#registry.revokeCertificate(serial, { at: this.#now().toISOString(), by: identity.subject, reason });
   }
 
   /** Operator revocation (no site identity): `keybridge server cert revoke SERIAL`. */
   async revokeAsOperator(serialHex: string, reason: string): Promise<boolean> {
-    return this.#registry.revokeCertificate(serialHex.toLowerCase().replace(/^0+/, ''), { at: this.#now().toISOString(), by: 'operator', reason });
+    return this.#registry.revokeCertificate(serialHex.toLowerCase().replace(/^0+/, ''), {
+      at: this.#now().toISOString(),
+      by: 'operator',
+      reason,
+    });
   }
 
   /**
@@ -162,7 +177,10 @@ export class SiteAuthority {
    * presented over TLS with that same certificate. Replays are refused by nonce; the
    * production policy decides whether it is issued now or waits for an operator.
    */
-  async moveToProduction(identity: CertifiedIdentity, signed: unknown): Promise<{ status: 'issued'; certificate: IssuedCertificate } | { status: 'pending' }> {
+  async moveToProduction(
+    identity: CertifiedIdentity,
+    signed: unknown,
+  ): Promise<{ status: 'issued'; certificate: IssuedCertificate } | { status: 'pending' }> {
     if (identity.environment !== 'development') {
       throw new KeybridgeError('production-request-invalid', 'only a development certificate can request production');
     }
@@ -175,7 +193,8 @@ export class SiteAuthority {
     // Otherwise a platform's development certificate could promote itself past the platform's operator.
     if (site.partner) throw partnerIssues(site.partner, 'the move to production');
     if (this.#policy === 'approval' && site.productionApproval !== 'approved') {
-      if (site.productionApproval === 'denied') throw new KeybridgeError('production-request-invalid', 'an operator denied production for this site');
+      if (site.productionApproval === 'denied')
+        throw new KeybridgeError('production-request-invalid', 'an operator denied production for this site');
       await this.#registry.setProductionApproval(site.siteId, 'pending', this.#now().toISOString());
       return { status: 'pending' };
     }
@@ -229,7 +248,14 @@ export class SiteAuthority {
       issuedAt: now.toISOString(),
       replacesSerial,
     });
-    return { siteId, environment, certificatePem, caCertificatePem: this.#ca.certPem, serialHex: info.serialHex, notAfter: info.notAfter.toISOString() };
+    return {
+      siteId,
+      environment,
+      certificatePem,
+      caCertificatePem: this.#ca.certPem,
+      serialHex: info.serialHex,
+      notAfter: info.notAfter.toISOString(),
+    };
   }
 }
 
@@ -241,7 +267,11 @@ function fromCsr(csr: ReturnType<typeof parseCsr>): OwnedKey {
 /** Renewal and the move to production are the platform operator's on a partner (`keybridge server partner issue`). */
 function partnerIssues(partner: string, what: string): KeybridgeError {
   const title = partner in PARTNERS ? PARTNERS[partner as keyof typeof PARTNERS].title : partner;
-  return new KeybridgeError('invalid-field', `${what} is refused: ${title} issues this site's certificates; ask the platform for a new one`, { field: 'partner' });
+  return new KeybridgeError(
+    'invalid-field',
+    `${what} is refused: ${title} issues this site's certificates; ask the platform for a new one`,
+    { field: 'partner' },
+  );
 }
 
 /**

@@ -43,7 +43,13 @@ export interface KeyServer {
 export const SERVER_CERT_DAYS = 30;
 
 export async function startKeyServer(options: KeyServerOptions): Promise<KeyServer> {
-  const service = new KeyService({ storage: options.storage, rootKey: options.rootKey, region: options.region, version: VERSION, now: options.now });
+  const service = new KeyService({
+    storage: options.storage,
+    rootKey: options.rootKey,
+    region: options.region,
+    version: VERSION,
+    now: options.now,
+  });
   const authority = new SiteAuthority({
     registry: options.registry,
     ca: options.ca,
@@ -55,7 +61,12 @@ export async function startKeyServer(options: KeyServerOptions): Promise<KeyServ
   const serverKey = await generateKeyPairAsync();
   const serverCert = authority.issueServerCertificate(serverKey.publicKeyPem, options.tlsHosts, SERVER_CERT_DAYS);
   const app = createKeyServiceApp({ service, authority, log: options.log });
-  const running = await listenTls(app, { keyPem: serverKey.privateKeyPem, certPem: serverCert, caCertPem: options.ca.certPem }, options.listen.host, options.listen.port);
+  const running = await listenTls(
+    app,
+    { keyPem: serverKey.privateKeyPem, certPem: serverCert, caCertPem: options.ca.certPem },
+    options.listen.host,
+    options.listen.port,
+  );
   let closed = false;
   return {
     url: running.url,

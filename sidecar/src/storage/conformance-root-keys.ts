@@ -14,10 +14,12 @@ const THIRD = 'cccccccccccccccc';
 const AT = '2025-06-01T00:00:00.000Z';
 const LATER = '2025-06-02T00:00:00.000Z';
 
-const sealedBy = (rootKeyId: string, fill = 1): (() => Promise<SealedDataKey>) => async () => ({
-  sealedDataKey: new Uint8Array(40).fill(fill),
-  rootKeyId,
-});
+const sealedBy =
+  (rootKeyId: string, fill = 1): (() => Promise<SealedDataKey>) =>
+  async () => ({
+    sealedDataKey: new Uint8Array(40).fill(fill),
+    rootKeyId,
+  });
 const vaultOf = (siteId: string): VaultKey => ({ ...VAULT_A, siteId });
 const record = (keyId: string, state: RootKeyRecord['state'], locator = `root-${keyId}.key`) => ({
   keyId,

@@ -58,9 +58,7 @@ export function storageConformanceSuite(name: string, makeStorage: MakeStorage):
       });
 
       it('is race-safe: concurrent creators all get the winner', async () => {
-        const results = await Promise.all(
-          Array.from({ length: 20 }, (_, i) => storage.ensureVault(VAULT_A, sealedKey(i + 1))),
-        );
+        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => storage.ensureVault(VAULT_A, sealedKey(i + 1))));
         expect(new Set(results.map((r) => r.vaultId)).size).toBe(1);
         for (const result of results) expect(result).toEqual(results[0]);
         expect(await storage.findVault(VAULT_A)).toEqual(results[0]);
@@ -190,9 +188,7 @@ export function storageConformanceSuite(name: string, makeStorage: MakeStorage):
         const { vaultId } = await newVault(storage);
         const versions = await Promise.all(
           Array.from({ length: 100 }, (_, i) =>
-            storage
-              .upsertSecret({ vaultId, keyId: KEY_1, meta: bytes(i), value: bytes(i), at: AUDIT.at }, AUDIT)
-              .then((r) => r.version),
+            storage.upsertSecret({ vaultId, keyId: KEY_1, meta: bytes(i), value: bytes(i), at: AUDIT.at }, AUDIT).then((r) => r.version),
           ),
         );
         expect([...versions].sort((x, y) => x - y)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));

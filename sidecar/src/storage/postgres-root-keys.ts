@@ -74,10 +74,12 @@ export async function setRootKeyStates(client: pg.PoolClient, changes: readonly 
   for (const change of changes) {
     let applied: number | null;
     try {
-      ({ rowCount: applied } = await client.query(
-        'UPDATE root_keys SET state = $1, updated_at = $2 WHERE key_id = $3 AND state = $4',
-        [change.to, at, change.keyId, change.from],
-      ));
+      ({ rowCount: applied } = await client.query('UPDATE root_keys SET state = $1, updated_at = $2 WHERE key_id = $3 AND state = $4', [
+        change.to,
+        at,
+        change.keyId,
+        change.from,
+      ]));
     } catch (error) {
       // A second pending, active or retiring key: the partial unique index refused it.
       if ((error as { code?: unknown }).code === '23505') throw new StatesNotApplied();

@@ -177,9 +177,7 @@ export async function migratePostgres(pool: pg.Pool, now: () => string): Promise
         name       text NOT NULL,
         applied_at text NOT NULL
       )`);
-      const { rows } = await client.query<{ v: number }>(
-        'SELECT COALESCE(MAX(version), 0)::integer AS v FROM keybridge_schema_migrations',
-      );
+      const { rows } = await client.query<{ v: number }>('SELECT COALESCE(MAX(version), 0)::integer AS v FROM keybridge_schema_migrations');
       const found = Number(rows[0].v);
       if (found > POSTGRES_SCHEMA_VERSION) {
         throw new KeybridgeError(

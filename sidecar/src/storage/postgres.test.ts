@@ -161,7 +161,10 @@ describe('PostgreSQL storage specifics', () => {
         expect(failed.length).toBeGreaterThan(0);
 
         // The same storage, not reopened: the pool reconnects.
-        const found = await s.getSecrets(vaultId, Array.from({ length: 200 }, (_, i) => keyOf(i)));
+        const found = await s.getSecrets(
+          vaultId,
+          Array.from({ length: 200 }, (_, i) => keyOf(i)),
+        );
         for (const i of acked) expect(found.get(keyOf(i))?.version).toBe(1);
         for (const record of found.values()) expect(record.version).toBe(1);
         const log = await s.listAudit({ vaultId, limit: 10_000 });

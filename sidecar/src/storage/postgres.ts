@@ -205,10 +205,10 @@ export class PostgresStorage implements Storage {
     await this.#run('counting reads', async () => {
       if (keyIds.length === 0) return;
       // One statement: each matching row is updated once, however often its id is listed.
-      await this.#pool.query(
-        'UPDATE secrets SET reads = reads + 1 WHERE vault_id = $1 AND key_id = ANY ($2::text[]) AND NOT deleted',
-        [vaultId, [...new Set(keyIds)]],
-      );
+      await this.#pool.query('UPDATE secrets SET reads = reads + 1 WHERE vault_id = $1 AND key_id = ANY ($2::text[]) AND NOT deleted', [
+        vaultId,
+        [...new Set(keyIds)],
+      ]);
     });
   }
 

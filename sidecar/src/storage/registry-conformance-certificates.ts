@@ -57,9 +57,10 @@ export function certificatesConformance(current: () => RegistryHarness): void {
           field: 'serialHex',
         });
       }
-      await expect(
-        registry.recordCertificate(certificate(site.siteId, 'a2', { environment: 'staging' as never })),
-      ).rejects.toMatchObject({ type: 'invalid-field', field: 'environment' });
+      await expect(registry.recordCertificate(certificate(site.siteId, 'a2', { environment: 'staging' as never }))).rejects.toMatchObject({
+        type: 'invalid-field',
+        field: 'environment',
+      });
       expect(await registry.listCertificates(site.siteId)).toEqual([]);
       expect(await registry.getCertificate('xyz')).toBeNull();
     });
@@ -79,7 +80,7 @@ export function certificatesConformance(current: () => RegistryHarness): void {
       expect((await registry.getCertificate('d2'))?.replacesSerial).toBe('d1');
     });
 
-    it('lists a site\'s certificates newest first, and nothing for other sites', async () => {
+    it("lists a site's certificates newest first, and nothing for other sites", async () => {
       const { registry } = current();
       const site = await newSite(registry);
       const other = await newSite(registry);

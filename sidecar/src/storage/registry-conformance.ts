@@ -114,7 +114,9 @@ export function registryConformanceSuite(name: string, makeRegistry: MakeRegistr
 
       it('gives every site a distinct id', async () => {
         const { accountId } = await registry.createAccount({ email: 'many@example.org', passwordHash: HASH, at: AT });
-        const sites = await Promise.all(Array.from({ length: 50 }, () => registry.createSite({ accountId, name: 's', region: 'eu', at: AT })));
+        const sites = await Promise.all(
+          Array.from({ length: 50 }, () => registry.createSite({ accountId, name: 's', region: 'eu', at: AT })),
+        );
         expect(new Set(sites.map((s) => s.siteId)).size).toBe(50);
       });
 

@@ -91,7 +91,10 @@ describe('PostgreSQL registry specifics', () => {
   it('migrates a database of the previous schema version additively', async () => {
     const db = await freshSchema();
     try {
-      await sql(db.url, 'CREATE TABLE keybridge_schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at text NOT NULL)');
+      await sql(
+        db.url,
+        'CREATE TABLE keybridge_schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at text NOT NULL)',
+      );
       for (const migration of POSTGRES_MIGRATIONS.filter((m) => m.version < REGISTRY_MIGRATION.version)) {
         await sql(db.url, migration.sql);
         await sql(db.url, 'INSERT INTO keybridge_schema_migrations VALUES ($1, $2, $3)', [migration.version, migration.name, 'old']);

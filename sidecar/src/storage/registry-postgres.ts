@@ -111,13 +111,7 @@ export class PostgresRegistry implements Registry {
     });
   }
 
-  async createSite(input: {
-    accountId: string;
-    name: string;
-    region: string;
-    partner?: string | null;
-    at: string;
-  }): Promise<SiteRecord> {
+  async createSite(input: { accountId: string; name: string; region: string; partner?: string | null; at: string }): Promise<SiteRecord> {
     return this.#run('creating a site', async () => {
       const record: SiteRecord = {
         siteId: newSiteId(),
@@ -191,8 +185,16 @@ export class PostgresRegistry implements Registry {
            WHERE s.site_id = $2 AND ($8::text IS NULL
              OR EXISTS (SELECT 1 FROM certificates c WHERE c.serial_hex = $8::text AND c.site_id = s.site_id))
            ON CONFLICT (serial_hex) DO NOTHING`,
-          [serial, record.siteId, record.environment, record.fingerprintSha256, record.notBefore, record.notAfter,
-            record.issuedAt, replaces],
+          [
+            serial,
+            record.siteId,
+            record.environment,
+            record.fingerprintSha256,
+            record.notBefore,
+            record.notAfter,
+            record.issuedAt,
+            replaces,
+          ],
         );
         if (rowCount === 1) return;
         const refusal = await this.#whyNotRecorded(serial, record.siteId, replaces);
@@ -210,9 +212,7 @@ export class PostgresRegistry implements Registry {
     return this.#run('reading a certificate', async () => {
       const serial = canonicalSerial(serialHex);
       if (serial === null) return null;
-      const { rows } = await this.#pool.query<Row>(`SELECT ${CERTIFICATE_COLUMNS} FROM certificates WHERE serial_hex = $1`, [
-        serial,
-      ]);
+      const { rows } = await this.#pool.query<Row>(`SELECT ${CERTIFICATE_COLUMNS} FROM certificates WHERE serial_hex = $1`, [serial]);
       return rows.length ? certificateFromRow(rows[0]) : null;
     });
   }

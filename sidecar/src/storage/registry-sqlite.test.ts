@@ -47,9 +47,12 @@ function writePreviousVersionDatabase(file: string): void {
     `INSERT INTO vaults (vault_id, site_id, environment, region, sealed_data_key, root_key_id, created_at)
      VALUES ('v-old', 'site_old', 'production', 'eu', ?, 'root0001', ?)`,
   ).run(Buffer.from([9, 9, 9]), AT);
-  db.prepare(
-    `INSERT INTO secrets (vault_id, key_id, meta, value, version, updated_at) VALUES ('v-old', ?, ?, ?, 3, ?)`,
-  ).run('1'.repeat(64), Buffer.from([1, 2]), Buffer.from('sealed-value'), AT);
+  db.prepare(`INSERT INTO secrets (vault_id, key_id, meta, value, version, updated_at) VALUES ('v-old', ?, ?, ?, 3, ?)`).run(
+    '1'.repeat(64),
+    Buffer.from([1, 2]),
+    Buffer.from('sealed-value'),
+    AT,
+  );
   db.prepare("INSERT INTO audit (at, actor, op, vault_id, key_id, result) VALUES (?, 'CN=old', 'put', 'v-old', ?, 'ok')").run(
     AT,
     '1'.repeat(64),
@@ -138,7 +141,7 @@ describe('SQLite registry specifics', () => {
     await stores.registry.revokeCertificate('abc', { at: AT, by: 'op', reason: 'lost' });
     const raw = new Database(file);
     try {
-      expect(() => raw.prepare("UPDATE certificates SET revoked_at = NULL, revoked_by = NULL, revocation_reason = NULL").run()).toThrow(
+      expect(() => raw.prepare('UPDATE certificates SET revoked_at = NULL, revoked_by = NULL, revocation_reason = NULL').run()).toThrow(
         /final/,
       );
       expect(() => raw.prepare("UPDATE certificates SET revoked_by = 'someone'").run()).toThrow(/final/);
@@ -156,9 +159,7 @@ describe('SQLite registry specifics', () => {
     await stores.registry.createAccount({ email: 'a@example.org', passwordHash: HASH, at: AT });
     const raw = new Database(file);
     try {
-      expect(() =>
-        raw.prepare("INSERT INTO accounts VALUES ('acct_x', 'a@example.org', 'h', ?)").run(AT),
-      ).toThrow(/UNIQUE/);
+      expect(() => raw.prepare("INSERT INTO accounts VALUES ('acct_x', 'a@example.org', 'h', ?)").run(AT)).toThrow(/UNIQUE/);
     } finally {
       raw.close();
     }

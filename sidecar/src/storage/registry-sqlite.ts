@@ -111,20 +111,13 @@ export class SqliteRegistry implements Registry {
   async findAccountByEmail(email: string): Promise<AccountRecord | null> {
     return this.#run('reading an account', () => {
       const normalized = String(email).trim().toLowerCase();
-      const row = this.#db
-        .prepare('SELECT account_id, email, password_hash, created_at FROM accounts WHERE email = ?')
-        .get(normalized) as Row | undefined;
+      const row = this.#db.prepare('SELECT account_id, email, password_hash, created_at FROM accounts WHERE email = ?').get(normalized) as
+        Row | undefined;
       return row ? accountFromRow(row) : null;
     });
   }
 
-  async createSite(input: {
-    accountId: string;
-    name: string;
-    region: string;
-    partner?: string | null;
-    at: string;
-  }): Promise<SiteRecord> {
+  async createSite(input: { accountId: string; name: string; region: string; partner?: string | null; at: string }): Promise<SiteRecord> {
     return this.#run('creating a site', () => {
       const record: SiteRecord = {
         siteId: newSiteId(),
@@ -199,9 +192,7 @@ export class SqliteRegistry implements Registry {
             throw new KeybridgeError('invalid-field', 'no such site', { field: 'siteId' });
           }
           if (replaces !== null) {
-            const old = this.#db.prepare('SELECT site_id FROM certificates WHERE serial_hex = ?').get(replaces) as
-              | Row
-              | undefined;
+            const old = this.#db.prepare('SELECT site_id FROM certificates WHERE serial_hex = ?').get(replaces) as Row | undefined;
             if (!old || old.site_id !== record.siteId) {
               throw new KeybridgeError('invalid-field', 'no such certificate of this site', { field: 'replacesSerial' });
             }
@@ -212,8 +203,16 @@ export class SqliteRegistry implements Registry {
                  issued_at, replaces_serial)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (serial_hex) DO NOTHING`,
             )
-            .run(serial, record.siteId, record.environment, record.fingerprintSha256, record.notBefore, record.notAfter,
-              record.issuedAt, replaces);
+            .run(
+              serial,
+              record.siteId,
+              record.environment,
+              record.fingerprintSha256,
+              record.notBefore,
+              record.notAfter,
+              record.issuedAt,
+              replaces,
+            );
           if (changes === 0) {
             throw new KeybridgeError('invalid-field', `certificate serial ${serial} is already recorded`, {
               field: 'serialHex',
@@ -228,9 +227,7 @@ export class SqliteRegistry implements Registry {
     return this.#run('reading a certificate', () => {
       const serial = canonicalSerial(serialHex);
       if (serial === null) return null;
-      const row = this.#db.prepare(`SELECT ${CERTIFICATE_COLUMNS} FROM certificates WHERE serial_hex = ?`).get(serial) as
-        | Row
-        | undefined;
+      const row = this.#db.prepare(`SELECT ${CERTIFICATE_COLUMNS} FROM certificates WHERE serial_hex = ?`).get(serial) as Row | undefined;
       return row ? certificateFromRow(row) : null;
     });
   }

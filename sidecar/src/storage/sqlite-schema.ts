@@ -140,8 +140,7 @@ export function migrateSqlite(db: BetterSqlite3.Database, now: () => string): vo
     name       TEXT NOT NULL,
     applied_at TEXT NOT NULL
   ) STRICT`);
-  const current = (): number =>
-    (db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations').get() as { v: number }).v;
+  const current = (): number => (db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations').get() as { v: number }).v;
   const found = current();
   if (found > SQLITE_SCHEMA_VERSION) {
     throw new KeybridgeError(

@@ -153,11 +153,9 @@ describe('SQLite storage specifics', () => {
 
   it('keeps an acknowledged write after kill -9 of the writing process', async () => {
     const file = join(tempDir(), 'kb.db');
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', fileURLToPath(new URL('./sqlite-crash-child.ts', import.meta.url)), file],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./sqlite-crash-child.ts', import.meta.url)), file], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let acked = 0;
     await new Promise<void>((resolve, reject) => {
       let buffer = '';

@@ -119,7 +119,15 @@ export class SqliteStorage implements Storage {
               `INSERT INTO vaults (vault_id, site_id, environment, region, sealed_data_key, root_key_id, created_at)
                VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (site_id, environment, region) DO NOTHING`,
             )
-            .run(randomUUID(), key.siteId, key.environment, key.region, toBuffer(sealed.sealedDataKey), sealed.rootKeyId, new Date().toISOString());
+            .run(
+              randomUUID(),
+              key.siteId,
+              key.environment,
+              key.region,
+              toBuffer(sealed.sealedDataKey),
+              sealed.rootKeyId,
+              new Date().toISOString(),
+            );
           const record = this.#findVault(key);
           if (!record) throw new KeybridgeError('storage-failure', 'creating a vault: the new vault cannot be read back');
           return record;
@@ -224,9 +232,7 @@ export class SqliteStorage implements Storage {
     this.#run('counting reads', () =>
       this.#db
         .transaction(() => {
-          const statement = this.#db.prepare(
-            'UPDATE secrets SET reads = reads + 1 WHERE vault_id = ? AND key_id = ? AND deleted = 0',
-          );
+          const statement = this.#db.prepare('UPDATE secrets SET reads = reads + 1 WHERE vault_id = ? AND key_id = ? AND deleted = 0');
           for (const keyId of new Set(keyIds)) statement.run(vaultId, keyId);
         })
         .immediate(),
@@ -235,9 +241,7 @@ export class SqliteStorage implements Storage {
 
   async appendAudit(entries: AuditEntry | readonly AuditEntry[]): Promise<void> {
     const list: readonly AuditEntry[] = Array.isArray(entries) ? entries : [entries as AuditEntry];
-    this.#run('writing the audit log', () =>
-      this.#db.transaction(() => list.forEach((entry) => this.#insertAudit(entry))).immediate(),
-    );
+    this.#run('writing the audit log', () => this.#db.transaction(() => list.forEach((entry) => this.#insertAudit(entry))).immediate());
   }
 
   async listAudit(filter: AuditFilter = {}): Promise<AuditRecord[]> {
@@ -276,9 +280,7 @@ export class SqliteStorage implements Storage {
 
   #findVault(key: VaultKey): VaultRecord | null {
     const row = this.#db
-      .prepare(
-        'SELECT vault_id, sealed_data_key, root_key_id FROM vaults WHERE site_id = ? AND environment = ? AND region = ?',
-      )
+      .prepare('SELECT vault_id, sealed_data_key, root_key_id FROM vaults WHERE site_id = ? AND environment = ? AND region = ?')
       .get(key.siteId, key.environment, key.region) as Row | undefined;
     return row ? vaultFromRow(row) : null;
   }

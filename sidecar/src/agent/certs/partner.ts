@@ -29,7 +29,9 @@ export function readBinding(file: string): { keyPem: string; certPem: string } {
   let text: string;
   try {
     if ((statSync(file).mode & 0o007) !== 0) {
-      throw new KeybridgeError('config-invalid', `${file} must not be readable by others: ask the platform to fix its mode`, { field: 'partner.certFile' });
+      throw new KeybridgeError('config-invalid', `${file} must not be readable by others: ask the platform to fix its mode`, {
+        field: 'partner.certFile',
+      });
     }
     text = readFileSync(file, 'utf8');
   } catch (error) {

@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestAgent, startTestKeyServer, type TestAgent, type TestKeyServer } from '../../../test-helpers/keyservice.ts';
 import { KeybridgeError } from '../../errors.ts';
-import { createCsr, createProductionRequest, generateKeyPairAsync, signProductionRequest, type SignedProductionRequest } from '../../pki/index.ts';
+import {
+  createCsr,
+  createProductionRequest,
+  generateKeyPairAsync,
+  signProductionRequest,
+  type SignedProductionRequest,
+} from '../../pki/index.ts';
 
 /**
  * The move to production through real agents and a real key service over mutual TLS: what
@@ -26,7 +32,11 @@ async function registeredAgent(on: TestKeyServer, name: string): Promise<TestAge
 }
 
 /** A production request for `forSite` (its site id and current serial unless overridden), signed with `keyPem`. */
-async function productionRequest(forSite: TestAgent, keyPem: string, override: { siteId?: string; serial?: string } = {}): Promise<SignedProductionRequest> {
+async function productionRequest(
+  forSite: TestAgent,
+  keyPem: string,
+  override: { siteId?: string; serial?: string } = {},
+): Promise<SignedProductionRequest> {
   const current = forSite.certificates.require();
   const keyPair = await generateKeyPairAsync();
   const request = createProductionRequest({
@@ -47,7 +57,8 @@ async function rejection(promise: Promise<unknown>): Promise<KeybridgeError> {
   throw new Error('expected the key service to refuse');
 }
 
-const post = (agent: TestAgent, body: unknown) => agent.client.call<{ status: string; environment?: string }>('POST', '/ks/v1/site/production', body);
+const post = (agent: TestAgent, body: unknown) =>
+  agent.client.call<{ status: string; environment?: string }>('POST', '/ks/v1/site/production', body);
 
 beforeAll(async () => {
   server = await startTestKeyServer();
@@ -71,7 +82,9 @@ describe('move to production: refused requests', () => {
   });
 
   it('refuses a request naming another serial (the other site’s certificate)', async () => {
-    const signed = await productionRequest(siteA, siteA.certificates.require().tls.keyPem, { serial: siteB.certificates.require().certificate.serialHex });
+    const signed = await productionRequest(siteA, siteA.certificates.require().tls.keyPem, {
+      serial: siteB.certificates.require().certificate.serialHex,
+    });
     const error = await rejection(post(siteA, signed));
     expect(error.type).toBe('production-request-invalid');
     expect(error.field).toBe('request.devCertSerialHex');

@@ -44,7 +44,9 @@ export class Registrar {
     if (this.store.partner) return this.#registerOnPartner(input);
     // Checked before a key pair is made; the key service checks the name itself too.
     if (input.siteName === undefined || input.siteName === null || input.siteName === '') {
-      throw new KeybridgeError('invalid-field', 'a site name is required (only a partner platform registers without one)', { field: 'site_name' });
+      throw new KeybridgeError('invalid-field', 'a site name is required (only a partner platform registers without one)', {
+        field: 'site_name',
+      });
     }
     const keyPair = await generateKeyPairAsync();
     // The CA writes CN and OU itself; the CSR carries only the key.
@@ -68,7 +70,10 @@ export class Registrar {
    */
   async #registerOnPartner(input: { email: unknown; password?: unknown }): Promise<SiteCredentials> {
     const { certFile } = this.store.partner!;
-    if (!existsSync(certFile)) throw new KeybridgeError('config-invalid', `partner.certFile: ${certFile} does not exist (the platform installs it)`, { field: 'partner.certFile' });
+    if (!existsSync(certFile))
+      throw new KeybridgeError('config-invalid', `partner.certFile: ${certFile} does not exist (the platform installs it)`, {
+        field: 'partner.certFile',
+      });
     const body: Record<string, unknown> = { email: input.email };
     if (input.password !== undefined && input.password !== null && input.password !== '') body.password = input.password;
     const answer = await this.client.call<{ site_id: string; account_email: string }>('POST', '/ks/v1/site/partner/register', body);
@@ -76,14 +81,24 @@ export class Registrar {
   }
 
   /** A development certificate whose subject names the owner (country, state, locality, organisation). */
-  async createCustomCertificate(input: { country: unknown; state: unknown; locality: unknown; organization: unknown }): Promise<SiteCredentials> {
+  async createCustomCertificate(input: {
+    country: unknown;
+    state: unknown;
+    locality: unknown;
+    organization: unknown;
+  }): Promise<SiteCredentials> {
     if (this.store.partner) throw partnerRefusal(this.store.partner, 'a custom certificate');
     const current = this.store.require();
     if (current.environment !== 'development') {
-      throw new KeybridgeError('invalid-field', 'custom certificates are development certificates; this site is in production', { field: 'environment' });
+      throw new KeybridgeError('invalid-field', 'custom certificates are development certificates; this site is in production', {
+        field: 'environment',
+      });
     }
     const subject = validateSubjectInput(input as never);
-    return this.#replace((keyPair) => createCsr(keyPair, { commonName: current.siteId, ...subject } as SubjectFields), '/ks/v1/site/certificates/renew');
+    return this.#replace(
+      (keyPair) => createCsr(keyPair, { commonName: current.siteId, ...subject } as SubjectFields),
+      '/ks/v1/site/certificates/renew',
+    );
   }
 
   async renew(): Promise<SiteCredentials> {
@@ -115,7 +130,8 @@ export class Registrar {
   async moveToProduction(): Promise<{ status: 'issued'; credentials: SiteCredentials } | { status: 'pending' }> {
     if (this.store.partner) throw partnerRefusal(this.store.partner, 'the move to production');
     const current = this.store.require();
-    if (current.environment === 'production') throw new KeybridgeError('invalid-field', 'this site is already in production', { field: 'environment' });
+    if (current.environment === 'production')
+      throw new KeybridgeError('invalid-field', 'this site is already in production', { field: 'environment' });
     const keyPair = await generateKeyPairAsync();
     const { commonName: _cn, organizationalUnit: _ou, ...owned } = current.certificate.subject;
     const csrPem = createCsr(keyPair, { commonName: current.siteId, ...owned });
@@ -123,7 +139,8 @@ export class Registrar {
     const signed = signProductionRequest(request, current.tls.keyPem);
     const answer = await this.client.call<{ status: 'issued' | 'pending' } & Partial<IssuedJson>>('POST', '/ks/v1/site/production', signed);
     if (answer.status === 'pending') return { status: 'pending' };
-    if (answer.environment !== 'production' || !answer.certificate) throw new KeybridgeError('internal', 'the key service did not issue a production certificate');
+    if (answer.environment !== 'production' || !answer.certificate)
+      throw new KeybridgeError('internal', 'the key service did not issue a production certificate');
     return { status: 'issued', credentials: this.store.installCertificate(keyPair.privateKeyPem, answer.certificate) };
   }
 

@@ -137,7 +137,13 @@ export class CertificateStore {
    * id the key service assigned. The site file is created exclusively: a registered
    * directory is never silently re-registered.
    */
-  async installRegistration(input: { siteId: string; accountEmail: string; keyPem: string; certPem: string; caPem: string }): Promise<SiteCredentials> {
+  async installRegistration(input: {
+    siteId: string;
+    accountEmail: string;
+    keyPem: string;
+    certPem: string;
+    caPem: string;
+  }): Promise<SiteCredentials> {
     ensurePrivateDir(this.dir);
     if (existsSync(join(this.dir, SITE_FILE))) throw new KeybridgeError('already-registered', this.dir);
     writeFileAtomic(join(this.dir, CA_FILE), input.caPem, 0o600);
@@ -149,7 +155,8 @@ export class CertificateStore {
   async installPartnerRegistration(input: { siteId: string; accountEmail: string }): Promise<SiteCredentials> {
     if (!this.partner) throw new KeybridgeError('internal', 'not a partner platform');
     const named = inspectCertificate(readBinding(this.partner.certFile).certPem).subject.commonName;
-    if (named !== input.siteId) throw new KeybridgeError('certificate-invalid', 'the key service answered for another site than the platform\'s certificate');
+    if (named !== input.siteId)
+      throw new KeybridgeError('certificate-invalid', "the key service answered for another site than the platform's certificate");
     ensurePrivateDir(this.dir);
     if (existsSync(join(this.dir, SITE_FILE))) throw new KeybridgeError('already-registered', this.dir);
     return this.#createSiteFile(input.siteId, input.accountEmail);
@@ -169,14 +176,16 @@ export class CertificateStore {
     if (this.partner) throw partnerRefusal(this.partner, 'replacing the certificate');
     const before = this.require();
     const info = inspectCertificate(certPem);
-    if (info.subject.commonName !== before.siteId) throw new KeybridgeError('certificate-invalid', 'the new certificate is for another site');
+    if (info.subject.commonName !== before.siteId)
+      throw new KeybridgeError('certificate-invalid', 'the new certificate is for another site');
     this.#writeClient(keyPem, certPem);
     this.#cached = null;
     return this.require();
   }
 
   #writeClient(keyPem: string, certPem: string): void {
-    if (!matchesPrivateKey(certPem, keyPem)) throw new KeybridgeError('certificate-invalid', 'the certificate does not match its private key');
+    if (!matchesPrivateKey(certPem, keyPem))
+      throw new KeybridgeError('certificate-invalid', 'the certificate does not match its private key');
     writeFileAtomic(this.certificatePath, `${keyPem.trim()}\n${certPem.trim()}\n`, 0o600);
   }
 
@@ -185,19 +194,28 @@ export class CertificateStore {
     const own = [this.dir, join(this.dir, SITE_FILE), ...(this.partner ? [] : [this.certificatePath])];
     for (const file of own) {
       if (isOpenToOthers(file)) {
-        throw new KeybridgeError('config-invalid', `${file} must not be readable by group or others (chmod 700 the directory, 600 its files)`, { field: 'cert_dir' });
+        throw new KeybridgeError(
+          'config-invalid',
+          `${file} must not be readable by group or others (chmod 700 the directory, 600 its files)`,
+          { field: 'cert_dir' },
+        );
       }
     }
     const site = readSiteFile(join(this.dir, SITE_FILE));
     const { keyPem, certPem } = this.partner ? readBinding(this.partner.certFile) : readClientFile(this.certificatePath);
     const caPem = this.caCertificatePem();
     if (!keyPem || !certPem || !caPem) {
-      throw new KeybridgeError('config-invalid', `${this.certificatePath} must hold a private key and a certificate, and ${CA_FILE} (or keyservice.caFile) the CA`, { field: 'cert_dir' });
+      throw new KeybridgeError(
+        'config-invalid',
+        `${this.certificatePath} must hold a private key and a certificate, and ${CA_FILE} (or keyservice.caFile) the CA`,
+        { field: 'cert_dir' },
+      );
     }
     const certificate = inspectCertificate(certPem);
     const environment = environmentOf(certificate);
     if (!environment) throw new KeybridgeError('certificate-invalid', 'the certificate names no environment (subject OU)');
-    if (certificate.subject.commonName !== site.siteId) throw new KeybridgeError('certificate-invalid', 'the certificate is for another site');
+    if (certificate.subject.commonName !== site.siteId)
+      throw new KeybridgeError('certificate-invalid', 'the certificate is for another site');
     return {
       siteId: site.siteId,
       siteSecret: site.siteSecret,
@@ -232,5 +250,9 @@ function readSiteFile(file: string): { siteId: string; siteSecret: Uint8Array; a
   if (typeof secret !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(secret)) {
     throw new KeybridgeError('config-invalid', `${file}: site_secret is missing or malformed`, { field: 'site_secret' });
   }
-  return { siteId, siteSecret: new Uint8Array(Buffer.from(secret, 'base64url')), accountEmail: typeof accountEmail === 'string' ? accountEmail : '' };
+  return {
+    siteId,
+    siteSecret: new Uint8Array(Buffer.from(secret, 'base64url')),
+    accountEmail: typeof accountEmail === 'string' ? accountEmail : '',
+  };
 }

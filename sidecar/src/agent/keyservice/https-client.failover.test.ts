@@ -25,7 +25,11 @@ const TIMEOUT_MS = 1000;
 beforeAll(async () => {
   server = await startTestKeyServer({ nodes: 2 });
   registered = await startTestAgent(server, { certDir: join(work, 'certs') });
-  const response = await registered.call('POST', '/v1/register', { email: 'failover@example.com', password: 'a long enough password', site_name: 'Failover' });
+  const response = await registered.call('POST', '/v1/register', {
+    email: 'failover@example.com',
+    password: 'a long enough password',
+    site_name: 'Failover',
+  });
   expect(response.status, response.text).toBe(200);
 });
 

@@ -70,7 +70,8 @@ export class HttpsKeyServiceClient implements KeyServiceClient {
   readonly #backoff: { initialMs: number; maxMs: number };
 
   constructor(options: HttpsKeyServiceOptions) {
-    if (options.urls.length === 0) throw new KeybridgeError('config-invalid', 'keyservice.urls: give at least one URL', { field: 'keyservice.urls' });
+    if (options.urls.length === 0)
+      throw new KeybridgeError('config-invalid', 'keyservice.urls: give at least one URL', { field: 'keyservice.urls' });
     this.#options = options;
     this.#states = options.urls.map(() => ({ backoffMs: 0, skipUntil: 0, failedAfter: 0, failures: 0 }));
     this.#now = options.now ?? Date.now;
@@ -182,10 +183,13 @@ export class HttpsKeyServiceClient implements KeyServiceClient {
     if (current) {
       const old = current.agent;
       this.#retired.add(old);
-      setTimeout(() => {
-        this.#retired.delete(old);
-        old.destroy();
-      }, (this.#options.timeoutMs ?? 5000) + 1000).unref();
+      setTimeout(
+        () => {
+          this.#retired.delete(old);
+          old.destroy();
+        },
+        (this.#options.timeoutMs ?? 5000) + 1000,
+      ).unref();
     }
     return agent;
   }

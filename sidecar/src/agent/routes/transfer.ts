@@ -69,9 +69,7 @@ export function transferRoutes(keys: AgentKeys): Hono {
     assertUniqueNames(names);
     const written: KeyWritten[] = [];
     for (const [index, item] of items.entries()) {
-      written.push(
-        await keys.set(names[index], item.value, { label: item.label, wrappingKey: wrappingKeys.get(names[index]) }),
-      );
+      written.push(await keys.set(names[index], item.value, { label: item.label, wrappingKey: wrappingKeys.get(names[index]) }));
     }
     return c.json({ keys: written.map(writtenJson) });
   });

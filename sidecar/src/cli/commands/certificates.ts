@@ -26,7 +26,11 @@ function describe(summary: CertificateSummary): string {
 }
 
 export async function registerCommand(argv: string[]): Promise<void> {
-  const { values } = parse(argv, { ...AGENT_OPTIONS, email: { type: 'string' }, 'password-file': { type: 'string' }, 'site-name': { type: 'string' } }, { min: 0, max: 0 });
+  const { values } = parse(
+    argv,
+    { ...AGENT_OPTIONS, email: { type: 'string' }, 'password-file': { type: 'string' }, 'site-name': { type: 'string' } },
+    { min: 0, max: 0 },
+  );
   // On a partner platform (Pantheon) the operator named the site when issuing its certificate: only the email is needed.
   const body: Record<string, unknown> = { email: requireOption(values, 'email') };
   if (values['site-name']) body.site_name = values['site-name'];
@@ -57,7 +61,9 @@ export async function certCommand(argv: string[]): Promise<void> {
   }
   if (sub === 'renew' || sub === 'revoke') {
     const { values } = parse(rest, AGENT_OPTIONS, { min: 0, max: 0 });
-    const result = await withClient(values, (client) => client.post<CertificateSummary & { revoked?: boolean }>(`/v1/certificates/${sub}`, {}));
+    const result = await withClient(values, (client) =>
+      client.post<CertificateSummary & { revoked?: boolean }>(`/v1/certificates/${sub}`, {}),
+    );
     if (values.json) printJson(result);
     else if (sub === 'renew') process.stdout.write(`renewed ${describe(result)}`);
     else process.stdout.write('revoked: the key service refuses this certificate from its next request on\n');
@@ -73,7 +79,9 @@ export async function certCommand(argv: string[]): Promise<void> {
     } catch (error) {
       throw new CliError(`cert move: ${(error as Error).message}`);
     }
-    process.stdout.write(`moved ${moved.join(', ')} to ${to} (0700, files 0600)\nnow set certDir: ${to} in the agent's config and start it again\n`);
+    process.stdout.write(
+      `moved ${moved.join(', ')} to ${to} (0700, files 0600)\nnow set certDir: ${to} in the agent's config and start it again\n`,
+    );
     return;
   }
   throw new UsageError(sub ? `unknown cert command "${sub}"` : 'cert needs a subcommand: create, renew, revoke or move');
@@ -82,11 +90,17 @@ export async function certCommand(argv: string[]): Promise<void> {
 /** A pending approval is a normal outcome (exit 0); `--json` prints {"status": "pending"}. */
 export async function productionCommand(argv: string[]): Promise<void> {
   const { values } = parse(argv, AGENT_OPTIONS, { min: 0, max: 0 });
-  const result = await withClient(values, (client) => client.post<CertificateSummary & { status: 'issued' | 'pending' }>('/v1/production', {}));
+  const result = await withClient(values, (client) =>
+    client.post<CertificateSummary & { status: 'issued' | 'pending' }>('/v1/production', {}),
+  );
   if (values.json) printJson(result);
   else if (result.status === 'pending') {
-    process.stdout.write('requested: an operator must approve production for this site (keybridge server sites approve SITE); run keybridge production again afterwards\n');
+    process.stdout.write(
+      'requested: an operator must approve production for this site (keybridge server sites approve SITE); run keybridge production again afterwards\n',
+    );
   } else {
-    process.stdout.write(`moved to production: ${describe(result)}From now on this agent reads and writes production values only: set each key again here.\n`);
+    process.stdout.write(
+      `moved to production: ${describe(result)}From now on this agent reads and writes production values only: set each key again here.\n`,
+    );
   }
 }

@@ -42,7 +42,9 @@ export async function serverCommand(argv: string[]): Promise<number> {
     if (second !== 'revoke') throw new UsageError('server cert needs: revoke SERIAL');
     const { values, positionals } = parse(rest, { config: { type: 'string' }, reason: { type: 'string' } }, { min: 1, max: 1 });
     const config = await loadServerConfig(requireOption(values, 'config'));
-    const revoked = await withAuthority(config, (authority) => authority.revokeAsOperator(positionals[0], values.reason ?? 'revoked by the operator'));
+    const revoked = await withAuthority(config, (authority) =>
+      authority.revokeAsOperator(positionals[0], values.reason ?? 'revoked by the operator'),
+    );
     if (!revoked) throw new CliError(`no certificate with serial ${positionals[0]}`);
     process.stdout.write(`revoked ${positionals[0]}: refused from its next request on\n`);
     return 0;
@@ -105,7 +107,9 @@ async function sitesCommand(action: string | undefined, argv: string[]): Promise
   if (action === 'approve' || action === 'deny') {
     const { values, positionals } = parse(argv, { config: { type: 'string' } }, { min: 1, max: 1 });
     const config = await loadServerConfig(requireOption(values, 'config'));
-    const changed = await withAuthority(config, (authority) => authority.approveProduction(positionals[0], action === 'approve' ? 'approved' : 'denied'));
+    const changed = await withAuthority(config, (authority) =>
+      authority.approveProduction(positionals[0], action === 'approve' ? 'approved' : 'denied'),
+    );
     if (!changed) throw new CliError(`no site ${positionals[0]}`);
     process.stdout.write(`${action === 'approve' ? 'approved' : 'denied'} production for ${positionals[0]}\n`);
     return 0;
@@ -133,12 +137,18 @@ async function partnerCommand(action: string | undefined, argv: string[]): Promi
     },
     { min: 0, max: 0 },
   );
-  if (Boolean(values['site-name']) === Boolean(values.site)) throw new UsageError('server partner issue needs one of --site-name NAME (a new site) or --site SITE (a new certificate for it)');
+  if (Boolean(values['site-name']) === Boolean(values.site))
+    throw new UsageError('server partner issue needs one of --site-name NAME (a new site) or --site SITE (a new certificate for it)');
   const config = await loadServerConfig(requireOption(values, 'config'));
   const out = requireOption(values, 'out');
   const issued = await issuePartnerBinding(
     config,
-    { partner: requireOption(values, 'partner'), platformEnvironment: requireOption(values, 'environment'), siteName: values['site-name'], siteId: values.site },
+    {
+      partner: requireOption(values, 'partner'),
+      platformEnvironment: requireOption(values, 'environment'),
+      siteName: values['site-name'],
+      siteId: values.site,
+    },
     out,
   );
   const summary = {
@@ -169,7 +179,11 @@ export async function agentCommand(argv: string[]): Promise<number> {
     (entry) => writeLine(accessLogLine(entry)),
     (error) => logLine({ event: 'renewal-failed', error: error instanceof Error ? error.message : 'error' }),
   );
-  const partner = config.partner ? `, ${config.partner.name} ${config.partner.environment ?? '(environment unknown)'}, certificate ${config.partner.certFile}` : '';
-  process.stdout.write(`keybridge agent listening on ${running.url} (region ${config.region}, certificates in ${config.certDir}${partner})\n`);
+  const partner = config.partner
+    ? `, ${config.partner.name} ${config.partner.environment ?? '(environment unknown)'}, certificate ${config.partner.certFile}`
+    : '';
+  process.stdout.write(
+    `keybridge agent listening on ${running.url} (region ${config.region}, certificates in ${config.certDir}${partner})\n`,
+  );
   return untilSignal(running.close);
 }

@@ -67,7 +67,11 @@ async function importBundle(argv: string[]): Promise<void> {
     const all: Written[] = [];
     progress.update(0);
     for (const item of items) {
-      const body: Record<string, unknown> = { name: item.name, value_base64: Buffer.from(item.value).toString('base64'), label: item.label };
+      const body: Record<string, unknown> = {
+        name: item.name,
+        value_base64: Buffer.from(item.value).toString('base64'),
+        label: item.label,
+      };
       if (wrappingKeys[item.name]) body.wrapping_key = wrappingKeys[item.name];
       try {
         all.push(await client.post<Written>('/v1/keys/set', body));
@@ -102,7 +106,12 @@ export async function exportCommand(argv: string[]): Promise<void> {
     progress.update(0);
     for (const name of names) {
       const read = await client.post<{ name: string; value_base64: string }>('/v1/keys/get', { name, wrapping_key: wrappingKeys[name] });
-      collected.push({ name: read.name, label: labels.get(read.name) ?? '', environment, value: new Uint8Array(Buffer.from(read.value_base64, 'base64')) });
+      collected.push({
+        name: read.name,
+        label: labels.get(read.name) ?? '',
+        environment,
+        value: new Uint8Array(Buffer.from(read.value_base64, 'base64')),
+      });
       progress.update(collected.length);
     }
     return collected;
@@ -117,7 +126,10 @@ function printWritten(written: Written[], json: boolean | undefined): void {
     for (const item of written) printJsonLine(item);
     return;
   }
-  printTable(['NAME', 'VERSION', 'WRAPPING KEY'], written.map((item) => [item.name, String(item.version), item.wrapping_key]));
+  printTable(
+    ['NAME', 'VERSION', 'WRAPPING KEY'],
+    written.map((item) => [item.name, String(item.version), item.wrapping_key]),
+  );
   process.stderr.write(`imported ${written.length} key(s): keep each wrapping key, the key service cannot open a value without it\n`);
 }
 
@@ -131,5 +143,8 @@ function reportPartial(written: Written[], json: boolean | undefined): void {
 /** Turns `items[3]` in an agent error into the index in the user's whole file. */
 function rebase(error: unknown, offset: number): unknown {
   if (!(error instanceof CliError) || offset === 0) return error;
-  return new CliError(error.message.replace(/items\[(\d+)\]/g, (_, index: string) => `items[${Number(index) + offset}]`), error.type);
+  return new CliError(
+    error.message.replace(/items\[(\d+)\]/g, (_, index: string) => `items[${Number(index) + offset}]`),
+    error.type,
+  );
 }

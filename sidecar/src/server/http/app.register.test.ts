@@ -81,7 +81,11 @@ describe('registration', () => {
   });
 
   it('refuses a malformed CSR: csr-invalid', async () => {
-    const { response } = await registerRaw(server, { email: 'csr@example.com', siteName: 'Bad CSR', csr: '-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n' });
+    const { response } = await registerRaw(server, {
+      email: 'csr@example.com',
+      siteName: 'Bad CSR',
+      csr: '-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n',
+    });
     expectProblem(response, 'csr-invalid', 422);
   });
 
@@ -104,9 +108,16 @@ describe('registration', () => {
     const keyPair = await generateKeyPairAsync();
     const request = forge.pki.createCertificationRequest();
     request.publicKey = forge.pki.publicKeyFromPem(keyPair.publicKeyPem);
-    request.setSubject([{ shortName: 'O', value: 'Example, Inc.' }, { shortName: 'CN', value: 'www.example.com' }]);
+    request.setSubject([
+      { shortName: 'O', value: 'Example, Inc.' },
+      { shortName: 'CN', value: 'www.example.com' },
+    ]);
     signWithNode(request, keyPair.privateKeyPem);
-    const { response } = await registerRaw(server, { email: 'comma@example.com', siteName: 'Comma', csr: toLf(forge.pki.certificationRequestToPem(request)) });
+    const { response } = await registerRaw(server, {
+      email: 'comma@example.com',
+      siteName: 'Comma',
+      csr: toLf(forge.pki.certificationRequestToPem(request)),
+    });
     expectProblem(response, 'csr-invalid', 422);
     // Nothing was created: the same email registers afterwards, without a password, as a new account.
     const retry = await registerRaw(server, { email: 'comma@example.com', siteName: 'Comma' });
@@ -128,7 +139,10 @@ describe('registration', () => {
   it('refuses an unknown field: invalid-field naming it', async () => {
     const agent = tlsAgent(server.caCertPem);
     try {
-      const response = await rawRequest(server.url, 'POST', '/ks/v1/register', { agent, body: { email: 'x@example.com', site_name: 'x', csr: 'x', environment: 'production' } });
+      const response = await rawRequest(server.url, 'POST', '/ks/v1/register', {
+        agent,
+        body: { email: 'x@example.com', site_name: 'x', csr: 'x', environment: 'production' },
+      });
       expectProblem(response, 'invalid-field', 422);
       expect(response.json.field).toBe('environment');
     } finally {
@@ -139,7 +153,9 @@ describe('registration', () => {
   it('refuses an oversized body: 413 body-too-large', async () => {
     const agent = tlsAgent(server.caCertPem);
     try {
-      const rawBody = Buffer.from(JSON.stringify({ email: 'big@example.com', site_name: 'x', csr: 'A'.repeat(KEYSERVICE_MAX_BODY_BYTES + 1024) }));
+      const rawBody = Buffer.from(
+        JSON.stringify({ email: 'big@example.com', site_name: 'x', csr: 'A'.repeat(KEYSERVICE_MAX_BODY_BYTES + 1024) }),
+      );
       const response = await rawRequest(server.url, 'POST', '/ks/v1/register', { agent, rawBody });
       expectProblem(response, 'body-too-large', 413);
     } finally {
@@ -167,7 +183,10 @@ describe('clock skew', () => {
     try {
       const registered = await registerRaw(lagging, { email: 'lag@example.com', siteName: 'Lagging' });
       expect(registered.response.status, registered.response.text).toBe(200);
-      const client = tlsAgent(lagging.caCertPem, { keyPem: registered.keyPair.privateKeyPem, certPem: registered.response.json.certificate });
+      const client = tlsAgent(lagging.caCertPem, {
+        keyPem: registered.keyPair.privateKeyPem,
+        certPem: registered.response.json.certificate,
+      });
       try {
         const response = await rawRequest(lagging.url, 'GET', '/ks/v1/site/whoami', { agent: client });
         expect(response.status, response.text).toBe(200);
@@ -228,7 +247,10 @@ describe('clock skew', () => {
         devCertSerialHex: json.serial,
         now: new Date(Date.now() + 10 * 60_000),
       });
-      const moved = await rawRequest(server.url, 'POST', '/ks/v1/site/production', { agent: client, body: signProductionRequest(request, registered.keyPair.privateKeyPem) });
+      const moved = await rawRequest(server.url, 'POST', '/ks/v1/site/production', {
+        agent: client,
+        body: signProductionRequest(request, registered.keyPair.privateKeyPem),
+      });
       expectProblem(moved, 'production-request-invalid', 403);
       expect(moved.json.field).toBe('request.issuedAt');
     } finally {

@@ -78,21 +78,33 @@ describe('refused certificates', () => {
   });
 
   it('an expired certificate of our CA: 401 certificate-invalid, detail expired', async () => {
-    const expired = clientCert(ca, { siteId: site.siteId, notBefore: new Date(Date.now() - 30 * DAY), notAfter: new Date(Date.now() - DAY) });
+    const expired = clientCert(ca, {
+      siteId: site.siteId,
+      notBefore: new Date(Date.now() - 30 * DAY),
+      notAfter: new Date(Date.now() - DAY),
+    });
     const response = await whoami({ keyPem: expired.keyPair.privateKeyPem, certPem: expired.certPem });
     expectProblem(response, 'certificate-invalid');
     expect(response.json.detail).toBe('expired');
   });
 
   it('a certificate just past its end, beyond the 5-minute skew: detail expired', async () => {
-    const expired = clientCert(ca, { siteId: site.siteId, notBefore: new Date(Date.now() - DAY), notAfter: new Date(Date.now() - 6 * 60_000) });
+    const expired = clientCert(ca, {
+      siteId: site.siteId,
+      notBefore: new Date(Date.now() - DAY),
+      notAfter: new Date(Date.now() - 6 * 60_000),
+    });
     const response = await list({ keyPem: expired.keyPair.privateKeyPem, certPem: expired.certPem });
     expectProblem(response, 'certificate-invalid');
     expect(response.json.detail).toBe('expired');
   });
 
   it('a not-yet-valid certificate, beyond the 5-minute skew: detail not-yet-valid', async () => {
-    const early = clientCert(ca, { siteId: site.siteId, notBefore: new Date(Date.now() + 6 * 60_000), notAfter: new Date(Date.now() + 30 * DAY) });
+    const early = clientCert(ca, {
+      siteId: site.siteId,
+      notBefore: new Date(Date.now() + 6 * 60_000),
+      notAfter: new Date(Date.now() + 30 * DAY),
+    });
     const response = await whoami({ keyPem: early.keyPair.privateKeyPem, certPem: early.certPem });
     expectProblem(response, 'certificate-invalid');
     expect(response.json.detail).toBe('not-yet-valid');

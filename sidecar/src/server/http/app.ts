@@ -34,7 +34,13 @@ export function createKeyServiceApp(options: KeyServiceAppOptions): Hono<Env> {
     const started = performance.now();
     await next();
     c.header('Cache-Control', 'no-store');
-    options.log?.({ method: c.req.method, path: c.req.path, status: c.res.status, ms: performance.now() - started, subject: c.get('identity')?.subject });
+    options.log?.({
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      ms: performance.now() - started,
+      subject: c.get('identity')?.subject,
+    });
   });
   app.use('*', capBody(KEYSERVICE_MAX_BODY_BYTES));
   // Everything under /ks/v1/site needs a valid, unrevoked client certificate of this CA.
@@ -74,7 +80,12 @@ export function createKeyServiceApp(options: KeyServiceAppOptions): Hono<Env> {
     const body = await readJsonObject(c);
     onlyFields(body, ['email', 'password']);
     const registered = await authority.registerPartnerSite(c.get('identity'), { email: body.email, password: body.password });
-    return c.json({ site_id: registered.siteId, environment: registered.environment, partner: registered.partner, account_email: registered.accountEmail });
+    return c.json({
+      site_id: registered.siteId,
+      environment: registered.environment,
+      partner: registered.partner,
+      account_email: registered.accountEmail,
+    });
   });
 
   app.get('/ks/v1/site/whoami', (c) => {
