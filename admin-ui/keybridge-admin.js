@@ -118,7 +118,7 @@
     }).then(
       function (response) {
         return response.text().then(function (text) {
-          var data = null;
+          var data;
           try {
             data = text ? JSON.parse(text) : {};
           } catch (ignored) {

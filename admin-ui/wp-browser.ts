@@ -110,7 +110,7 @@ export async function callRoute(
         body: typeof body === 'string' ? body : JSON.stringify(body),
       });
       const text = await response.text();
-      let parsed = null;
+      let parsed;
       try {
         parsed = JSON.parse(text);
       } catch {

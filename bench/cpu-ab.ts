@@ -127,7 +127,7 @@ async function startFloor(requests: string[]): Promise<Subject> {
 
 async function startAgent(root: string): Promise<Subject> {
   const home = mkdtempSync(join(tmpdir(), 'kb-cpu-ab-'));
-  const { up } = (await import(pathToFileURL(join(root, 'sidecar/src/up.ts')).href)) as typeof import('../sidecar/src/up.ts');
+  const { up } = (await import(pathToFileURL(join(root, 'sidecar/src/roles/up.ts')).href)) as typeof import('../sidecar/src/roles/up.ts');
   const instance = await up({ home, listen: { kind: 'tcp', host: '127.0.0.1', port: 0 } });
   const token = readFileSync(instance.tokenFile, 'utf8').trim();
   const url = new URL(instance.url);

@@ -15,9 +15,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { decodeKek, generateKek, kb1Aad, kekId, encodeKek, unwrapValue, wrapValue, opaqueKeyId } from '../sidecar/src/crypto/index.ts';
-import { PreparedCiphertexts } from '../sidecar/src/agent/prepared-ciphertexts.ts';
-import { normaliseKeyName } from '../sidecar/src/agent/names.ts';
-import { tokenVerifier } from '../sidecar/src/agent/token.ts';
+import { PreparedCiphertexts } from '../sidecar/src/agent/keys/prepared-ciphertexts.ts';
+import { normaliseKeyName } from '../sidecar/src/agent/keys/names.ts';
+import { tokenVerifier } from '../sidecar/src/agent/http/token.ts';
 
 interface Timing {
   name: string;

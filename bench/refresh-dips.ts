@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   const root = resolve(process.argv[2] ?? '.');
   const ttlMs = Number(process.argv[3] ?? 6000);
   const home = mkdtempSync(join(tmpdir(), 'kb-dips-'));
-  const { up } = (await import(pathToFileURL(join(root, 'sidecar/src/up.ts')).href)) as typeof import('../sidecar/src/up.ts');
+  const { up } = (await import(pathToFileURL(join(root, 'sidecar/src/roles/up.ts')).href)) as typeof import('../sidecar/src/roles/up.ts');
   const instance = await up({ home, listen: { kind: 'tcp', host: '127.0.0.1', port: 0 }, cache: { ttlMs, staleMs: 60_000 } });
   try {
     const token = readFileSync(instance.tokenFile, 'utf8').trim();

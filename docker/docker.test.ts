@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { parseListen } from '../sidecar/src/agent/listen.ts';
+import { parseListen } from '../sidecar/src/config/listen.ts';
 
 /**
  * No Docker engine runs here, so the images cannot be built in CI. What can be checked

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // README command 2: runs every test suite and closes with one plain total line,
 // "N passed, N failed, N skipped", over all of them (CI reads that line).
-// Suites: the TypeScript type check (counted as one test), then vitest (TypeScript: crypto vectors, storage, key service, agent API, CLI end to end),
+// Suites: the TypeScript type check and the linters (each counted as one test), then vitest
+// (TypeScript: crypto vectors, storage, key service, agent API, CLI end to end),
 // in two passes over the key-service backend matrix (sidecar/test-helpers/backend.ts):
 //   pass 1: every test file, KEYBRIDGE_TEST_BACKEND=sqlite-software (the default);
 //   pass 2: the files whose results depend on the key-service backend (those that start a key
@@ -238,17 +239,21 @@ function runWordPressPass() {
 const args = process.argv.slice(2);
 const filters = args.filter((arg) => !arg.startsWith('-'));
 
-// The type check counts as one test: a type error in a file no test imports still fails CI.
-{
-  console.log('=== type check: tsc --noEmit ===\n');
+// The type check and each linter count as one test: a type error or a style fault in a file no
+// test imports still fails CI.
+function runCheck(label, command, commandArgs) {
+  console.log(`=== ${label}: ${[command, ...commandArgs].join(' ')} ===\n`);
   const started = Date.now();
-  const result = spawnSync('npx', ['tsc', '--noEmit', '-p', '.'], { cwd: root, stdio: 'inherit' });
+  const result = spawnSync('npx', [command, ...commandArgs], { cwd: root, stdio: 'inherit' });
   const ok = result.status === 0;
   totals[ok ? 'passed' : 'failed'] += 1;
   if (!ok) broken = true;
-  summaries.push(`type check: ${ok ? 'passed' : 'FAILED'} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  summaries.push(`${label}: ${ok ? 'passed' : 'FAILED'} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   console.log(`\n=== ${summaries.at(-1)} ===\n`);
 }
+runCheck('type check', 'tsc', ['--noEmit', '-p', '.']);
+runCheck('lint', 'eslint', ['--max-warnings=0', '.']);
+runCheck('format', 'prettier', ['--check', '--log-level=warn', '.']);
 
 console.log('=== pass 1 of 3: all test files, KEYBRIDGE_TEST_BACKEND=sqlite-software (SQLite, software root key) ===\n');
 // Filters that name only pass 3's tests (WordPress files, PHPUnit) leave pass 1 with nothing to run: not a failure.

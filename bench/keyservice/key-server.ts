@@ -1,14 +1,14 @@
 import { HttpsKeyServiceClient } from '../../sidecar/src/agent/keyservice/https-client.ts';
 import { createCsr, generateKeyPairAsync, type CertificateAuthority } from '../../sidecar/src/pki/index.ts';
 import type { RootKey } from '../../sidecar/src/sealing/root-key.ts';
-import { startKeyServer, type KeyServer } from '../../sidecar/src/server/start.ts';
+import { startServer, type KeyServer } from '../../sidecar/src/roles/server.ts';
 import type { Storage } from '../../sidecar/src/storage/types.ts';
 import type { Cleanup } from './cleanup.ts';
 import { BenchSite } from './secrets.ts';
 import { REGION, type BenchStores } from './stores.ts';
 
 /**
- * A real key-service node (`startKeyServer`: KeyService + SiteAuthority behind the mutual-TLS
+ * A real key-service node (`startServer`: KeyService + SiteAuthority behind the mutual-TLS
  * app on a loopback port), a site registered on it as an agent registers (fresh key pair, CSR,
  * development certificate), and the agent's own HTTPS client presenting that certificate,
  * composed as sidecar/test-helpers/keyservice.ts does.
@@ -31,8 +31,10 @@ export async function startBenchNode(
   cleanup: Cleanup,
   storage: Storage = stores.storage,
 ): Promise<BenchNode> {
+  // Assigned once below; the log hook reads it when requests arrive, after the assignment.
+  // eslint-disable-next-line prefer-const
   let node: BenchNode | undefined;
-  const server = await startKeyServer({
+  const server = await startServer({
     log: (entry) => node?.onServed?.(entry.ms * 1000),
     storage,
     registry: stores.registry,

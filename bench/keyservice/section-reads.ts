@@ -128,7 +128,7 @@ export async function readsSection(
       },
       { seconds, concurrency: 1, onMeasure: (phase) => void (node.onServed = phase === 'start' ? (us) => served.push(us) : null) },
     );
-    rows.push(row('https-get-c1', 'HTTPS mTLS get (agent client → startKeyServer), c1', overHttps));
+    rows.push(row('https-get-c1', 'HTTPS mTLS get (agent client → startServer), c1', overHttps));
     const handler = summarize(served);
     rows.push({
       section: 'reads',

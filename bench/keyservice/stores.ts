@@ -1,8 +1,8 @@
 import { join } from 'node:path';
-import { openPkcs11RootKey } from '../../sidecar/src/sealing/pkcs11.ts';
+import { openPkcs11RootKey } from '../../sidecar/src/sealing/pkcs11/pkcs11.ts';
 import type { RootKey } from '../../sidecar/src/sealing/root-key.ts';
-import { openPostgresStores } from '../../sidecar/src/storage/registry-postgres.ts';
-import { openSqliteStores } from '../../sidecar/src/storage/registry-sqlite.ts';
+import { openPostgresStores } from '../../sidecar/src/storage/postgres/registry.ts';
+import { openSqliteStores } from '../../sidecar/src/storage/sqlite/registry.ts';
 import type { Registry } from '../../sidecar/src/storage/registry-types.ts';
 import type { Storage, VaultKey } from '../../sidecar/src/storage/types.ts';
 import type { OpenVault } from './bulk-rows.ts';

@@ -63,7 +63,7 @@ async function php(script: string, env: Record<string, string>, phpArgs: string[
     return stdout;
   } catch (error) {
     const { stderr, message } = error as { stderr?: string; message: string };
-    throw new Error(`bench/php/${script} failed: ${stderr?.trim() || message}`);
+    throw new Error(`bench/php/${script} failed: ${stderr?.trim() || message}`, { cause: error });
   }
 }
 

@@ -20,6 +20,7 @@ const ONE_LINE_MAX = 72;
 const TAB = '\t';
 
 export function phpString(value: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what needs escaping here
   if (!/[\x00-\x1f\x7f]/.test(value)) return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
   let out = '"';
   for (const char of value) {

@@ -1,8 +1,8 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AccessLogEntry } from '../src/agent/app.ts';
-import { up, type UpInstance } from '../src/up.ts';
+import type { AccessLogEntry } from '../src/agent/http/app.ts';
+import { up, type UpInstance } from '../src/roles/up.ts';
 
 /**
  * A real embedded keybridge (key service + agent, SQLite, software root key) on an

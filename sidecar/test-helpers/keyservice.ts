@@ -1,17 +1,17 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createAgent, DEFAULT_CACHE, type Agent } from '../src/agent/agent.ts';
+import { DEFAULT_CACHE, type Agent } from '../src/agent/agent.ts';
 import { CertificateStore } from '../src/agent/certs/store.ts';
 import { HttpsKeyServiceClient, type HttpsKeyServiceOptions } from '../src/agent/keyservice/https-client.ts';
-import { listen, type RunningServer } from '../src/agent/listen.ts';
 import type { CertificateAuthority } from '../src/pki/index.ts';
 import type { RootKey } from '../src/sealing/root-key.ts';
 import { openSoftwareRootKey } from '../src/sealing/software.ts';
 import { loadOrCreateCa } from '../src/server/ca-store.ts';
 import type { CertificateLifetimes, ProductionPolicy } from '../src/server/site-authority.ts';
-import { startKeyServer, type KeyServer, type KeyServerOptions } from '../src/server/start.ts';
-import { openSqliteStores } from '../src/storage/registry-sqlite.ts';
+import { startAgent } from '../src/roles/agent.ts';
+import { startServer, type KeyServer, type KeyServerOptions } from '../src/roles/server.ts';
+import { openSqliteStores } from '../src/storage/sqlite/registry.ts';
 import type { Registry } from '../src/storage/registry-types.ts';
 import type { Storage } from '../src/storage/types.ts';
 import { createTestDatabase, TEST_BACKEND, workerBackend, type TestBackend } from './backend.ts';
@@ -76,7 +76,7 @@ export async function startTestKeyServer(options: TestKeyServerOptions = {}): Pr
       const parts = await backend.node(count);
       try {
         nodes.push(
-          await startKeyServer({
+          await startServer({
             ...parts,
             ca,
             region: options.region ?? 'eu',
@@ -179,8 +179,8 @@ async function postgresSoftHsm(home: string): Promise<Backend> {
     saved = { url: await createTestDatabase(), keyLabel: `root-${Math.random().toString(36).slice(2, 10)}` };
     writeFileSync(file, JSON.stringify(saved), { mode: 0o600 });
   }
-  const { openPostgresStores } = await import('../src/storage/registry-postgres.ts');
-  const { openPkcs11RootKey } = await import('../src/sealing/pkcs11.ts');
+  const { openPostgresStores } = await import('../src/storage/postgres/registry.ts');
+  const { openPkcs11RootKey } = await import('../src/sealing/pkcs11/pkcs11.ts');
   return {
     openStores: () => openPostgresStores(saved.url),
     node: async () => {
@@ -232,15 +232,18 @@ export async function startTestAgent(
     ...options.client,
   });
   const token = 'T'.repeat(43);
-  const agent = createAgent({
+  const running = await startAgent({
     client,
     certificates,
     token,
     region: options.region ?? 'eu',
     webroots: options.webroots ?? [],
     cache: { ...DEFAULT_CACHE, ...options.cache },
+    listen: { kind: 'tcp', host: '127.0.0.1', port: 0 },
+    // Tests renew on purpose (registrar.renewIfDue), never behind their back.
+    renewal: false,
   });
-  const running: RunningServer = await listen(agent.app, { kind: 'tcp', host: '127.0.0.1', port: 0 }, agent.fastReads);
+  const { agent } = running;
   const call = async (method: string, path: string, body?: unknown): Promise<ApiResponse> => {
     const response = await fetch(`${running.url}${path}`, {
       method,
@@ -263,9 +266,6 @@ export async function startTestAgent(
     certDir,
     client,
     call,
-    stop: async () => {
-      await running.close();
-      client.close();
-    },
+    stop: () => running.close(),
   };
 }

@@ -2,15 +2,15 @@ import type { Hono } from 'hono';
 import { KeybridgeError } from '../errors.ts';
 import type { StoredSecret } from '../protocol/keyservice.ts';
 import { VERSION } from '../version.ts';
-import { type AccessLogEntry, createAgentApp } from './app.ts';
-import { CiphertextCache } from './cache.ts';
+import { type AccessLogEntry, createAgentApp } from './http/app.ts';
+import { CiphertextCache } from './keys/cache.ts';
 import { Registrar } from './certs/registrar.ts';
 import type { CertificateStore } from './certs/store.ts';
-import { fastReadSockets } from './fast-read-sockets.ts';
-import { fastReadListener, readHandler } from './fast-reads.ts';
-import { AgentKeys, type SiteIdentity } from './keys.ts';
-import type { FastPath } from './listen.ts';
-import { readOperations } from './routes/keys.ts';
+import { fastReadSockets } from './http/fast-read-sockets.ts';
+import { fastReadListener, readHandler } from './http/fast-reads.ts';
+import { AgentKeys, type SiteIdentity } from './keys/keys.ts';
+import type { FastPath } from './http/listen.ts';
+import { readOperations } from './http/routes/keys.ts';
 import type { HttpsKeyServiceClient } from './keyservice/https-client.ts';
 
 /** Everything the agent needs; the key service is reached over mutual TLS. */

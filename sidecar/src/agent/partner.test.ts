@@ -10,7 +10,7 @@ import { PARTNERS } from '../protocol/partners.ts';
 import { createAgent, DEFAULT_CACHE, type Agent } from './agent.ts';
 import { CertificateStore } from './certs/store.ts';
 import { HttpsKeyServiceClient } from './keyservice/https-client.ts';
-import { listen } from './listen.ts';
+import { listen } from './http/listen.ts';
 
 /**
  * The partner flow end to end (DESIGN.md, "Environments, partners, regions"): the key

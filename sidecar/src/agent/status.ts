@@ -5,7 +5,7 @@ import { KeybridgeError } from '../errors.ts';
 import { isOpenToOthers } from '../files.ts';
 import type { KeyServiceClient, KeyServiceInfo } from '../protocol/keyservice.ts';
 import type { CertificateStore, SiteCredentials } from './certs/store.ts';
-import type { AgentKeys } from './keys.ts';
+import type { AgentKeys } from './keys/keys.ts';
 import { environmentRow, partnerCertificateRow, partnerRenewalHelp } from './partner-status.ts';
 
 /**

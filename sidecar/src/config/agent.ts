@@ -1,10 +1,9 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
-import type { PartnerBinding } from '../agent/certs/partner.ts';
-import { parseListen, type ListenAddress } from '../agent/listen.ts';
+import { parseListen, type ListenAddress } from './listen.ts';
 import { KeybridgeError } from '../errors.ts';
 import { expectPathString, parseYaml, readConfigFile } from './load.ts';
 import { REGION_PATTERN } from './server.ts';
-import { isPartnerName, PLATFORM_ENVIRONMENT } from '../protocol/partners.ts';
+import { isPartnerName, PLATFORM_ENVIRONMENT, type PartnerBinding } from '../protocol/partners.ts';
 import {
   child,
   configError,

@@ -12,7 +12,6 @@ import {
   expectString,
   optional,
   rejectUnknownKeys,
-  type ConfigPath,
 } from './validate.ts';
 
 /**

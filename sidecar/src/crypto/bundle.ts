@@ -15,7 +15,7 @@
  * 600,000 ≤ N ≤ 10,000,000. Only the name is authenticated with each value.
  */
 import { KeybridgeError } from '../errors.ts';
-import type { Environment } from '../protocol/keyservice.ts';
+import type { Environment } from './environment.ts';
 import { aesGcmDecrypt, aesGcmEncrypt, GCM_NONCE_BYTES, GCM_TAG_BYTES } from './aead.ts';
 import { fromBase64, toBase64, utf8 } from './encoding.ts';
 import { hkdfSha256, pbkdf2Sha256 } from './kdf.ts';

@@ -8,7 +8,7 @@
  *               so a sealed name cannot be moved to another record or used as a label.
  */
 import { KeybridgeError } from '../errors.ts';
-import type { Environment } from '../protocol/keyservice.ts';
+import type { Environment } from './environment.ts';
 import { openBytes, sealBytes } from './aead.ts';
 import { concatBytes, fromBase64Url, fromUtf8, toBase64Url, utf8 } from './encoding.ts';
 import { hkdfSha256, hmacSha256 } from './kdf.ts';

@@ -1,6 +1,6 @@
 /**
  * keybridge's cryptography: the only module that touches ciphers. Pure functions, no state;
- * imports only errors.ts (and a type from protocol/). Formats are documented at the top of
+ * imports only errors.ts. Formats are documented at the top of
  * each file; BUNDLE.md shows how to open an export bundle without keybridge.
  */
 export { aesGcmDecrypt, aesGcmEncrypt, openBytes, sealBytes } from './aead.ts';

@@ -19,7 +19,7 @@
  *                      substr($raw, 0, 12), substr($raw, -16), $aad);
  */
 import { KeybridgeError } from '../errors.ts';
-import type { Environment } from '../protocol/keyservice.ts';
+import type { Environment } from './environment.ts';
 import { aesGcmDecrypt, aesGcmEncrypt, GCM_NONCE_BYTES, SEALED_MIN_BYTES } from './aead.ts';
 import { concatBytes, fromBase64Url, toBase64Url, utf8 } from './encoding.ts';
 import { hmacSha256 } from './kdf.ts';

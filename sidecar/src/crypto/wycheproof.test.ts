@@ -47,7 +47,7 @@ function eachCase(data: TestFile, fn: (group: Record<string, unknown>, tc: TestC
       try {
         fn(group, tc);
       } catch (error) {
-        throw new Error(`tcId ${tc.tcId} (${tc.result}, ${tc.flags.join(',')}): ${(error as Error).message}`);
+        throw new Error(`tcId ${tc.tcId} (${tc.result}, ${tc.flags.join(',')}): ${(error as Error).message}`, { cause: error });
       }
       checked++;
     }

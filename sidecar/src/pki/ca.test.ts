@@ -9,7 +9,7 @@ import { createCertificateAuthority, issueCertificate, type CertificateAuthority
 import { createCsr, parseCsr } from './csr.ts';
 import { environmentOf, inspectCertificate } from './inspect.ts';
 import { generateKeyPair } from './keys.ts';
-import { DAY, HOUR, testCa, thrown } from './test-fixtures.ts';
+import { DAY, HOUR, testCa, thrown } from '../../test-helpers/pki-fixtures.ts';
 
 type Ext = Record<string, unknown>;
 const ext = (pem: string, name: string) => forge.pki.certificateFromPem(pem).getExtension(name) as Ext | undefined;

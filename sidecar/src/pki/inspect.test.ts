@@ -4,7 +4,7 @@ import { errorType } from '../../test-helpers/errors.ts';
 import { createCertificateAuthority, issueCertificate, type CertificateAuthority } from './ca.ts';
 import { environmentOf, inspectCertificate, matchesPrivateKey, verifyCertificate, type CertificateInfo } from './inspect.ts';
 import { generateKeyPair } from './keys.ts';
-import { clientCert, DAY, HOUR, selfSignedCert, testCa, type Issued } from './test-fixtures.ts';
+import { clientCert, DAY, HOUR, selfSignedCert, testCa, type Issued } from '../../test-helpers/pki-fixtures.ts';
 
 let ca: CertificateAuthority;
 let dev: Issued;

@@ -2,7 +2,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:cry
 import { describe, expect, it } from 'vitest';
 import { errorType } from '../../test-helpers/errors.ts';
 import { checkRsaPublicKey, generateKeyPair, generateKeyPairAsync, publicKeyPemFromPrivate } from './keys.ts';
-import { rejectionType } from './test-fixtures.ts';
+import { rejectionType } from '../../test-helpers/pki-fixtures.ts';
 
 describe('key pairs', () => {
   it('makes RSA-2048 by default, PKCS#8 and SPKI PEM, halves that belong together', () => {

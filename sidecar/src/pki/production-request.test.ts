@@ -11,7 +11,7 @@ import {
   type ProductionRequest,
   type SignedProductionRequest,
 } from './production-request.ts';
-import { clientCert, DAY, testCa, thrown, type Issued } from './test-fixtures.ts';
+import { clientCert, DAY, testCa, thrown, type Issued } from '../../test-helpers/pki-fixtures.ts';
 
 const MINUTE = 60_000;
 let dev: Issued; // site-1's development certificate

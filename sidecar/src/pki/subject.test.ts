@@ -2,7 +2,7 @@ import forge from 'node-forge';
 import { describe, expect, it } from 'vitest';
 import { errorType } from '../../test-helpers/errors.ts';
 import { subjectFromForgeAttributes, subjectToForgeAttributes, validateSubject, validateSubjectInput } from './subject.ts';
-import { thrown } from './test-fixtures.ts';
+import { thrown } from '../../test-helpers/pki-fixtures.ts';
 
 const good = { country: 'DE', state: 'Bayern', locality: 'München', organization: 'Müller & Söhne GmbH' };
 

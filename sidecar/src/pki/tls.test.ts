@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCertificateAuthority, issueCertificate, type CertificateAuthority } from './ca.ts';
 import { environmentOf, verifyCertificate } from './inspect.ts';
 import { generateKeyPair } from './keys.ts';
-import { clientCert, DAY, HOUR, selfSignedCert, testCa, type Issued } from './test-fixtures.ts';
+import { clientCert, DAY, HOUR, selfSignedCert, testCa, type Issued } from '../../test-helpers/pki-fixtures.ts';
 
 interface Seen {
   authorized: boolean;

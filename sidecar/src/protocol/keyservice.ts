@@ -1,17 +1,17 @@
 /**
  * The key service as its clients (agents) see it. Both `server/` and `agent/` import this
  * file and nothing of each other: the agent reaches the key service only through a
- * `KeyServiceClient`. In the embedded default (`keybridge up`) the client is an in-process
- * binding; with mutual TLS it becomes an HTTPS client and the identity comes from the
- * client certificate instead of from `bindInProcess()`.
+ * `KeyServiceClient` over mutual TLS (agent/keyservice/https-client.ts), also inside
+ * `keybridge up`; the key service reads the identity from the client certificate.
  *
  * Everything that crosses this boundary is already opaque to the key service: key ids
  * are HMACs, names and labels are sealed under a key derived from the site secret, and
  * values are `kb1` ciphertexts under a KEK the key service never sees.
  */
 
-export type Environment = 'development' | 'production';
-export const ENVIRONMENTS: readonly Environment[] = ['development', 'production'];
+import type { Environment } from '../crypto/environment.ts';
+
+export { ENVIRONMENTS, type Environment } from '../crypto/environment.ts';
 
 /** Who is calling: in production read from the client certificate, never from a body. */
 export interface ClientIdentity {
@@ -75,3 +75,23 @@ export interface KeyServiceClient {
   list(): Promise<StoredSecretMeta[]>;
   delete(keyId: string): Promise<boolean>;
 }
+
+/**
+ * The key service's HTTP paths: the one place they are spelled. Everything under `/ks/v1/site/`
+ * needs a client certificate (server/http/app.ts); `info` and `register` do not.
+ */
+export const KS_PATHS = {
+  info: '/ks/v1/info',
+  register: '/ks/v1/register',
+  /** The prefix of every route that needs a client certificate. */
+  site: '/ks/v1/site',
+  secretsPut: '/ks/v1/site/secrets/put',
+  secretsGet: '/ks/v1/site/secrets/get',
+  secretsList: '/ks/v1/site/secrets/list',
+  secretsDelete: '/ks/v1/site/secrets/delete',
+  partnerRegister: '/ks/v1/site/partner/register',
+  whoami: '/ks/v1/site/whoami',
+  certificatesRenew: '/ks/v1/site/certificates/renew',
+  certificatesRevoke: '/ks/v1/site/certificates/revoke',
+  production: '/ks/v1/site/production',
+} as const;

@@ -46,3 +46,17 @@ export const PLATFORM_ENVIRONMENT = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
 export function partnerEnvironment(partner: PartnerName, platformEnvironment: string): Environment {
   return PARTNERS[partner].productionEnvironments.includes(platformEnvironment) ? 'production' : 'development';
 }
+
+/**
+ * The agent on a partner platform (Pantheon): the platform's certificate file is the
+ * client certificate. The agent only reads it — it never writes, renews or replaces it,
+ * because the platform installs it and the key service's operator issued it
+ * (`keybridge server partner issue`). See config/agent.ts for how a partner is detected.
+ */
+export interface PartnerBinding {
+  name: PartnerName;
+  /** The platform's environment name (PANTHEON_ENVIRONMENT), or null when not known. */
+  environment: string | null;
+  /** The platform's key + certificate file, e.g. /srv/bindings/<binding>/certs/binding.pem. */
+  certFile: string;
+}

@@ -4,25 +4,31 @@ import type { ServerConfig } from '../config/server.ts';
 import { KeybridgeError } from '../errors.ts';
 import { ensurePrivateDir, isOpenToOthers, writeFileAtomic } from '../files.ts';
 import type { RootKeyRing } from '../sealing/root-key-ring.ts';
+import { generateKeyPairAsync, type CertificateAuthority } from '../pki/index.ts';
+import type { RootKey } from '../sealing/root-key.ts';
+import { createKeyServiceApp } from '../server/http/app.ts';
+import { listenTls } from '../server/http/listen.ts';
+import { KeyService } from '../server/key-service.ts';
+import type { CertificateLifetimes, ProductionPolicy } from '../server/site-authority.ts';
+import { VERSION } from '../version.ts';
 import { pkcs11RootKeySource, softwareRootKeySource, type RootKeySource } from '../sealing/root-key-source.ts';
 import { loadOrCreateCa } from '../server/ca-store.ts';
 import type { PartnerCertificate } from '../server/partner-authority.ts';
 import type { KeyServiceAppOptions } from '../server/http/app.ts';
 import { openStoredRootKeyRing } from '../server/root-key-ring-store.ts';
 import { finishRootKeyRotation, rotateRootKey, type RotationResult, type RotationStep } from '../server/root-rotation.ts';
-
-export type { RotationStep };
 import { SiteAuthority } from '../server/site-authority.ts';
-import { startKeyServer, type KeyServer } from '../server/start.ts';
-import { openSqliteStores } from '../storage/registry-sqlite.ts';
+import { openSqliteStores } from '../storage/sqlite/registry.ts';
 import type { Registry } from '../storage/registry-types.ts';
 import type { Storage } from '../storage/types.ts';
+
+export type { RotationStep };
 
 /**
  * `keybridge server --config FILE`: one key-service node from its validated config, and
  * the stores the operator commands (`keybridge server sites approve`, `… cert revoke`,
- * `… rotate-root`) open directly. Like up.ts, this is composition only: the parts live in
- * server/, storage/ and sealing/.
+ * `… rotate-root`) open directly. Composition only: the parts live in server/, storage/
+ * and sealing/.
  *
  * Root keys: the configuration names the first root key; which key is active after a
  * rotation is recorded in storage (`root_keys`), relative to that configuration (a file
@@ -34,10 +40,85 @@ export interface Stores {
   close(): Promise<void>;
 }
 
+/**
+ * One key-service node: the KeyService and the SiteAuthority behind the mutual-TLS app.
+ * `keybridge server` (runServer), `keybridge up` (roles/up.ts) and the test helpers all start
+ * it through here. The node's own TLS
+ * certificate is made fresh at every start by its CA, for the hosts agents dial.
+ */
+export interface KeyServerOptions {
+  storage: Storage;
+  registry: Registry;
+  /** One root key, or a ring (`keybridge server`: the keys storage records, runServer below). */
+  rootKey: RootKey | RootKeyRing;
+  ca: CertificateAuthority;
+  region: string;
+  listen: { host: string; port: number };
+  tlsHosts: { dnsNames: string[]; ipAddresses: string[] };
+  lifetimes: CertificateLifetimes;
+  productionPolicy: ProductionPolicy;
+  log?: KeyServiceAppOptions['log'];
+  /** The clock certificates are checked and issued against (tests skew it). */
+  now?: () => Date;
+  /** Closes storage and registry (they may share one database handle). */
+  closeStores: () => Promise<void>;
+}
+
+export interface KeyServer {
+  url: string;
+  caCertPem: string;
+  service: KeyService;
+  authority: SiteAuthority;
+  close(): Promise<void>;
+}
+
+export const SERVER_CERT_DAYS = 30;
+
+export async function startServer(options: KeyServerOptions): Promise<KeyServer> {
+  const service = new KeyService({
+    storage: options.storage,
+    rootKey: options.rootKey,
+    region: options.region,
+    version: VERSION,
+    now: options.now,
+  });
+  const authority = new SiteAuthority({
+    registry: options.registry,
+    ca: options.ca,
+    region: options.region,
+    lifetimes: options.lifetimes,
+    productionPolicy: options.productionPolicy,
+    now: options.now,
+  });
+  const serverKey = await generateKeyPairAsync();
+  const serverCert = authority.issueServerCertificate(serverKey.publicKeyPem, options.tlsHosts, SERVER_CERT_DAYS);
+  const app = createKeyServiceApp({ service, authority, log: options.log });
+  const running = await listenTls(
+    app,
+    { keyPem: serverKey.privateKeyPem, certPem: serverCert, caCertPem: options.ca.certPem },
+    options.listen.host,
+    options.listen.port,
+  );
+  let closed = false;
+  return {
+    url: running.url,
+    caCertPem: options.ca.certPem,
+    service,
+    authority,
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await running.close();
+      await service.close();
+      await options.closeStores();
+    },
+  };
+}
+
 export async function openStores(config: ServerConfig): Promise<Stores> {
   ensurePrivateDir(config.home);
   if (config.storage.kind === 'sqlite') return openSqliteStores(config.storage.path);
-  const { openPostgresStores } = await import('../storage/registry-postgres.ts');
+  const { openPostgresStores } = await import('../storage/postgres/registry.ts');
   return openPostgresStores(readSecretFile(config.storage.urlFile, 'storage.urlFile'));
 }
 
@@ -70,7 +151,7 @@ export async function runServer(config: ServerConfig, log?: KeyServiceAppOptions
   let rootKeys: RootKeyRing | undefined;
   try {
     rootKeys = await openRootKeys(config, stores.storage);
-    const server = await startKeyServer({
+    const server = await startServer({
       storage: stores.storage,
       registry: stores.registry,
       rootKey: rootKeys,

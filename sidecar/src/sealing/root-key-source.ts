@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { randomKey } from '../crypto/index.ts';
 import { KeybridgeError } from '../errors.ts';
-import { openPkcs11RootKey, type Pkcs11RootKeyOptions } from './pkcs11.ts';
+import { openPkcs11RootKey, type Pkcs11RootKeyOptions } from './pkcs11/pkcs11.ts';
 import type { RootKey } from './root-key.ts';
 import { openSoftwareRootKey, rootKeyFingerprint, writeSoftwareRootKey } from './software.ts';
 

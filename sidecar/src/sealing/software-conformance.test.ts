@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
-import { rootKeyConformance } from './conformance.ts';
+import { rootKeyConformance } from '../../test-helpers/root-key-conformance.ts';
 import { openSoftwareRootKey } from './software.ts';
 
 // The same checks run against the PKCS#11 root key in pkcs11.test.ts.

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { KeybridgeError } from '../errors.ts';
 import type { RootKey } from '../sealing/root-key.ts';
 import { openSoftwareRootKey } from '../sealing/software.ts';
-import { openSqliteStorage } from '../storage/sqlite.ts';
+import { openSqliteStorage } from '../storage/sqlite/storage.ts';
 import { KeyService } from './key-service.ts';
 
 // The at-rest verdict behind KeyService.info(); the SoftHSM case (token removed and restored)

@@ -6,7 +6,7 @@ import { createCertificateAuthority } from '../pki/index.ts';
 import { FixedRootKeyRing } from '../sealing/root-key-ring.ts';
 import { openSoftwareRootKey } from '../sealing/software.ts';
 import { loadOrCreateCa, resealCaKey } from './ca-store.ts';
-import { filesContaining } from './root-rotation-fixture.ts';
+import { filesContaining } from '../../test-helpers/root-rotation/fixture.ts';
 
 const dirs: string[] = [];
 function tempDir(): string {

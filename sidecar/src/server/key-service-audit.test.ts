@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildSecret, makeFixture, makeSite, type Fixture } from './test-fixture.ts';
+import { buildSecret, makeFixture, makeSite, type Fixture } from '../../test-helpers/key-service-fixture.ts';
 
 let fx: Fixture;
 beforeEach(async () => {

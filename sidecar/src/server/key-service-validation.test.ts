@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PutSecretRequest } from '../protocol/keyservice.ts';
-import { buildSecret, makeFixture, makeSite, rejection, type Fixture } from './test-fixture.ts';
+import { buildSecret, makeFixture, makeSite, rejection, type Fixture } from '../../test-helpers/key-service-fixture.ts';
 
 let fx: Fixture;
 beforeAll(async () => {

@@ -3,9 +3,9 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fromBase64Url, fromUtf8, unwrapValue } from '../crypto/index.ts';
 import { openSoftwareRootKey } from '../sealing/software.ts';
-import { openSqliteStorage } from '../storage/sqlite.ts';
+import { openSqliteStorage } from '../storage/sqlite/storage.ts';
 import { KeyService } from './key-service.ts';
-import { buildSecret, makeFixture, makeSite, otherEnvironment, rejection, type Fixture } from './test-fixture.ts';
+import { buildSecret, makeFixture, makeSite, otherEnvironment, rejection, type Fixture } from '../../test-helpers/key-service-fixture.ts';
 
 let fx: Fixture;
 beforeEach(async () => {

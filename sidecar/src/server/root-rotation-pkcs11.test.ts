@@ -3,9 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startSoftHsm, type SoftHsm } from '../../../fixtures/softhsm/softhsm.ts';
-import { openPkcs11RootKey } from '../sealing/pkcs11.ts';
-import { fillVaults, makeServerHome, openService, secretFile, testPostgres, type ServerHome } from './root-rotation-fixture.ts';
-import { rootRotationSuite } from './root-rotation-suite.ts';
+import { openPkcs11RootKey } from '../sealing/pkcs11/pkcs11.ts';
+import {
+  fillVaults,
+  makeServerHome,
+  openService,
+  secretFile,
+  testPostgres,
+  type ServerHome,
+} from '../../test-helpers/root-rotation/fixture.ts';
+import { rootRotationSuite } from '../../test-helpers/root-rotation/suite.ts';
 
 // PKCS#11 root keys on a real SoftHSM token (fixtures/softhsm), with SQLite and with a real
 // PostgreSQL: the production shape. The rotate-root child processes share the token.

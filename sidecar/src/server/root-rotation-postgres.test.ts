@@ -1,8 +1,8 @@
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { makeServerHome, secretFile, testPostgres, type ServerHome } from './root-rotation-fixture.ts';
-import { rootRotationSuite } from './root-rotation-suite.ts';
+import { makeServerHome, secretFile, testPostgres, type ServerHome } from '../../test-helpers/root-rotation/fixture.ts';
+import { rootRotationSuite } from '../../test-helpers/root-rotation/suite.ts';
 
 // Software root keys on a real PostgreSQL (fixtures/postgres), a fresh database per home.
 const base = mkdtempSync(join(tmpdir(), 'kb-rotation-pg-'));

@@ -2,8 +2,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll } from 'vitest';
-import { makeServerHome, type ServerHome } from './root-rotation-fixture.ts';
-import { rootRotationSuite } from './root-rotation-suite.ts';
+import { makeServerHome, type ServerHome } from '../../test-helpers/root-rotation/fixture.ts';
+import { rootRotationSuite } from '../../test-helpers/root-rotation/suite.ts';
 
 // Software root keys on real SQLite; PostgreSQL in root-rotation-postgres.test.ts, PKCS#11
 // (SoftHSM) in root-rotation-pkcs11.test.ts: separate files so they run in parallel.

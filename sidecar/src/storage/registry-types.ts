@@ -5,7 +5,7 @@ import type { Environment } from '../protocol/keyservice.ts';
 /**
  * The key service's registry: accounts, sites and certificates, behind one async interface
  * so SQLite (embedded default) and, later, PostgreSQL can both implement it. Both must pass
- * `registryConformanceSuite()` in `registry-conformance.ts`.
+ * `registryConformanceSuite()` in `sidecar/test-helpers/registry-conformance/`.
  *
  * The registry holds no secret: emails, site names and certificate metadata are plain, a
  * password is stored only as the hash the caller made. Timestamps are ISO 8601 strings

@@ -3,7 +3,7 @@ import type { Environment } from '../protocol/keyservice.ts';
 /**
  * The key service's storage, behind one interface: SQLite (embedded default) and, later,
  * PostgreSQL (several stateless server nodes share one database). Both must pass
- * `storageConformanceSuite()` in `conformance.ts`.
+ * `storageConformanceSuite()` in `sidecar/test-helpers/storage-conformance/`.
  *
  * Storage holds nothing readable: the key service seals every record under the vault's
  * data key before it gets here, and the data key itself is sealed by the root key. The

@@ -1,20 +1,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import { KeybridgeError } from '../../errors.ts';
-import { PARTNERS, type PartnerName } from '../../protocol/partners.ts';
+import { PARTNERS, type PartnerBinding } from '../../protocol/partners.ts';
 
-/**
- * The agent on a partner platform (Pantheon): the platform's certificate file is the
- * client certificate. The agent only reads it — it never writes, renews or replaces it,
- * because the platform installs it and the key service's operator issued it
- * (`keybridge server partner issue`). See config/agent.ts for how a partner is detected.
- */
-export interface PartnerBinding {
-  name: PartnerName;
-  /** The platform's environment name (PANTHEON_ENVIRONMENT), or null when not known. */
-  environment: string | null;
-  /** The platform's key + certificate file, e.g. /srv/bindings/<binding>/certs/binding.pem. */
-  certFile: string;
-}
+export type { PartnerBinding } from '../../protocol/partners.ts';
 
 // Platforms write keys as PKCS#8 or as the older PKCS#1 / SEC 1 blocks: node:tls takes all three.
 const KEY_BLOCK = /-----BEGIN (RSA |EC )?PRIVATE KEY-----[\s\S]+?-----END \1PRIVATE KEY-----/;

@@ -1,3 +1,4 @@
+import { KS_PATHS } from '../../protocol/keyservice.ts';
 import { existsSync } from 'node:fs';
 import { KeybridgeError } from '../../errors.ts';
 import {
@@ -53,7 +54,7 @@ export class Registrar {
     const csr = createCsr(keyPair, { commonName: 'keybridge site' });
     const body: Record<string, unknown> = { email: input.email, site_name: input.siteName, csr };
     if (input.password !== undefined && input.password !== null && input.password !== '') body.password = input.password;
-    const issued = await this.client.call<IssuedJson>('POST', '/ks/v1/register', body, false);
+    const issued = await this.client.call<IssuedJson>('POST', KS_PATHS.register, body, false);
     return this.store.installRegistration({
       siteId: issued.site_id,
       accountEmail: issued.account_email ?? String(input.email),
@@ -76,7 +77,7 @@ export class Registrar {
       });
     const body: Record<string, unknown> = { email: input.email };
     if (input.password !== undefined && input.password !== null && input.password !== '') body.password = input.password;
-    const answer = await this.client.call<{ site_id: string; account_email: string }>('POST', '/ks/v1/site/partner/register', body);
+    const answer = await this.client.call<{ site_id: string; account_email: string }>('POST', KS_PATHS.partnerRegister, body);
     return this.store.installPartnerRegistration({ siteId: answer.site_id, accountEmail: answer.account_email });
   }
 
@@ -97,7 +98,7 @@ export class Registrar {
     const subject = validateSubjectInput(input as never);
     return this.#replace(
       (keyPair) => createCsr(keyPair, { commonName: current.siteId, ...subject } as SubjectFields),
-      '/ks/v1/site/certificates/renew',
+      KS_PATHS.certificatesRenew,
     );
   }
 
@@ -105,7 +106,7 @@ export class Registrar {
     if (this.store.partner) throw partnerRefusal(this.store.partner, 'renewal');
     const current = this.store.require();
     const { commonName: _cn, organizationalUnit: _ou, ...owned } = current.certificate.subject;
-    return this.#replace((keyPair) => createCsr(keyPair, { commonName: current.siteId, ...owned }), '/ks/v1/site/certificates/renew');
+    return this.#replace((keyPair) => createCsr(keyPair, { commonName: current.siteId, ...owned }), KS_PATHS.certificatesRenew);
   }
 
   /** Renews when two thirds of the lifetime have passed; returns whether it did. */
@@ -137,7 +138,7 @@ export class Registrar {
     const csrPem = createCsr(keyPair, { commonName: current.siteId, ...owned });
     const request = createProductionRequest({ siteId: current.siteId, csrPem, devCertSerialHex: current.certificate.serialHex });
     const signed = signProductionRequest(request, current.tls.keyPem);
-    const answer = await this.client.call<{ status: 'issued' | 'pending' } & Partial<IssuedJson>>('POST', '/ks/v1/site/production', signed);
+    const answer = await this.client.call<{ status: 'issued' | 'pending' } & Partial<IssuedJson>>('POST', KS_PATHS.production, signed);
     if (answer.status === 'pending') return { status: 'pending' };
     if (answer.environment !== 'production' || !answer.certificate)
       throw new KeybridgeError('internal', 'the key service did not issue a production certificate');
@@ -147,7 +148,7 @@ export class Registrar {
   /** Revokes this site's current certificate at the key service: from the next request on, it opens nothing. */
   async revoke(): Promise<void> {
     this.store.require();
-    await this.client.call<{ revoked: boolean }>('POST', '/ks/v1/site/certificates/revoke', {});
+    await this.client.call<{ revoked: boolean }>('POST', KS_PATHS.certificatesRevoke, {});
   }
 
   async #replace(makeCsr: (keyPair: { privateKeyPem: string; publicKeyPem: string }) => string, path: string): Promise<SiteCredentials> {

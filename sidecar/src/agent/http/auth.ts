@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import { KeybridgeError } from '../../errors.ts';
-import { tokenVerifier } from '../token.ts';
+import { tokenVerifier } from './token.ts';
 import type { IncomingMessage } from 'node:http';
 
 /**

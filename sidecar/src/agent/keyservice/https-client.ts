@@ -1,6 +1,13 @@
 import { Agent, request } from 'node:https';
 import { KeybridgeError, isProblemType } from '../../errors.ts';
-import type { KeyServiceClient, KeyServiceInfo, PutSecretRequest, StoredSecret, StoredSecretMeta } from '../../protocol/keyservice.ts';
+import {
+  KS_PATHS,
+  type KeyServiceClient,
+  type KeyServiceInfo,
+  type PutSecretRequest,
+  type StoredSecret,
+  type StoredSecretMeta,
+} from '../../protocol/keyservice.ts';
 
 /**
  * The agent's client for the key service over mutual TLS. It presents the site's client
@@ -88,23 +95,23 @@ export class HttpsKeyServiceClient implements KeyServiceClient {
   }
 
   info(): Promise<KeyServiceInfo> {
-    return this.call('GET', '/ks/v1/info', undefined, false);
+    return this.call('GET', KS_PATHS.info, undefined, false);
   }
 
   put(request: PutSecretRequest): Promise<{ version: number; updatedAt: string }> {
-    return this.call('POST', '/ks/v1/site/secrets/put', request);
+    return this.call('POST', KS_PATHS.secretsPut, request);
   }
 
   async get(keyIds: readonly string[]): Promise<(StoredSecret | null)[]> {
-    return (await this.call<{ secrets: (StoredSecret | null)[] }>('POST', '/ks/v1/site/secrets/get', { keyIds })).secrets;
+    return (await this.call<{ secrets: (StoredSecret | null)[] }>('POST', KS_PATHS.secretsGet, { keyIds })).secrets;
   }
 
   async list(): Promise<StoredSecretMeta[]> {
-    return (await this.call<{ secrets: StoredSecretMeta[] }>('POST', '/ks/v1/site/secrets/list', {})).secrets;
+    return (await this.call<{ secrets: StoredSecretMeta[] }>('POST', KS_PATHS.secretsList, {})).secrets;
   }
 
   async delete(keyId: string): Promise<boolean> {
-    return (await this.call<{ deleted: boolean }>('POST', '/ks/v1/site/secrets/delete', { keyId })).deleted;
+    return (await this.call<{ deleted: boolean }>('POST', KS_PATHS.secretsDelete, { keyId })).deleted;
   }
 
   /** Calls beyond the KeyServiceClient interface (registration, certificates) use this too. */
@@ -212,7 +219,7 @@ export class HttpsKeyServiceClient implements KeyServiceClient {
           res.on('data', (chunk: Buffer) => chunks.push(chunk));
           res.on('error', () => reject(unavailable('the response was cut off')));
           res.on('end', () => {
-            let parsed: any;
+            let parsed: { type?: unknown; detail?: string; field?: string } | null;
             try {
               parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
             } catch {
@@ -222,7 +229,7 @@ export class HttpsKeyServiceClient implements KeyServiceClient {
             const status = res.statusCode ?? 500;
             if (status < 400) resolve(parsed as T);
             else if (status === 503 || status >= 502) reject(unavailable(parsed?.type ? `${parsed.type}` : `HTTP ${status}`));
-            else if (isProblemType(parsed?.type)) reject(new KeybridgeError(parsed.type, parsed.detail, { field: parsed.field }));
+            else if (isProblemType(parsed?.type)) reject(new KeybridgeError(parsed.type, parsed?.detail, { field: parsed?.field }));
             else reject(new KeybridgeError('internal', `key service answered HTTP ${status}`));
           });
         },

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
-import { parseListen } from '../../agent/listen.ts';
-import { cmsConfigLines, up } from '../../up.ts';
+import { parseListen } from '../../config/listen.ts';
+import { cmsConfigLines, up } from '../../roles/up.ts';
 import { parse } from '../args.ts';
 import { accessLogLine, createLineWriter } from '../log-writer.ts';
 import { defaultHome } from '../agent-client.ts';

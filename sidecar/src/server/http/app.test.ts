@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerRaw, rawRequest, tlsAgent, type ClientMaterial, type RawResponse } from '../../../test-helpers/mtls.ts';
 import { startTestKeyServer, type TestKeyServer } from '../../../test-helpers/keyservice.ts';
 import { createCertificateAuthority, inspectCertificate, type CertificateAuthority } from '../../pki/index.ts';
-import { clientCert, DAY, HOUR, selfSignedCert } from '../../pki/test-fixtures.ts';
+import { clientCert, DAY, HOUR, selfSignedCert } from '../../../test-helpers/pki-fixtures.ts';
 import { openSoftwareRootKey } from '../../sealing/software.ts';
 import { loadOrCreateCa } from '../ca-store.ts';
 

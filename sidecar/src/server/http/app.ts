@@ -3,7 +3,7 @@ import { Hono, type Context } from 'hono';
 import { KeybridgeError } from '../../errors.ts';
 import { capBody, onlyFields, readJsonObject } from '../../http/json-body.ts';
 import { problemResponse } from '../../http/problem.ts';
-import type { PutSecretRequest } from '../../protocol/keyservice.ts';
+import { KS_PATHS, type PutSecretRequest } from '../../protocol/keyservice.ts';
 import type { KeyService } from '../key-service.ts';
 import type { CertifiedIdentity, IssuedCertificate, SiteAuthority } from '../site-authority.ts';
 
@@ -44,39 +44,39 @@ export function createKeyServiceApp(options: KeyServiceAppOptions): Hono<Env> {
   });
   app.use('*', capBody(KEYSERVICE_MAX_BODY_BYTES));
   // Everything under /ks/v1/site needs a valid, unrevoked client certificate of this CA.
-  app.use('/ks/v1/site/*', async (c, next) => {
+  app.use(`${KS_PATHS.site}/*`, async (c, next) => {
     c.set('identity', await authority.identify(peerCertificatePem(c)));
     return next();
   });
 
-  app.get('/ks/v1/info', async (c) => c.json(await service.info()));
+  app.get(KS_PATHS.info, async (c) => c.json(await service.info()));
 
-  app.post('/ks/v1/register', async (c) => {
+  app.post(KS_PATHS.register, async (c) => {
     const body = await readJsonObject(c);
     onlyFields(body, ['email', 'password', 'site_name', 'csr']);
     const issued = await authority.register({ email: body.email, password: body.password, siteName: body.site_name, csrPem: body.csr });
     return c.json({ ...issuedJson(issued), account_email: issued.accountEmail });
   });
 
-  app.post('/ks/v1/site/secrets/put', async (c) => {
+  app.post(KS_PATHS.secretsPut, async (c) => {
     const body = await readJsonObject(c);
     return c.json(await service.put(c.get('identity'), body as unknown as PutSecretRequest));
   });
-  app.post('/ks/v1/site/secrets/get', async (c) => {
+  app.post(KS_PATHS.secretsGet, async (c) => {
     const body = await readJsonObject(c);
     onlyFields(body, ['keyIds']);
     if (!Array.isArray(body.keyIds)) throw new KeybridgeError('invalid-field', 'must be an array', { field: 'keyIds' });
     return c.json({ secrets: await service.get(c.get('identity'), body.keyIds as string[]) });
   });
-  app.post('/ks/v1/site/secrets/list', async (c) => c.json({ secrets: await service.list(c.get('identity')) }));
-  app.post('/ks/v1/site/secrets/delete', async (c) => {
+  app.post(KS_PATHS.secretsList, async (c) => c.json({ secrets: await service.list(c.get('identity')) }));
+  app.post(KS_PATHS.secretsDelete, async (c) => {
     const body = await readJsonObject(c);
     onlyFields(body, ['keyId']);
     return c.json({ deleted: await service.delete(c.get('identity'), body.keyId as string) });
   });
 
   // A partner site (Pantheon) registers with the platform's certificate: it names only its owner's account.
-  app.post('/ks/v1/site/partner/register', async (c) => {
+  app.post(KS_PATHS.partnerRegister, async (c) => {
     const body = await readJsonObject(c);
     onlyFields(body, ['email', 'password']);
     const registered = await authority.registerPartnerSite(c.get('identity'), { email: body.email, password: body.password });
@@ -88,21 +88,21 @@ export function createKeyServiceApp(options: KeyServiceAppOptions): Hono<Env> {
     });
   });
 
-  app.get('/ks/v1/site/whoami', (c) => {
+  app.get(KS_PATHS.whoami, (c) => {
     const identity = c.get('identity');
     return c.json({ site_id: identity.siteId, environment: identity.environment, serial: identity.serialHex });
   });
-  app.post('/ks/v1/site/certificates/renew', async (c) => {
+  app.post(KS_PATHS.certificatesRenew, async (c) => {
     const body = await readJsonObject(c);
     onlyFields(body, ['csr']);
     return c.json(issuedJson(await authority.renew(c.get('identity'), body.csr)));
   });
-  app.post('/ks/v1/site/certificates/revoke', async (c) => {
+  app.post(KS_PATHS.certificatesRevoke, async (c) => {
     const body = await readJsonObject(c);
     onlyFields(body, ['serial']);
     return c.json({ revoked: await authority.revoke(c.get('identity'), body.serial) });
   });
-  app.post('/ks/v1/site/production', async (c) => {
+  app.post(KS_PATHS.production, async (c) => {
     const body = await readJsonObject(c);
     onlyFields(body, ['request', 'signature']);
     const result = await authority.moveToProduction(c.get('identity'), body);

@@ -21,6 +21,7 @@ export interface RunningKeyService {
   close(): Promise<void>;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any app's Env: only app.fetch is used
 export async function listenTls(app: Hono<any>, tls: TlsMaterial, host: string, port: number): Promise<RunningKeyService> {
   const server = createAdaptorServer({
     fetch: app.fetch,

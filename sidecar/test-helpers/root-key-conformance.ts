@@ -1,0 +1,111 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import type { RootKey } from '../src/sealing/root-key.ts';
+
+/**
+ * What every RootKey must do, whatever holds the key: the key service is written against the
+ * interface, so the software key and an HSM key must be interchangeable behind it.
+ *
+ * `makeRootKey` must return a root key with a key of its own on each call (the "another root
+ * key cannot open it" check needs two). The suite closes what it made.
+ */
+export function rootKeyConformance(name: string, makeRootKey: () => Promise<RootKey>): void {
+  describe(`RootKey conformance: ${name}`, () => {
+    const made: RootKey[] = [];
+    const make = async (): Promise<RootKey> => {
+      const key = await makeRootKey();
+      made.push(key);
+      return key;
+    };
+    afterAll(async () => {
+      for (const key of made.splice(0)) await key.close();
+    });
+
+    const rejectsUnavailable = (promise: Promise<unknown>) =>
+      expect(promise).rejects.toMatchObject({ name: 'KeybridgeError', type: 'root-key-unavailable', status: 503 });
+
+    it('describes itself: a kind, a description and a short, stable hex key id', async () => {
+      const key = await make();
+      expect(['software', 'pkcs11']).toContain(key.kind);
+      expect(key.description.length).toBeGreaterThan(0);
+      expect(key.keyId).toMatch(/^[0-9a-f]{16,64}$/);
+      expect(key.keyId).toBe(key.keyId);
+    });
+
+    it('round-trips data keys of 16, 32 and 64 bytes without touching the input', async () => {
+      const key = await make();
+      for (const size of [16, 32, 64]) {
+        const dataKey = new Uint8Array(randomBytes(size));
+        const copy = dataKey.slice();
+        const wrapped = await key.wrapDataKey(dataKey);
+        expect(wrapped).toBeInstanceOf(Uint8Array);
+        expect(wrapped.length).toBeGreaterThan(size);
+        expect(Buffer.from(wrapped).includes(Buffer.from(dataKey))).toBe(false);
+        const opened = await key.unwrapDataKey(wrapped);
+        expect(opened).toBeInstanceOf(Uint8Array);
+        expect(Buffer.from(opened).equals(Buffer.from(dataKey))).toBe(true);
+        expect(dataKey).toEqual(copy);
+      }
+    });
+
+    it('opens a data key it sealed long ago, i.e. after many other seals', async () => {
+      const key = await make();
+      const dataKey = new Uint8Array(randomBytes(32));
+      const wrapped = await key.wrapDataKey(dataKey);
+      await Promise.all(Array.from({ length: 20 }, () => key.wrapDataKey(new Uint8Array(randomBytes(32)))));
+      expect(Buffer.from(await key.unwrapDataKey(wrapped)).equals(Buffer.from(dataKey))).toBe(true);
+    });
+
+    it("rejects altered, truncated, empty and another root key's sealed keys with root-key-unavailable", async () => {
+      const key = await make();
+      const other = await make();
+      expect(other.keyId).not.toBe(key.keyId);
+      const wrapped = await key.wrapDataKey(new Uint8Array(randomBytes(32)));
+      for (const index of [0, wrapped.length >> 1, wrapped.length - 1]) {
+        const altered = wrapped.slice();
+        altered[index] ^= 0x01;
+        await rejectsUnavailable(key.unwrapDataKey(altered));
+      }
+      await rejectsUnavailable(key.unwrapDataKey(wrapped.subarray(0, wrapped.length - 8)));
+      await rejectsUnavailable(key.unwrapDataKey(new Uint8Array(0)));
+      await rejectsUnavailable(other.unwrapDataKey(wrapped));
+      // Failures do not break the key: the original still opens.
+      expect((await key.unwrapDataKey(wrapped)).length).toBe(32);
+    });
+
+    it('serves concurrent callers', async () => {
+      const key = await make();
+      const dataKeys = Array.from({ length: 100 }, () => new Uint8Array(randomBytes(32)));
+      const opened = await Promise.all(dataKeys.map(async (d) => key.unwrapDataKey(await key.wrapDataKey(d))));
+      opened.forEach((o, i) => expect(Buffer.from(o).equals(Buffer.from(dataKeys[i]))).toBe(true));
+    });
+
+    it('probes cheaply while usable, and rejects the probe once closed', async () => {
+      const key = await make();
+      if (!key.probe) return;
+      await key.probe();
+      await Promise.all(Array.from({ length: 10 }, () => key.probe!()));
+      await key.close();
+      await rejectsUnavailable(key.probe());
+    });
+
+    it('destroys itself: every later call rejects, and a second destroy finds it closed', async () => {
+      const key = await make();
+      if (!key.destroy) return;
+      const wrapped = await key.wrapDataKey(new Uint8Array(randomBytes(32)));
+      await key.destroy();
+      await rejectsUnavailable(key.unwrapDataKey(wrapped));
+      await rejectsUnavailable(key.wrapDataKey(new Uint8Array(randomBytes(32))));
+      await rejectsUnavailable(key.destroy());
+    });
+
+    it('rejects every call with root-key-unavailable once closed; closing twice is harmless', async () => {
+      const key = await make();
+      const wrapped = await key.wrapDataKey(new Uint8Array(randomBytes(32)));
+      await key.close();
+      await key.close();
+      await rejectsUnavailable(key.wrapDataKey(new Uint8Array(randomBytes(32))));
+      await rejectsUnavailable(key.unwrapDataKey(wrapped));
+    });
+  });
+}
