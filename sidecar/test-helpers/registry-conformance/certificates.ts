@@ -15,9 +15,11 @@ export function certificatesConformance(current: () => RegistryHarness): void {
       expect(await registry.getCertificate('0a1b2c3d4e5f')).toEqual({
         ...record,
         serialHex: 'a1b2c3d4e5f',
+        supersededAt: null,
         revokedAt: null,
         revokedBy: null,
         revocationReason: null,
+        lastSeenAt: null,
       });
     });
 
@@ -65,19 +67,21 @@ export function certificatesConformance(current: () => RegistryHarness): void {
       expect(await registry.getCertificate('xyz')).toBeNull();
     });
 
-    it('records a replacement only for a certificate of the same site', async () => {
+    it('records a parent only for a certificate of the same site', async () => {
       const { registry } = current();
       const site = await newSite(registry);
       const other = await newSite(registry);
       await registry.recordCertificate(certificate(site.siteId, 'd1'));
       await registry.recordCertificate(certificate(other.siteId, 'e1'));
-      for (const replacesSerial of ['f1', 'e1']) {
+      for (const parentSerial of ['f1', 'e1']) {
         await expect(
-          registry.recordCertificate(certificate(site.siteId, 'd2', { replacesSerial, environment: 'production' })),
-        ).rejects.toMatchObject({ type: 'invalid-field', field: 'replacesSerial' });
+          registry.recordCertificate(certificate(site.siteId, 'd2', { parentSerial, environment: 'production', origin: 'production' })),
+        ).rejects.toMatchObject({ type: 'invalid-field', field: 'parentSerial' });
       }
-      await registry.recordCertificate(certificate(site.siteId, 'd2', { replacesSerial: '00D1', environment: 'production' }));
-      expect((await registry.getCertificate('d2'))?.replacesSerial).toBe('d1');
+      await registry.recordCertificate(
+        certificate(site.siteId, 'd2', { parentSerial: '00D1', environment: 'production', origin: 'production' }),
+      );
+      expect(await registry.getCertificate('d2')).toMatchObject({ parentSerial: 'd1', origin: 'production' });
     });
 
     it("lists a site's certificates newest first, and nothing for other sites", async () => {

@@ -34,7 +34,8 @@ export function certificate(siteId: string, serialHex: string, over: Partial<New
     notBefore: at(1),
     notAfter: '2026-01-01T00:00:00.000Z',
     issuedAt: at(1),
-    replacesSerial: null,
+    origin: 'registration',
+    parentSerial: null,
     ...over,
   };
 }

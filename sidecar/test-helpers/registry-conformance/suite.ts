@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Registry } from '../../src/storage/registry-types.ts';
 import { certificatesConformance } from './certificates.ts';
+import { lineageConformance } from './lineage.ts';
 import { AT, HASH, at, certificate, exactlyOne, newSite } from './fixtures.ts';
 import type { MakeRegistry, RegistryHarness } from './fixtures.ts';
 
@@ -105,6 +106,7 @@ export function registryConformanceSuite(name: string, makeRegistry: MakeRegistr
           region: 'eu',
           partner: null,
           productionApproval: 'none',
+          productionRequestedBy: null,
           createdAt: AT,
         });
         expect(await registry.getSite(site.siteId)).toEqual(site);
@@ -181,6 +183,7 @@ export function registryConformanceSuite(name: string, makeRegistry: MakeRegistr
     });
 
     certificatesConformance(() => harness);
+    lineageConformance(() => harness);
 
     describe('close', () => {
       it('rejects every call after close, and close twice is fine', async () => {
@@ -198,6 +201,16 @@ export function registryConformanceSuite(name: string, makeRegistry: MakeRegistr
           registry.getCertificate('abc'),
           registry.listCertificates(site.siteId),
           registry.revokeCertificate('abc', { at: AT, by: 'op', reason: 'r' }),
+          registry.revokeLineage({ siteId: site.siteId, environment: 'development', issuedUpTo: AT, at: AT, by: 'op', reason: 'r' }),
+          registry.touchCertificate('abc', AT),
+          registry.getAccount(site.accountId),
+          registry.setAccountPassword(site.accountId, HASH),
+          registry.updateProductionApproval(
+            site.siteId,
+            { approval: 'none', requestedBy: null },
+            { approval: 'pending', requestedBy: 'ab' },
+            AT,
+          ),
           registry.useNonce(site.siteId, 'n', AT),
         ];
         for (const call of calls) await expect(call).rejects.toMatchObject({ type: 'storage-failure' });

@@ -7,6 +7,11 @@ import { openPostgresStorage } from './storage.ts';
 import { POSTGRES_MIGRATIONS } from './schema.ts';
 import { registryConformanceSuite } from '../../../test-helpers/registry-conformance/suite.ts';
 import { AT, HASH, certificate, newSite } from '../../../test-helpers/registry-conformance/fixtures.ts';
+import {
+  LINEAGE_MIGRATION_VERSION,
+  VERSION_3_ROWS,
+  expectVersion3RowsMigrated,
+} from '../../../test-helpers/registry-conformance/previous-schema.ts';
 import { openPostgresRegistry, openPostgresStores } from './registry.ts';
 
 // One real server for the whole file, a fresh schema for every harness.
@@ -118,6 +123,31 @@ describe('PostgreSQL registry specifics', () => {
       const rows = await sql(db.url, 'SELECT version, applied_at FROM keybridge_schema_migrations ORDER BY version');
       expect(rows.map((r) => r.version)).toEqual(POSTGRES_MIGRATIONS.map((m) => m.version));
       expect(rows[0].applied_at).toBe('old');
+    } finally {
+      await db.drop();
+    }
+  });
+
+  it('migrates a registry made before certificate lineage: every row kept, origins inferred, new rules in force', async () => {
+    const db = await freshSchema();
+    try {
+      await sql(
+        db.url,
+        'CREATE TABLE keybridge_schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at text NOT NULL)',
+      );
+      for (const migration of POSTGRES_MIGRATIONS.filter((m) => m.version < LINEAGE_MIGRATION_VERSION)) {
+        await sql(db.url, migration.sql);
+        await sql(db.url, 'INSERT INTO keybridge_schema_migrations VALUES ($1, $2, $3)', [migration.version, migration.name, 'old']);
+      }
+      for (const statement of VERSION_3_ROWS) await sql(db.url, statement);
+      const stores = await openPostgresStores(db.url);
+      try {
+        await expectVersion3RowsMigrated(stores.registry);
+      } finally {
+        await stores.close();
+      }
+      const rows = await sql(db.url, 'SELECT version FROM keybridge_schema_migrations ORDER BY version');
+      expect(rows.map((r) => r.version)).toEqual(POSTGRES_MIGRATIONS.map((m) => m.version));
     } finally {
       await db.drop();
     }

@@ -1,21 +1,22 @@
 import type pg from 'pg';
 import { KeybridgeError } from '../../errors.ts';
-import { ENVIRONMENTS } from '../../protocol/keyservice.ts';
 import { PostgresStorage, openPostgresStorage, type PostgresStorageOptions } from './storage.ts';
 import { pgStorageFailure, runPostgres } from './errors.ts';
-import { CERTIFICATE_COLUMNS, SITE_COLUMNS, type Row } from '../registry-rows.ts';
-import { accountFromRow, certificateFromRow, requireText, siteFromRow } from '../registry-rows.ts';
+import { pgTransaction } from './transaction.ts';
+import * as certificates from './registry-certificates.ts';
+import { SITE_COLUMNS, type Row } from '../registry-rows.ts';
+import { accountFromRow, approvalChangeValues, optionalSerial, requireText, siteFromRow } from '../registry-rows.ts';
 import {
-  canonicalSerial,
   newAccountId,
   newSiteId,
   normalizeEmail,
   requireApproval,
-  requireSerial,
   type AccountRecord,
   type CertificateRecord,
+  type LineageRevocation,
   type NewCertificate,
   type ProductionApproval,
+  type ProductionRequestState,
   type Registry,
   type SiteFilter,
   type SiteRecord,
@@ -67,8 +68,6 @@ export async function openPostgresStores(url: string, options: PostgresStorageOp
   };
 }
 
-const RECORD_ATTEMPTS = 3;
-
 export class PostgresRegistry implements Registry {
   readonly #pool: pg.Pool;
   readonly #ownsPool: boolean;
@@ -111,6 +110,26 @@ export class PostgresRegistry implements Registry {
     });
   }
 
+  async getAccount(accountId: string): Promise<AccountRecord | null> {
+    return this.#run('reading an account', async () => {
+      const { rows } = await this.#pool.query<Row>(
+        'SELECT account_id, email, password_hash, created_at FROM accounts WHERE account_id = $1',
+        [String(accountId)],
+      );
+      return rows.length ? accountFromRow(rows[0]) : null;
+    });
+  }
+
+  async setAccountPassword(accountId: string, passwordHash: string): Promise<boolean> {
+    return this.#run('setting an account password', async () => {
+      const { rowCount } = await this.#pool.query('UPDATE accounts SET password_hash = $1 WHERE account_id = $2', [
+        requireText(passwordHash, 'passwordHash'),
+        String(accountId),
+      ]);
+      return (rowCount ?? 0) > 0;
+    });
+  }
+
   async createSite(input: { accountId: string; name: string; region: string; partner?: string | null; at: string }): Promise<SiteRecord> {
     return this.#run('creating a site', async () => {
       const record: SiteRecord = {
@@ -120,6 +139,7 @@ export class PostgresRegistry implements Registry {
         region: requireText(input.region, 'region'),
         partner: input.partner ?? null,
         productionApproval: 'none',
+        productionRequestedBy: null,
         createdAt: input.at,
       };
       // The account check and the insert are one statement (accounts are never deleted).
@@ -158,89 +178,55 @@ export class PostgresRegistry implements Registry {
     });
   }
 
-  async setProductionApproval(siteId: string, approval: ProductionApproval, at: string): Promise<boolean> {
+  async setProductionApproval(
+    siteId: string,
+    approval: ProductionApproval,
+    at: string,
+    requestedBy: string | null = null,
+  ): Promise<boolean> {
     return this.#run('setting a production approval', async () => {
       const { rowCount } = await this.#pool.query(
-        'UPDATE sites SET production_approval = $1, production_approval_at = $2 WHERE site_id = $3',
-        [requireApproval(approval), at, siteId],
+        'UPDATE sites SET production_approval = $1, production_requested_by = $2, production_approval_at = $3 WHERE site_id = $4',
+        [requireApproval(approval), optionalSerial(requestedBy), at, siteId],
+      );
+      return (rowCount ?? 0) > 0;
+    });
+  }
+
+  async updateProductionApproval(siteId: string, from: ProductionRequestState, to: ProductionRequestState, at: string): Promise<boolean> {
+    return this.#run('updating a production approval', async () => {
+      // One statement: a concurrent update of the same row waits, then re-checks the WHERE on the new row.
+      const { rowCount } = await this.#pool.query(
+        `UPDATE sites SET production_approval = $1, production_requested_by = $2, production_approval_at = $3
+         WHERE site_id = $4 AND production_approval = $5 AND production_requested_by IS NOT DISTINCT FROM $6`,
+        approvalChangeValues(siteId, from, to, at),
       );
       return (rowCount ?? 0) > 0;
     });
   }
 
   async recordCertificate(record: NewCertificate): Promise<void> {
-    await this.#run('recording a certificate', async () => {
-      const serial = requireSerial(record.serialHex, 'serialHex');
-      const replaces = record.replacesSerial == null ? null : requireSerial(record.replacesSerial, 'replacesSerial');
-      if (!ENVIRONMENTS.includes(record.environment)) {
-        throw new KeybridgeError('invalid-field', 'unknown environment', { field: 'environment' });
-      }
-      for (let attempt = 1; ; attempt += 1) {
-        // The site and replacement checks and the insert are one statement; when it inserts
-        // nothing, later reads say why, in SQLite's order (site, replacement, serial).
-        const { rowCount } = await this.#pool.query(
-          `INSERT INTO certificates (serial_hex, site_id, environment, fingerprint_sha256, not_before, not_after,
-             issued_at, replaces_serial)
-           SELECT $1, s.site_id, $3, $4, $5, $6, $7, $8 FROM sites s
-           WHERE s.site_id = $2 AND ($8::text IS NULL
-             OR EXISTS (SELECT 1 FROM certificates c WHERE c.serial_hex = $8::text AND c.site_id = s.site_id))
-           ON CONFLICT (serial_hex) DO NOTHING`,
-          [
-            serial,
-            record.siteId,
-            record.environment,
-            record.fingerprintSha256,
-            record.notBefore,
-            record.notAfter,
-            record.issuedAt,
-            replaces,
-          ],
-        );
-        if (rowCount === 1) return;
-        const refusal = await this.#whyNotRecorded(serial, record.siteId, replaces);
-        if (refusal) throw refusal;
-        // Nothing explains it: a site or replaced certificate committed after the insert's
-        // snapshot was taken. Try again, on a newer snapshot.
-        if (attempt >= RECORD_ATTEMPTS) {
-          throw new KeybridgeError('storage-failure', 'recording a certificate: concurrent writes kept conflicting');
-        }
-      }
-    });
+    await this.#run('recording a certificate', () => certificates.recordCertificate(this.#transaction, record));
   }
 
   async getCertificate(serialHex: string): Promise<CertificateRecord | null> {
-    return this.#run('reading a certificate', async () => {
-      const serial = canonicalSerial(serialHex);
-      if (serial === null) return null;
-      const { rows } = await this.#pool.query<Row>(`SELECT ${CERTIFICATE_COLUMNS} FROM certificates WHERE serial_hex = $1`, [serial]);
-      return rows.length ? certificateFromRow(rows[0]) : null;
-    });
+    return this.#run('reading a certificate', () => certificates.getCertificate(this.#pool, serialHex));
   }
 
   async listCertificates(siteId: string): Promise<CertificateRecord[]> {
-    return this.#run('listing certificates', async () => {
-      const { rows } = await this.#pool.query<Row>(
-        `SELECT ${CERTIFICATE_COLUMNS} FROM certificates WHERE site_id = $1 ORDER BY issued_at DESC, seq DESC`,
-        [siteId],
-      );
-      return rows.map(certificateFromRow);
-    });
+    return this.#run('listing certificates', () => certificates.listCertificates(this.#pool, siteId));
   }
 
   async revokeCertificate(serialHex: string, input: { at: string; by: string; reason: string }): Promise<boolean> {
-    return this.#run('revoking a certificate', async () => {
-      const serial = canonicalSerial(serialHex);
-      if (serial === null) return false;
-      // One statement: the first revocation wins, later ones rewrite nothing (a later one that
-      // waited on the first's row lock re-evaluates COALESCE on the revoked row).
-      const { rowCount } = await this.#pool.query(
-        `UPDATE certificates SET revoked_at = COALESCE(revoked_at, $1), revoked_by = COALESCE(revoked_by, $2),
-           revocation_reason = COALESCE(revocation_reason, $3)
-         WHERE serial_hex = $4`,
-        [requireText(input.at, 'at'), requireText(input.by, 'by'), String(input.reason ?? ''), serial],
-      );
-      return (rowCount ?? 0) > 0;
-    });
+    return this.#run('revoking a certificate', () => certificates.revokeCertificate(this.#pool, serialHex, input));
+  }
+
+  async revokeLineage(input: LineageRevocation): Promise<string[]> {
+    return this.#run('revoking certificates', () => certificates.revokeLineage(this.#transaction, input));
+  }
+
+  async touchCertificate(serialHex: string, at: string): Promise<void> {
+    await this.#run('noting a certificate as seen', () => certificates.touchCertificate(this.#pool, serialHex, at));
   }
 
   async useNonce(siteId: string, nonce: string, at: string): Promise<boolean> {
@@ -264,24 +250,10 @@ export class PostgresRegistry implements Registry {
     }
   }
 
-  /** The `invalid-field` refusal that explains an insert that inserted nothing, or null. */
-  async #whyNotRecorded(serial: string, siteId: string, replaces: string | null): Promise<KeybridgeError | null> {
-    const site = await this.#pool.query('SELECT 1 FROM sites WHERE site_id = $1', [siteId]);
-    if (site.rows.length === 0) return new KeybridgeError('invalid-field', 'no such site', { field: 'siteId' });
-    if (replaces !== null) {
-      const { rows } = await this.#pool.query<Row>('SELECT site_id FROM certificates WHERE serial_hex = $1', [replaces]);
-      if (rows.length === 0 || rows[0].site_id !== siteId) {
-        return new KeybridgeError('invalid-field', 'no such certificate of this site', { field: 'replacesSerial' });
-      }
-    }
-    const taken = await this.#pool.query('SELECT 1 FROM certificates WHERE serial_hex = $1', [serial]);
-    if (taken.rows.length > 0) {
-      return new KeybridgeError('invalid-field', `certificate serial ${serial} is already recorded`, { field: 'serialHex' });
-    }
-    return null;
-  }
-
   #run<T>(operation: string, body: () => Promise<T>): Promise<T> {
     return runPostgres(this.#closed, operation, body);
   }
+
+  readonly #transaction = <T>(operation: string, body: (client: pg.PoolClient) => Promise<T>): Promise<T> =>
+    pgTransaction(this.#pool, () => this.#closed, operation, body);
 }

@@ -153,6 +153,26 @@ export const POSTGRES_MIGRATIONS: readonly { version: number; name: string; sql:
       CREATE INDEX vaults_by_root_key ON vaults (root_key_id);
     `,
   },
+  {
+    // Certificate lineage and per-request production approval, as SQLite's migration 4.
+    version: 4,
+    name: 'certificate lineage, per-request production approval',
+    sql: `
+      ALTER TABLE certificates ADD COLUMN origin text NOT NULL DEFAULT 'registration'
+        CHECK (origin IN ('registration', 'renewal', 'custom', 'production', 'production-host', 'partner-binding', 'reissue'));
+      ALTER TABLE certificates ADD COLUMN superseded_at text COLLATE "C";
+      ALTER TABLE certificates ADD COLUMN last_seen_at text COLLATE "C";
+      UPDATE certificates c SET origin = CASE
+        WHEN (SELECT s.partner FROM sites s WHERE s.site_id = c.site_id) IS NOT NULL THEN 'partner-binding'
+        WHEN c.replaces_serial IS NULL THEN 'registration'
+        WHEN c.environment = 'production'
+          AND (SELECT p.environment FROM certificates p WHERE p.serial_hex = c.replaces_serial) = 'development' THEN 'production'
+        ELSE 'renewal' END;
+      CREATE INDEX certificates_by_lineage ON certificates (site_id, environment, issued_at);
+
+      ALTER TABLE sites ADD COLUMN production_requested_by text COLLATE "C";
+    `,
+  },
 ];
 
 export const POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS[POSTGRES_MIGRATIONS.length - 1].version;
@@ -162,6 +182,8 @@ export const PG_LOCK_CLASS = 0x6b62;
 export const PG_LOCK_MIGRATIONS = 1;
 /** Held from a transaction's audit insert to its commit, so `seq` order is commit order. */
 export const PG_LOCK_AUDIT = 2;
+/** Per site (class, hashtext(site_id)): serialises recording a certificate with revoking its lineage. */
+export const PG_LOCK_CLASS_SITE_CERTIFICATES = 0x6b63;
 
 /** Brings the database up to `POSTGRES_SCHEMA_VERSION`; refuses a database from a newer keybridge. */
 export async function migratePostgres(pool: pg.Pool, now: () => string): Promise<void> {

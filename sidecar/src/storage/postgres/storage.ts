@@ -3,7 +3,8 @@ import pg from 'pg';
 import { KeybridgeError } from '../../errors.ts';
 import { migratePostgres } from './schema.ts';
 import { insertAudit } from './audit.ts';
-import { isRetryableConflict, pgStorageFailure, runPostgres } from './errors.ts';
+import { pgStorageFailure, runPostgres } from './errors.ts';
+import { pgTransaction } from './transaction.ts';
 import { type Row, auditFromRow, fromBuffer, metaFromRow, toBuffer, vaultFromRow } from '../rows.ts';
 import * as rootKeys from './root-keys.ts';
 import {
@@ -80,8 +81,6 @@ export async function openPostgresStorage(url: string, options: PostgresStorageO
 }
 
 type Queryable = pg.Pool | pg.PoolClient;
-const ignore = (): void => undefined;
-const TRANSACTION_ATTEMPTS = 3;
 
 export class PostgresStorage implements Storage {
   readonly #pool: pg.Pool;
@@ -253,28 +252,8 @@ export class PostgresStorage implements Storage {
   }
 
   /** BEGIN … COMMIT on one pooled connection; retried on serialization failures and deadlocks only. */
-  async #transaction<T>(operation: string, body: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt += 1) {
-      const client = await this.#run(operation, () => this.#pool.connect());
-      client.on('error', ignore);
-      let broken: Error | undefined;
-      try {
-        await client.query('BEGIN');
-        const result = await body(client);
-        await client.query('COMMIT');
-        return result;
-      } catch (error) {
-        // A connection that cannot even roll back is destroyed rather than pooled.
-        await client.query('ROLLBACK').catch((rollbackError: Error) => {
-          broken = rollbackError;
-        });
-        if (isRetryableConflict(error) && attempt < TRANSACTION_ATTEMPTS && !this.#closed) continue;
-        throw pgStorageFailure(error, operation);
-      } finally {
-        client.removeListener('error', ignore);
-        client.release(broken);
-      }
-    }
+  #transaction<T>(operation: string, body: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return pgTransaction(this.#pool, () => this.#closed, operation, body);
   }
 }
 

@@ -5,6 +5,11 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { registryConformanceSuite } from '../../../test-helpers/registry-conformance/suite.ts';
 import { AT, HASH, certificate, newSite } from '../../../test-helpers/registry-conformance/fixtures.ts';
+import {
+  LINEAGE_MIGRATION_VERSION,
+  VERSION_3_ROWS,
+  expectVersion3RowsMigrated,
+} from '../../../test-helpers/registry-conformance/previous-schema.ts';
 import { SqliteRegistry, openSqliteStores } from './registry.ts';
 import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from './schema.ts';
 import { openSqliteStorage } from './storage.ts';
@@ -93,6 +98,25 @@ describe('SQLite registry specifics', () => {
     expect((await storage.getSecrets('v-old', ['1'.repeat(64)])).size).toBe(1);
     await storage.close();
     expect(versions(file)).toEqual(applied);
+  });
+
+  it('migrates a registry made before certificate lineage: every row kept, origins inferred, new rules in force', async () => {
+    const file = join(tempDir(), 'kb.db');
+    const db = new Database(file);
+    db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT');
+    for (const migration of SQLITE_MIGRATIONS.filter((m) => m.version < LINEAGE_MIGRATION_VERSION)) {
+      db.exec(migration.sql);
+      db.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(migration.version, migration.name, 'old');
+    }
+    for (const statement of VERSION_3_ROWS) db.exec(statement);
+    db.close();
+    const stores = await openSqliteStores(file);
+    try {
+      await expectVersion3RowsMigrated(stores.registry);
+    } finally {
+      await stores.close();
+    }
+    expect(versions(file).map((r) => r.version)).toEqual(SQLITE_MIGRATIONS.map((m) => m.version));
   });
 
   it('shares one private database file between the storage and the registry', async () => {

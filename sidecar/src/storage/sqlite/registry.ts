@@ -1,22 +1,22 @@
 import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { KeybridgeError } from '../../errors.ts';
-import { ENVIRONMENTS } from '../../protocol/keyservice.ts';
 import { SqliteStorage, openSqliteStorage, type SqliteStorageOptions } from './storage.ts';
 import { runSqlite, storageFailure } from './errors.ts';
-import { CERTIFICATE_COLUMNS, SITE_COLUMNS, type Row } from '../registry-rows.ts';
-import { accountFromRow, certificateFromRow, requireText, siteFromRow } from '../registry-rows.ts';
+import { SITE_COLUMNS, type Row } from '../registry-rows.ts';
+import { accountFromRow, approvalChangeValues, optionalSerial, requireText, siteFromRow } from '../registry-rows.ts';
+import * as certificates from './registry-certificates.ts';
 import {
-  canonicalSerial,
   newAccountId,
   newSiteId,
   normalizeEmail,
   requireApproval,
-  requireSerial,
   type AccountRecord,
   type CertificateRecord,
+  type LineageRevocation,
   type NewCertificate,
   type ProductionApproval,
+  type ProductionRequestState,
   type Registry,
   type SiteFilter,
   type SiteRecord,
@@ -117,6 +117,24 @@ export class SqliteRegistry implements Registry {
     });
   }
 
+  async getAccount(accountId: string): Promise<AccountRecord | null> {
+    return this.#run('reading an account', () => {
+      const row = this.#db
+        .prepare('SELECT account_id, email, password_hash, created_at FROM accounts WHERE account_id = ?')
+        .get(String(accountId)) as Row | undefined;
+      return row ? accountFromRow(row) : null;
+    });
+  }
+
+  async setAccountPassword(accountId: string, passwordHash: string): Promise<boolean> {
+    return this.#run('setting an account password', () => {
+      const { changes } = this.#db
+        .prepare('UPDATE accounts SET password_hash = ? WHERE account_id = ?')
+        .run(requireText(passwordHash, 'passwordHash'), String(accountId));
+      return changes > 0;
+    });
+  }
+
   async createSite(input: { accountId: string; name: string; region: string; partner?: string | null; at: string }): Promise<SiteRecord> {
     return this.#run('creating a site', () => {
       const record: SiteRecord = {
@@ -126,6 +144,7 @@ export class SqliteRegistry implements Registry {
         region: requireText(input.region, 'region'),
         partner: input.partner ?? null,
         productionApproval: 'none',
+        productionRequestedBy: null,
         createdAt: input.at,
       };
       this.#db
@@ -170,92 +189,54 @@ export class SqliteRegistry implements Registry {
     });
   }
 
-  async setProductionApproval(siteId: string, approval: ProductionApproval, at: string): Promise<boolean> {
+  async setProductionApproval(
+    siteId: string,
+    approval: ProductionApproval,
+    at: string,
+    requestedBy: string | null = null,
+  ): Promise<boolean> {
     return this.#run('setting a production approval', () => {
       const { changes } = this.#db
-        .prepare('UPDATE sites SET production_approval = ?, production_approval_at = ? WHERE site_id = ?')
-        .run(requireApproval(approval), at, siteId);
+        .prepare('UPDATE sites SET production_approval = ?, production_requested_by = ?, production_approval_at = ? WHERE site_id = ?')
+        .run(requireApproval(approval), optionalSerial(requestedBy), at, siteId);
+      return changes > 0;
+    });
+  }
+
+  async updateProductionApproval(siteId: string, from: ProductionRequestState, to: ProductionRequestState, at: string): Promise<boolean> {
+    return this.#run('updating a production approval', () => {
+      const { changes } = this.#db
+        .prepare(
+          `UPDATE sites SET production_approval = ?, production_requested_by = ?, production_approval_at = ?
+           WHERE site_id = ? AND production_approval = ? AND production_requested_by IS ?`,
+        )
+        .run(...approvalChangeValues(siteId, from, to, at));
       return changes > 0;
     });
   }
 
   async recordCertificate(record: NewCertificate): Promise<void> {
-    this.#run('recording a certificate', () => {
-      const serial = requireSerial(record.serialHex, 'serialHex');
-      const replaces = record.replacesSerial == null ? null : requireSerial(record.replacesSerial, 'replacesSerial');
-      if (!ENVIRONMENTS.includes(record.environment)) {
-        throw new KeybridgeError('invalid-field', 'unknown environment', { field: 'environment' });
-      }
-      this.#db
-        .transaction(() => {
-          if (!this.#db.prepare('SELECT 1 FROM sites WHERE site_id = ?').get(record.siteId)) {
-            throw new KeybridgeError('invalid-field', 'no such site', { field: 'siteId' });
-          }
-          if (replaces !== null) {
-            const old = this.#db.prepare('SELECT site_id FROM certificates WHERE serial_hex = ?').get(replaces) as Row | undefined;
-            if (!old || old.site_id !== record.siteId) {
-              throw new KeybridgeError('invalid-field', 'no such certificate of this site', { field: 'replacesSerial' });
-            }
-          }
-          const { changes } = this.#db
-            .prepare(
-              `INSERT INTO certificates (serial_hex, site_id, environment, fingerprint_sha256, not_before, not_after,
-                 issued_at, replaces_serial)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (serial_hex) DO NOTHING`,
-            )
-            .run(
-              serial,
-              record.siteId,
-              record.environment,
-              record.fingerprintSha256,
-              record.notBefore,
-              record.notAfter,
-              record.issuedAt,
-              replaces,
-            );
-          if (changes === 0) {
-            throw new KeybridgeError('invalid-field', `certificate serial ${serial} is already recorded`, {
-              field: 'serialHex',
-            });
-          }
-        })
-        .immediate();
-    });
+    this.#run('recording a certificate', () => certificates.recordCertificate(this.#db, record));
   }
 
   async getCertificate(serialHex: string): Promise<CertificateRecord | null> {
-    return this.#run('reading a certificate', () => {
-      const serial = canonicalSerial(serialHex);
-      if (serial === null) return null;
-      const row = this.#db.prepare(`SELECT ${CERTIFICATE_COLUMNS} FROM certificates WHERE serial_hex = ?`).get(serial) as Row | undefined;
-      return row ? certificateFromRow(row) : null;
-    });
+    return this.#run('reading a certificate', () => certificates.getCertificate(this.#db, serialHex));
   }
 
   async listCertificates(siteId: string): Promise<CertificateRecord[]> {
-    return this.#run('listing certificates', () =>
-      (
-        this.#db
-          .prepare(`SELECT ${CERTIFICATE_COLUMNS} FROM certificates WHERE site_id = ? ORDER BY issued_at DESC, rowid DESC`)
-          .all(siteId) as Row[]
-      ).map(certificateFromRow),
-    );
+    return this.#run('listing certificates', () => certificates.listCertificates(this.#db, siteId));
   }
 
   async revokeCertificate(serialHex: string, input: { at: string; by: string; reason: string }): Promise<boolean> {
-    return this.#run('revoking a certificate', () => {
-      const serial = canonicalSerial(serialHex);
-      if (serial === null) return false;
-      // One statement: the first revocation wins, later ones rewrite nothing.
-      const { changes } = this.#db
-        .prepare(
-          `UPDATE certificates SET revoked_at = COALESCE(revoked_at, ?), revoked_by = COALESCE(revoked_by, ?),
-             revocation_reason = COALESCE(revocation_reason, ?)
-           WHERE serial_hex = ?`,
-        )
-        .run(requireText(input.at, 'at'), requireText(input.by, 'by'), String(input.reason ?? ''), serial);
-      return changes > 0;
-    });
+    return this.#run('revoking a certificate', () => certificates.revokeCertificate(this.#db, serialHex, input));
+  }
+
+  async revokeLineage(input: LineageRevocation): Promise<string[]> {
+    return this.#run('revoking certificates', () => certificates.revokeLineage(this.#db, input));
+  }
+
+  async touchCertificate(serialHex: string, at: string): Promise<void> {
+    this.#run('noting a certificate as seen', () => certificates.touchCertificate(this.#db, serialHex, at));
   }
 
   async useNonce(siteId: string, nonce: string, at: string): Promise<boolean> {

@@ -129,6 +129,29 @@ export const SQLITE_MIGRATIONS: readonly { version: number; name: string; sql: s
       CREATE INDEX vaults_by_root_key ON vaults (root_key_id);
     `,
   },
+  {
+    // Certificate lineage (DESIGN.md, Certificates): where each certificate came from, when a
+    // renewal's overlap ends for the one it replaced, when it was last seen; and the serial a
+    // site's one open production request is about (the operator approves a request, not a
+    // site). Rows of earlier versions get the origin their parent implies.
+    version: 4,
+    name: 'certificate lineage, per-request production approval',
+    sql: `
+      ALTER TABLE certificates ADD COLUMN origin TEXT NOT NULL DEFAULT 'registration'
+        CHECK (origin IN ('registration', 'renewal', 'custom', 'production', 'production-host', 'partner-binding', 'reissue'));
+      ALTER TABLE certificates ADD COLUMN superseded_at TEXT;
+      ALTER TABLE certificates ADD COLUMN last_seen_at TEXT;
+      UPDATE certificates SET origin = CASE
+        WHEN (SELECT s.partner FROM sites s WHERE s.site_id = certificates.site_id) IS NOT NULL THEN 'partner-binding'
+        WHEN replaces_serial IS NULL THEN 'registration'
+        WHEN environment = 'production'
+          AND (SELECT p.environment FROM certificates p WHERE p.serial_hex = certificates.replaces_serial) = 'development' THEN 'production'
+        ELSE 'renewal' END;
+      CREATE INDEX certificates_by_lineage ON certificates (site_id, environment, issued_at);
+
+      ALTER TABLE sites ADD COLUMN production_requested_by TEXT;
+    `,
+  },
 ];
 
 export const SQLITE_SCHEMA_VERSION = SQLITE_MIGRATIONS[SQLITE_MIGRATIONS.length - 1].version;
