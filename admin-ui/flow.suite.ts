@@ -158,6 +158,9 @@ describe('Settings → Keybridge', () => {
 
   it('asks before the move to production, and cancelling sends nothing', async () => {
     const before = await settledAgentRequestCount(env);
+    // The move needs the account password: the form asks for it (and the browser refuses to submit without).
+    expect(await page.getAttribute('#kb-production-password', 'autocomplete')).toBe('current-password');
+    await page.fill('#kb-production-password', 'not sent: cancelled below');
     await page.click('.kb-form-production button[type="submit"]');
     const question = page.locator('.kb-form-production .kb-confirm-text');
     await expect(question.textContent()).resolves.toContain('Move this site to production?');

@@ -435,7 +435,8 @@
       max: field.max,
       step: field.step,
       value: field.default !== undefined ? field.default : null,
-      autocomplete: field.type === 'password' ? 'new-password' : field.type === 'email' ? 'email' : 'off',
+      // The spec may say (the production form asks for the existing account password: current-password).
+      autocomplete: field.autocomplete || (field.type === 'password' ? 'new-password' : field.type === 'email' ? 'email' : 'off'),
       spellcheck: field.type === 'text' ? 'false' : null,
       'aria-describedby': id + '-error' + (field.help ? ' ' + id + '-help' : ''),
     });

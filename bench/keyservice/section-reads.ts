@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { openMeta, openValue } from '../../sidecar/src/server/record-seal.ts';
 import type { Cleanup } from './cleanup.ts';
 import type { Backend, KeyServiceBenchOptions } from './config.ts';
@@ -142,7 +143,9 @@ export async function readsSection(
       p99Us: handler.p99Us,
       extra: { meanUs: handler.meanUs },
     });
-    const identify = await measure(() => server.authority.identify(certificatePem), { seconds: part, concurrency: 1 });
+    // The exact DER bytes a TLS handshake hands the app.
+    const certificateDer = new X509Certificate(certificatePem).raw;
+    const identify = await measure(() => server.authority.identify(certificateDer), { seconds: part, concurrency: 1 });
     rows.push(row('identify', '  alone: SiteAuthority.identify (cert verify + registry, per request)', identify));
     const extra = overHttps.latency.meanUs - mean;
     const wire = overHttps.latency.meanUs - handler.meanUs;

@@ -30,7 +30,7 @@ beforeAll(async () => {
   // The production host starts as a copy of the site's certificate directory, then moves.
   cpSync(join(work, 'dev', 'certs'), join(work, 'prod', 'certs'), { recursive: true });
   production = await startTestAgent(server, { certDir: join(work, 'prod', 'certs') });
-  const moved = await production.call('POST', '/v1/production', {});
+  const moved = await production.call('POST', '/v1/production', { password: 'a long enough password' });
   expect(moved.status, moved.text).toBe(200);
   expect(moved.json).toMatchObject({ status: 'issued', environment: 'production', site_id: registered.json.site_id });
 });

@@ -47,6 +47,12 @@ export const PROBLEMS = {
     title: 'The move-to-production request is not signed by a valid development certificate of this site',
   },
   'request-replayed': { status: 409, title: 'This request was already used' },
+  'certificate-forbidden': {
+    status: 403,
+    title:
+      'This certificate may not do this: it acts only within its own environment, and only a production certificate adds production hosts',
+  },
+  'rate-limited': { status: 429, title: 'Too many attempts: try again after the number of seconds in Retry-After' },
   'account-exists': { status: 409, title: 'An account with this email exists: give its password' },
   'credentials-invalid': { status: 401, title: 'The email or password is wrong' },
   'not-registered': { status: 409, title: 'This site is not registered with a key service yet: run keybridge register' },
@@ -70,14 +76,17 @@ export class KeybridgeError extends Error {
   readonly status: number;
   readonly detail?: string;
   readonly field?: string;
+  /** `rate-limited`: whole seconds until a retry can succeed (the Retry-After header). */
+  readonly retryAfterSeconds?: number;
 
-  constructor(type: ProblemType, detail?: string, options: { field?: string; cause?: unknown } = {}) {
+  constructor(type: ProblemType, detail?: string, options: { field?: string; cause?: unknown; retryAfterSeconds?: number } = {}) {
     super(detail ? `${PROBLEMS[type].title}: ${detail}` : PROBLEMS[type].title, { cause: options.cause });
     this.name = 'KeybridgeError';
     this.type = type;
     this.status = PROBLEMS[type].status;
     this.detail = detail;
     this.field = options.field;
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 
   toProblem(): ProblemDetails {

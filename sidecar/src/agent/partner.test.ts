@@ -235,7 +235,7 @@ describe('partner registration', () => {
     expect(refused.status).toBe(409);
     expect(refused.json.type).toBe('account-exists');
     expect(existsSync(join(agent.certDir, 'site.json'))).toBe(false);
-    expect((await agent.call('POST', '/v1/register', { email: 'taken@example.com', password: 'wrong' })).json.type).toBe(
+    expect((await agent.call('POST', '/v1/register', { email: 'taken@example.com', password: 'not the right password' })).json.type).toBe(
       'credentials-invalid',
     );
     expect((await agent.call('POST', '/v1/register', { email: PARTNERS.pantheon.accountEmail })).json.type).toBe('account-exists');

@@ -78,11 +78,12 @@ export async function computeStatus(sources: StatusSources): Promise<StatusRepor
       ),
     );
 
-  rows.push(
-    credentials
-      ? validityRow(credentials, now, partner ? partnerRenewalHelp(partner) : null)
-      : row('certificate-valid', 'Client certificate valid', 'error', 'no certificate', ''),
-  );
+  // The key service's verdict, asked beside `info` (one round trip's time for both).
+  const verdict = credentials ? keyServiceVerdict(sources.client) : Promise.resolve(null);
+  const validity = credentials
+    ? validityRow(credentials, now, partner ? partnerRenewalHelp(partner) : null)
+    : row('certificate-valid', 'Client certificate valid', 'error', 'no certificate', '');
+  rows.push(validity);
   rows.push(directoryRow(sources.certificates.dir, sources.webroots));
   rows.push(
     credentials
@@ -114,6 +115,9 @@ export async function computeStatus(sources: StatusSources): Promise<StatusRepor
       ),
     );
   }
+
+  const refusal = await verdict;
+  if (refusal) Object.assign(validity, refusedRow(validity, refusal, partner !== null));
 
   if (info && info.region !== sources.region) {
     rows.push(
@@ -178,6 +182,32 @@ export async function computeStatus(sources: StatusSources): Promise<StatusRepor
   );
 
   return { environment: credentials?.environment ?? 'development', region: sources.region, registered: credentials !== null, rows };
+}
+
+/** Why the key service refuses this site's certificate, or null when it accepts it (or cannot be asked now). */
+async function keyServiceVerdict(client: KeyServiceClient): Promise<KeybridgeError | null> {
+  try {
+    await client.whoami();
+    return null;
+  } catch (error) {
+    const refused = error instanceof KeybridgeError && (error.type === 'certificate-revoked' || error.type === 'certificate-invalid');
+    return refused ? error : null;
+  }
+}
+
+/** The certificate-valid row once the key service refused the certificate: red, whatever the file says. */
+function refusedRow(local: StatusRow, refusal: KeybridgeError, onPartner: boolean): StatusRow {
+  const why = refusal.type === 'certificate-revoked' ? 'revoked' : 'refused';
+  return row(
+    'certificate-valid',
+    local.title,
+    'error',
+    `${local.value}; ${why} by the key service${refusal.detail ? ` (${refusal.detail})` : ''}`,
+    onPartner
+      ? 'Ask the platform for a new certificate.'
+      : 'The key service no longer accepts this certificate (keybridge cert revoke, the operator, or a renewal made from a copy of this host). ' +
+          'Bring the site back with the account password: keybridge cert reissue --password-file F',
+  );
 }
 
 /** `platformRenews`: the help on a partner, whose platform renews the certificate (not this agent). */

@@ -19,8 +19,17 @@ describe('server config', () => {
       listen: { host: '127.0.0.1', port: 8443 },
       tls: { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] },
       certificates: { developmentDays: 90, productionDays: 365 },
-      production: { policy: 'open' },
+      production: { policy: 'approval' },
+      limits: { perAddress: { burst: 30, perMinute: 10 }, perAccount: { burst: 5, perMinute: 2 } },
     });
+  });
+
+  it('reads the production policy and the rate limits', () => {
+    const config = parse(
+      'region: eu\nhome: /h\nproduction: { policy: open }\nlimits: { perAddress: { burst: 3 }, perAccount: { perMinute: 1 } }\n',
+    );
+    expect(config.production).toEqual({ policy: 'open' });
+    expect(config.limits).toEqual({ perAddress: { burst: 3, perMinute: 10 }, perAccount: { burst: 5, perMinute: 1 } });
   });
 
   it('resolves a relative home against the base dir, and relative paths under home', () => {
@@ -43,7 +52,8 @@ describe('server config', () => {
       listen: { host: '::', port: 9443 },
       tls: { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] },
       certificates: { developmentDays: 90, productionDays: 365 },
-      production: { policy: 'open' },
+      production: { policy: 'approval' },
+      limits: { perAddress: { burst: 30, perMinute: 10 }, perAccount: { burst: 5, perMinute: 2 } },
     });
   });
 
@@ -120,6 +130,13 @@ describe('server config', () => {
       /certificates.productionDays/,
     ],
     ['production policy', 'region: eu\nhome: /h\nproduction: { policy: maybe }', 'production.policy', /production.policy/],
+    [
+      'limit burst zero',
+      'region: eu\nhome: /h\nlimits: { perAddress: { burst: 0 } }',
+      'limits.perAddress.burst',
+      /limits.perAddress.burst/,
+    ],
+    ['limit unknown', 'region: eu\nhome: /h\nlimits: { perSite: {} }', 'limits.perSite', /limits.perSite: is not a known setting/],
     ['listen port too big', 'region: eu\nhome: /h\nlisten: { port: 70000 }', 'listen.port', /listen.port: must be a whole number/],
     ['listen port string', 'region: eu\nhome: /h\nlisten: { port: "8443" }', 'listen.port', /listen.port: must be a whole number/],
     ['listen port fraction', 'region: eu\nhome: /h\nlisten: { port: 84.5 }', 'listen.port', /listen.port/],

@@ -28,7 +28,11 @@ import {
  *   listen: { host: 127.0.0.1, port: 8443 }
  *   tls: { hosts: [keys.example.com, 127.0.0.1] }   # names agents dial (server certificate)
  *   certificates: { developmentDays: 90, productionDays: 365 }
- *   production: { policy: open }   # or approval: `keybridge server sites approve SITE`
+ *   production: { policy: approval }   # the default: the operator approves each request
+ *     # (`keybridge server sites approve SITE`); `open`: the signature and password suffice
+ *   limits:                        # registrations and re-issues per client address, password
+ *     perAddress: { burst: 30, perMinute: 10 }   # guesses per account (a right one is free)
+ *     perAccount: { burst: 5, perMinute: 2 }
  *
  * After `keybridge server rotate-root` the configuration stays as it is: `rootKey` names the
  * first root key and where later ones live (software: `root-<keyId>.key` files in the
@@ -49,7 +53,15 @@ export interface ServerConfig {
   tls: { dnsNames: string[]; ipAddresses: string[] };
   certificates: { developmentDays: number; productionDays: number };
   production: { policy: 'open' | 'approval' };
+  limits: { perAddress: RateLimitConfig; perAccount: RateLimitConfig };
 }
+
+export interface RateLimitConfig {
+  burst: number;
+  perMinute: number;
+}
+
+export const DEFAULT_LIMITS = { perAddress: { burst: 30, perMinute: 10 }, perAccount: { burst: 5, perMinute: 2 } } as const;
 
 export const REGION_PATTERN = /^[a-z]{2}[a-z0-9-]{0,14}$/;
 export const DEFAULT_LISTEN = { host: '127.0.0.1', port: 8443 } as const;
@@ -67,7 +79,7 @@ export async function loadServerConfig(file: string): Promise<ServerConfig> {
 export function parseServerConfig(text: string, sourceName: string, baseDir = process.cwd()): ServerConfig {
   const top = configPath(sourceName);
   const root = expectObject(parseYaml(text, sourceName), top);
-  rejectUnknownKeys(root, ['region', 'home', 'storage', 'rootKey', 'listen', 'tls', 'certificates', 'production'], top);
+  rejectUnknownKeys(root, ['region', 'home', 'storage', 'rootKey', 'listen', 'tls', 'certificates', 'production', 'limits'], top);
 
   const region = expectString(root.region, child(top, 'region'), {
     pattern: REGION_PATTERN,
@@ -141,7 +153,22 @@ export function parseServerConfig(text: string, sourceName: string, baseDir = pr
   const productionAt = child(top, 'production');
   const production = optional(root.production, {}, (v) => expectObject(v, productionAt));
   rejectUnknownKeys(production, ['policy'], productionAt);
-  const policy = optional(production.policy, 'open' as const, (v) => expectEnum(v, child(productionAt, 'policy'), ['open', 'approval']));
+  const policy = optional(production.policy, 'approval' as const, (v) =>
+    expectEnum(v, child(productionAt, 'policy'), ['open', 'approval']),
+  );
+
+  const limitsAt = child(top, 'limits');
+  const limits = optional(root.limits, {}, (v) => expectObject(v, limitsAt));
+  rejectUnknownKeys(limits, ['perAddress', 'perAccount'], limitsAt);
+  const limit = (name: 'perAddress' | 'perAccount'): RateLimitConfig => {
+    const at = child(limitsAt, name);
+    const value = optional(limits[name], {}, (v) => expectObject(v, at));
+    rejectUnknownKeys(value, ['burst', 'perMinute'], at);
+    return {
+      burst: optional(value.burst, DEFAULT_LIMITS[name].burst, (v) => expectInteger(v, child(at, 'burst'), 1, 100_000)),
+      perMinute: optional(value.perMinute, DEFAULT_LIMITS[name].perMinute, (v) => expectInteger(v, child(at, 'perMinute'), 1, 100_000)),
+    };
+  };
 
   const config: ServerConfig = {
     region,
@@ -152,6 +179,7 @@ export function parseServerConfig(text: string, sourceName: string, baseDir = pr
     tls: { dnsNames: hosts.filter((h) => isIP(h) === 0), ipAddresses: hosts.filter((h) => isIP(h) !== 0) },
     certificates: { developmentDays, productionDays },
     production: { policy },
+    limits: { perAddress: limit('perAddress'), perAccount: limit('perAccount') },
   };
   if (storageConfig.kind === 'sqlite' && rootKeyConfig.kind === 'software' && storageConfig.path === rootKeyConfig.file) {
     throw configError(child(rootKeyAt, 'file'), 'must not be the same file as storage.path');

@@ -23,6 +23,7 @@ export {
   matchesPrivateKey,
   verifyCertificate,
   type CertificateInfo,
+  type CertificateInput,
   type VerifyFailure,
 } from './inspect.ts';
 export { normalizeSerialHex, randomSerialHex } from './serial.ts';

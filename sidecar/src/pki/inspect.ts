@@ -42,14 +42,15 @@ interface Parsed {
   info: CertificateInfo;
 }
 
+/**
+ * A certificate as PEM text, or as the exact DER bytes TLS saw (`getPeerCertificate().raw`): the
+ * key service identifies a client by those bytes, never by a PEM rebuilt from them.
+ */
+export type CertificateInput = string | Uint8Array;
+
 /** Throws a plain Error on anything that is not one well-formed RSA certificate. */
-function parse(pem: string): Parsed {
-  if (typeof pem !== 'string') throw new Error('not a string');
-  // The first certificate of the text: a platform's binding.pem may hold its key beside it.
-  const block = firstPemBlock(pem, 'CERTIFICATE');
-  if (!block || block.length > MAX_CERTIFICATE_BYTES) throw new Error('no certificate PEM block of a sane size');
-  const x509 = new X509Certificate(block);
-  const cert = forge.pki.certificateFromPem(block);
+function parse(input: CertificateInput): Parsed {
+  const { x509, cert } = typeof input === 'string' ? fromPem(input) : fromDer(input);
   const serialHex = normalizeSerialHex(x509.serialNumber);
   // Two parsers read the same bytes: if they disagree on the serial, trust neither.
   if (normalizeSerialHex(cert.serialNumber) !== serialHex) throw new Error('the parsers disagree');
@@ -68,8 +69,26 @@ function parse(pem: string): Parsed {
   };
 }
 
-/** What a PEM certificate says. Garbage (or a non-RSA certificate) throws `certificate-invalid`. */
-export function inspectCertificate(pem: string): CertificateInfo {
+function fromPem(pem: string): { x509: X509Certificate; cert: forge.pki.Certificate } {
+  // The first certificate of the text: a platform's binding.pem may hold its key beside it.
+  const block = firstPemBlock(pem, 'CERTIFICATE');
+  if (!block || block.length > MAX_CERTIFICATE_BYTES) throw new Error('no certificate PEM block of a sane size');
+  return { x509: new X509Certificate(block), cert: forge.pki.certificateFromPem(block) };
+}
+
+function fromDer(der: Uint8Array): { x509: X509Certificate; cert: forge.pki.Certificate } {
+  if (!(der instanceof Uint8Array) || der.length === 0 || der.length > MAX_CERTIFICATE_BYTES) throw new Error('no DER of a sane size');
+  const bytes = Buffer.from(der.buffer, der.byteOffset, der.length);
+  const x509 = new X509Certificate(bytes);
+  // Both parsers must have read exactly these bytes: nothing before, after or beside them.
+  if (!x509.raw.equals(bytes)) throw new Error('trailing or re-encoded bytes');
+  // forge's defaults are strict lengths and every byte parsed.
+  const asn1 = forge.asn1.fromDer(forge.util.createBuffer(bytes.toString('binary')));
+  return { x509, cert: forge.pki.certificateFromAsn1(asn1) };
+}
+
+/** What a certificate (PEM or DER) says. Garbage (or a non-RSA certificate) throws `certificate-invalid`. */
+export function inspectCertificate(pem: CertificateInput): CertificateInfo {
   try {
     return parse(pem).info;
   } catch (error) {
@@ -81,15 +100,16 @@ export function inspectCertificate(pem: string): CertificateInfo {
  * Whether `certPem` was issued by the CA in `caCertPem` and is valid at `now`, give or take
  * `clockSkewMs`. The reasons are checked in this order, so the most fundamental one is reported:
  * malformed, self-signed, wrong-issuer (name or authority key id differ from the CA's),
- * bad-signature (claims the CA but was not signed by its key), not-yet-valid, expired.
+ * bad-signature (claims the CA but was not signed by its key), not-yet-valid, expired (unless
+ * `allowExpired`: a re-issue names the site with an old certificate that may have run out).
  * A CA certificate that does not parse or is not a CA throws `config-invalid`: that is the key
  * service's own misconfiguration, not the client's fault.
  */
 export function verifyCertificate(
-  certPem: string,
+  certPem: CertificateInput,
   caCertPem: string,
   now: Date,
-  options: { clockSkewMs?: number } = {},
+  options: { clockSkewMs?: number; allowExpired?: boolean } = {},
 ): { ok: true; info: CertificateInfo } | { ok: false; reason: VerifyFailure } {
   let ca: X509Certificate;
   try {
@@ -116,7 +136,7 @@ export function verifyCertificate(
   if (!x509.verify(ca.publicKey)) return { ok: false, reason: 'bad-signature' };
   const t = now.getTime();
   if (t + skew < info.notBefore.getTime()) return { ok: false, reason: 'not-yet-valid' };
-  if (t - skew > info.notAfter.getTime()) return { ok: false, reason: 'expired' };
+  if (t - skew > info.notAfter.getTime() && !options.allowExpired) return { ok: false, reason: 'expired' };
   return { ok: true, info };
 }
 

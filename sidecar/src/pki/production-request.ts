@@ -18,7 +18,7 @@ import { constants, createPublicKey, randomBytes, sign, verify } from 'node:cryp
 import { KeybridgeError } from '../errors.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { MAX_CSR_BYTES } from './csr.ts';
-import { DEFAULT_CLOCK_SKEW_MS, environmentOf, inspectCertificate, type CertificateInfo } from './inspect.ts';
+import { DEFAULT_CLOCK_SKEW_MS, environmentOf, inspectCertificate, type CertificateInfo, type CertificateInput } from './inspect.ts';
 import { normalizeSerialHex } from './serial.ts';
 
 export { canonicalJson } from './canonical-json.ts';
@@ -114,7 +114,7 @@ function strings<K extends string>(value: unknown, path: string, limits: Record<
  */
 export function verifyProductionRequest(
   signed: unknown,
-  devCertPem: string,
+  devCertPem: CertificateInput,
   options: { now: Date; maxAgeMs?: number; clockSkewMs?: number },
 ): ProductionRequest {
   if (!(options.now instanceof Date) || Number.isNaN(options.now.getTime())) {

@@ -67,8 +67,17 @@ export interface KeyServiceInfo {
   };
 }
 
+/** What the key service says of the certificate a call presented (`/ks/v1/site/whoami`). */
+export interface CertificateVerdict {
+  siteId: string;
+  environment: string;
+  serial: string;
+}
+
 export interface KeyServiceClient {
   info(): Promise<KeyServiceInfo>;
+  /** Rejects with the key service's reason when it refuses the certificate (`certificate-revoked`, …). */
+  whoami(): Promise<CertificateVerdict>;
   put(request: PutSecretRequest): Promise<{ version: number; updatedAt: string }>;
   /** One entry per id, in order; null where the vault has no such key. */
   get(keyIds: readonly string[]): Promise<(StoredSecret | null)[]>;
@@ -78,11 +87,14 @@ export interface KeyServiceClient {
 
 /**
  * The key service's HTTP paths: the one place they are spelled. Everything under `/ks/v1/site/`
- * needs a client certificate (server/http/app.ts); `info` and `register` do not.
+ * needs a client certificate (server/http/app.ts); `info`, `register` and `reissue` do not
+ * (a re-issue presents a revoked one).
  */
 export const KS_PATHS = {
   info: '/ks/v1/info',
   register: '/ks/v1/register',
+  /** After a revocation: the host's old certificate names the site, the account password proves it. */
+  reissue: '/ks/v1/reissue',
   /** The prefix of every route that needs a client certificate. */
   site: '/ks/v1/site',
   secretsPut: '/ks/v1/site/secrets/put',
@@ -93,5 +105,7 @@ export const KS_PATHS = {
   whoami: '/ks/v1/site/whoami',
   certificatesRenew: '/ks/v1/site/certificates/renew',
   certificatesRevoke: '/ks/v1/site/certificates/revoke',
+  /** A production certificate signs for another production host. */
+  certificatesHost: '/ks/v1/site/certificates/host',
   production: '/ks/v1/site/production',
 } as const;

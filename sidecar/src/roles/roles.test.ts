@@ -14,6 +14,7 @@ const work = mkdtempSync(join(tmpdir(), 'kb-roles-'));
 const serverConfig = join(work, 'server.yaml');
 const agentConfig = join(work, 'agent.yaml');
 const env = { KEYBRIDGE_AGENT: '', KEYBRIDGE_TOKEN_FILE: join(work, 'agent.token') };
+const passwordFile = join(work, 'password');
 let server: Awaited<ReturnType<typeof startRoleProcess>>;
 let agent: Awaited<ReturnType<typeof startRoleProcess>>;
 
@@ -56,7 +57,6 @@ afterAll(async () => {
 
 describe('keybridge server and keybridge agent', () => {
   it('register, store, ask for production, operator approves, agent moves', () => {
-    const passwordFile = join(work, 'password');
     writeFileSync(passwordFile, 'correct horse battery staple\n');
     const registered = runCli(
       ['register', '--email', 'ops@example.com', '--password-file', passwordFile, '--site-name', 'Shop', '--json'],
@@ -71,14 +71,18 @@ describe('keybridge server and keybridge agent', () => {
     const set = runCli(['keys', 'set', 'api', '--value-file', value, '--json'], env);
     expect(set.status, set.stderr).toBe(0);
 
-    const pending = runCli(['production', '--json'], env);
+    // Without the account password there is no request at all (and nothing for the operator to approve).
+    const refused = runCli(['production', '--json'], env);
+    expect(refused.status, refused.stderr).toBe(2);
+    expect(refused.stderr).toContain('--password-file is required');
+    const pending = runCli(['production', '--password-file', passwordFile, '--json'], env);
     expect(pending.status, pending.stderr).toBe(0);
     expect(JSON.parse(pending.stdout)).toEqual({ status: 'pending' });
     const listed = runCli(['server', 'sites', 'list', '--json', '--config', serverConfig]);
     expect(JSON.parse(listed.stdout).sites.find((s: { siteId: string }) => s.siteId === site.site_id).productionApproval).toBe('pending');
 
     expect(runCli(['server', 'sites', 'approve', site.site_id, '--config', serverConfig]).status).toBe(0);
-    const moved = runCli(['production', '--json'], env);
+    const moved = runCli(['production', '--password-file', passwordFile, '--json'], env);
     expect(moved.status, moved.stderr).toBe(0);
     expect(JSON.parse(moved.stdout)).toMatchObject({ status: 'issued', environment: 'production' });
 
@@ -115,17 +119,33 @@ describe('keybridge server and keybridge agent', () => {
     expect(pem(join(work, 'server-home'))).toEqual([]);
   });
 
-  it('lets the operator revoke a certificate, refused from its next request', () => {
+  it('lets the operator revoke a lineage, refused from its next request, and the owner re-issue with the password', () => {
     const status = JSON.parse(runCli(['status', '--json'], env).stdout);
     expect(status.registered).toBe(true);
     const cert = readFileSync(join(work, 'agent-certs', 'client.pem'), 'utf8');
     expect(cert).toContain('BEGIN CERTIFICATE');
-    const serial = JSON.parse(runCli(['cert', 'renew', '--json'], env).stdout).serial;
-    const revoke = runCli(['server', 'cert', 'revoke', serial, '--config', serverConfig]);
+    const production = JSON.parse(runCli(['status', '--json'], env).stdout);
+    expect(production.environment).toBe('production');
+    const renewed = JSON.parse(runCli(['cert', 'renew', '--json'], env).stdout);
+    // The operator names the certificate it replaced: its renewal (what this agent uses) is revoked with it.
+    const site = JSON.parse(runCli(['server', 'sites', 'show', renewed.site_id, '--json', '--config', serverConfig]).stdout);
+    const parent = site.certificates.find((c: { serialHex: string }) => c.serialHex === renewed.serial).parentSerial;
+    const revoke = runCli(['server', 'cert', 'revoke', parent, '--config', serverConfig]);
     expect(revoke.status, revoke.stderr).toBe(0);
+    expect(revoke.stdout).toContain(renewed.serial);
     const after = runCli(['keys', 'list'], env);
     expect(after.status).toBe(1);
     expect(after.stderr).toContain('certificate-revoked');
+    const red = JSON.parse(runCli(['status', '--json'], env).stdout).rows.find((r: { id: string }) => r.id === 'certificate-valid');
+    expect(red).toMatchObject({ severity: 'error', value: expect.stringContaining('revoked by the key service') });
+
+    const reissued = runCli(['cert', 'reissue', '--password-file', passwordFile, '--json'], env);
+    expect(reissued.status, reissued.stderr).toBe(0);
+    expect(JSON.parse(reissued.stdout)).toMatchObject({ environment: 'production', site_id: renewed.site_id });
+    expect(runCli(['keys', 'get', 'api2', '--wrapping-key-file', join(work, 'kek-after')], env).stdout).toContain('after-rotation');
+    const shown = runCli(['server', 'sites', 'show', renewed.site_id, '--config', serverConfig]);
+    expect(shown.status, shown.stderr).toBe(0);
+    expect(shown.stdout).toMatch(/ORIGIN[\s\S]*reissue[\s\S]*renewal[\s\S]*production[\s\S]*registration/);
   });
 
   it('refuses a config with a bad field, naming it', () => {

@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { ServerConfig } from '../config/server.ts';
+import { DEFAULT_LIMITS, type ServerConfig } from '../config/server.ts';
 import { KeybridgeError } from '../errors.ts';
 import { ensurePrivateDir, isOpenToOthers, writeFileAtomic } from '../files.ts';
 import type { RootKeyRing } from '../sealing/root-key-ring.ts';
@@ -17,7 +17,11 @@ import type { PartnerCertificate } from '../server/partner-authority.ts';
 import type { KeyServiceAppOptions } from '../server/http/app.ts';
 import { openStoredRootKeyRing } from '../server/root-key-ring-store.ts';
 import { finishRootKeyRotation, rotateRootKey, type RotationResult, type RotationStep } from '../server/root-rotation.ts';
+import { PasswordGuard } from '../server/password-guard.ts';
+import type { RateLimit } from '../server/rate-limit.ts';
 import { SiteAuthority } from '../server/site-authority.ts';
+
+export type { SiteDetails } from '../server/site-authority.ts';
 import { openSqliteStores } from '../storage/sqlite/registry.ts';
 import type { Registry } from '../storage/registry-types.ts';
 import type { Storage } from '../storage/types.ts';
@@ -57,6 +61,10 @@ export interface KeyServerOptions {
   tlsHosts: { dnsNames: string[]; ipAddresses: string[] };
   lifetimes: CertificateLifetimes;
   productionPolicy: ProductionPolicy;
+  /** Registrations per client address, password guesses per account (default: config/server.ts DEFAULT_LIMITS). */
+  limits?: { perAddress?: RateLimit; perAccount?: RateLimit };
+  /** How long a renewed certificate's predecessor keeps working (default 5 minutes). */
+  renewalOverlapMs?: number;
   log?: KeyServiceAppOptions['log'];
   /** The clock certificates are checked and issued against (tests skew it). */
   now?: () => Date;
@@ -88,11 +96,18 @@ export async function startServer(options: KeyServerOptions): Promise<KeyServer>
     region: options.region,
     lifetimes: options.lifetimes,
     productionPolicy: options.productionPolicy,
+    renewalOverlapMs: options.renewalOverlapMs,
+    passwords: new PasswordGuard({ perAccount: options.limits?.perAccount ?? DEFAULT_LIMITS.perAccount }),
     now: options.now,
   });
   const serverKey = await generateKeyPairAsync();
   const serverCert = authority.issueServerCertificate(serverKey.publicKeyPem, options.tlsHosts, SERVER_CERT_DAYS);
-  const app = createKeyServiceApp({ service, authority, log: options.log });
+  const app = createKeyServiceApp({
+    service,
+    authority,
+    perAddress: options.limits?.perAddress ?? DEFAULT_LIMITS.perAddress,
+    log: options.log,
+  });
   const running = await listenTls(
     app,
     { keyPem: serverKey.privateKeyPem, certPem: serverCert, caCertPem: options.ca.certPem },
@@ -161,6 +176,7 @@ export async function runServer(config: ServerConfig, log?: KeyServiceAppOptions
       tlsHosts: config.tls,
       lifetimes: config.certificates,
       productionPolicy: config.production.policy,
+      limits: config.limits,
       closeStores: stores.close,
       log,
     });

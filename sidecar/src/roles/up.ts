@@ -1,5 +1,8 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
+import { hashPassword } from '../crypto/index.ts';
 import { DEFAULT_CACHE } from '../agent/agent.ts';
 import type { AccessLogEntry } from '../agent/http/app.ts';
 import type { ListenAddress } from '../agent/http/listen.ts';
@@ -8,7 +11,9 @@ import { CertificateStore } from '../agent/certs/store.ts';
 import { HttpsKeyServiceClient } from '../agent/keyservice/https-client.ts';
 import { ensurePrivateDir, writeFileAtomic } from '../files.ts';
 import { openSoftwareRootKey } from '../sealing/software.ts';
+import { NO_PASSWORD } from '../server/accounts.ts';
 import { loadOrCreateCa } from '../server/ca-store.ts';
+import type { Registry } from '../storage/registry-types.ts';
 import { openSqliteStores } from '../storage/sqlite/registry.ts';
 import { startAgent, type RunningAgent } from './agent.ts';
 import { startServer, type KeyServer } from './server.ts';
@@ -22,11 +27,15 @@ import { startServer, type KeyServer } from './server.ts';
  *
  * Layout of the home directory (0700):
  *   agent.url, agent.token (0600)      how the CLI and the CMS find the agent
+ *   account.password (0600)            the embedded account's password: one machine is
+ *                                      everything here, so `keybridge production` (which needs
+ *                                      the password) finds it without a flag
  *   certs/                             the site's certificate directory (certs/store.ts)
  *   server/keybridge.db, root.key, ca/ the key service's storage, root key and CA (its key sealed by root.key)
  */
 export const EMBEDDED_REGION = 'local';
 export const EMBEDDED_EMAIL = 'owner@keybridge.localhost';
+export const EMBEDDED_PASSWORD_FILE = 'account.password';
 
 export interface UpOptions {
   home: string;
@@ -60,8 +69,11 @@ export async function up(options: UpOptions): Promise<UpInstance> {
   ensurePrivateDir(serverDir);
 
   const stores = await openSqliteStores(join(serverDir, 'keybridge.db'));
+  const email = options.email ?? EMBEDDED_EMAIL;
   let server: KeyServer;
+  let password: string;
   try {
+    password = await embeddedPassword(home, stores.registry, email);
     const rootKey = await openSoftwareRootKey(join(serverDir, 'root.key'));
     server = await startServer({
       storage: stores.storage,
@@ -100,7 +112,7 @@ export async function up(options: UpOptions): Promise<UpInstance> {
       listen: options.listen,
       beforeListen: async (agent) => {
         if (options.register !== false && !certificates.isRegistered()) {
-          await agent.registrar.register({ email: options.email ?? EMBEDDED_EMAIL, siteName: 'embedded site' });
+          await agent.registrar.register({ email, password, siteName: 'embedded site' });
         }
       },
     });
@@ -123,6 +135,24 @@ export async function up(options: UpOptions): Promise<UpInstance> {
       await server.close();
     },
   };
+}
+
+/**
+ * The embedded account's password, made on first start and kept in the home (0600). An
+ * account that an earlier `keybridge up` made without a password gets this one, so homes
+ * from before the move to production needed a password keep working.
+ */
+async function embeddedPassword(home: string, registry: Registry, email: string): Promise<string> {
+  const file = join(home, EMBEDDED_PASSWORD_FILE);
+  const made = !existsSync(file);
+  if (made) writeFileAtomic(file, `${randomBytes(32).toString('base64url')}\n`, 0o600);
+  const password = readFileSync(file, 'utf8').trim();
+  const account = await registry.findAccountByEmail(email);
+  // A new file for an existing account: its previous file is gone, and this home owns the account.
+  if (account && (account.passwordHash === NO_PASSWORD || made)) {
+    await registry.setAccountPassword(account.accountId, await hashPassword(password));
+  }
+  return password;
 }
 
 /** The lines a site owner pastes into wp-config.php and settings.php. */

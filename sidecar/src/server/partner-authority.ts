@@ -1,6 +1,5 @@
 import { KeybridgeError } from '../errors.ts';
 import { generateKeyPairAsync } from '../pki/keys.ts';
-import type { SubjectFields } from '../pki/subject.ts';
 import type { Environment } from '../protocol/keyservice.ts';
 import {
   isPartnerName,
@@ -12,7 +11,9 @@ import {
 } from '../protocol/partners.ts';
 import type { AccountRecord, Registry, SiteRecord } from '../storage/registry-types.ts';
 import { checkEmail, checkSiteName, NO_PASSWORD, openOrCreateAccount, optionalPassword } from './accounts.ts';
-import type { CertifiedIdentity, IssuedCertificate } from './site-authority.ts';
+import type { Issue, IssuedCertificate } from './certificate-issuer.ts';
+import type { CertifiedIdentity } from './client-identifier.ts';
+import type { PasswordGuard } from './password-guard.ts';
 
 /**
  * Partner platforms (DESIGN.md, "Environments, partners, regions"): on Pantheon the platform's
@@ -22,21 +23,9 @@ import type { CertifiedIdentity, IssuedCertificate } from './site-authority.ts';
  * names its owner's account when it registers.
  *
  * Kept apart from SiteAuthority so that class stays about the ordinary flow; it issues
- * through SiteAuthority's CA and records like any certificate (the `issue` callback).
+ * through the same CA and records like any certificate (origin `partner-binding`, no parent:
+ * the operator asked for it).
  */
-
-/** A public key and the subject fields beside CN (site id) and OU (environment), which the CA writes. */
-export interface OwnedKey {
-  publicKeyPem: string;
-  subject: Omit<SubjectFields, 'commonName' | 'organizationalUnit'>;
-}
-
-export type IssueFunction = (
-  siteId: string,
-  environment: Environment,
-  key: OwnedKey,
-  replacesSerial: string | null,
-) => Promise<IssuedCertificate>;
 
 export interface PartnerCertificate extends IssuedCertificate {
   /** Made here, returned once for the platform's file; the key service keeps no copy. */
@@ -57,13 +46,15 @@ export class PartnerAuthority {
   readonly #registry: Registry;
   readonly #region: string;
   readonly #now: () => Date;
-  readonly #issue: IssueFunction;
+  readonly #issue: Issue;
+  readonly #guard: PasswordGuard;
 
-  constructor(options: { registry: Registry; region: string; now: () => Date; issue: IssueFunction }) {
+  constructor(options: { registry: Registry; region: string; now: () => Date; issue: Issue; guard: PasswordGuard }) {
     this.#registry = options.registry;
     this.#region = options.region;
     this.#now = options.now;
     this.#issue = options.issue;
+    this.#guard = options.guard;
   }
 
   /**
@@ -88,25 +79,24 @@ export class PartnerAuthority {
     const environment = partnerEnvironment(partner.name, platformEnvironment);
     const at = this.#now().toISOString();
     let site: SiteRecord;
-    let replacesSerial: string | null = null;
     if (input.siteId !== undefined) {
       const found = typeof input.siteId === 'string' ? await this.#registry.getSite(input.siteId) : null;
       if (!found || found.partner !== partner.name)
         throw new KeybridgeError('invalid-field', `no ${partner.title} site with this id`, { field: 'site' });
       site = found;
-      replacesSerial = (await this.#registry.listCertificates(site.siteId))[0]?.serialHex ?? null;
     } else {
       const name = checkSiteName(input.siteName);
       const account = await this.#partnerAccount(partner, at);
       site = await this.#registry.createSite({ accountId: account.accountId, name, region: this.#region, partner: partner.name, at });
     }
     const keyPair = await generateKeyPairAsync();
-    const issued = await this.#issue(
-      site.siteId,
+    const issued = await this.#issue({
+      siteId: site.siteId,
       environment,
-      { publicKeyPem: keyPair.publicKeyPem, subject: { organization: partner.name, locality: platformEnvironment } },
-      replacesSerial,
-    );
+      key: { publicKeyPem: keyPair.publicKeyPem, subject: { organization: partner.name, locality: platformEnvironment } },
+      origin: 'partner-binding',
+      parentSerial: null,
+    });
     return { ...issued, privateKeyPem: keyPair.privateKeyPem, partner: partner.name, platformEnvironment, siteName: site.name };
   }
 
@@ -127,7 +117,7 @@ export class PartnerAuthority {
         field: 'partner',
       });
     }
-    const account = await openOrCreateAccount(this.#registry, {
+    const account = await openOrCreateAccount(this.#registry, this.#guard, {
       email,
       password: optionalPassword(input.password),
       at: this.#now().toISOString(),

@@ -1,85 +1,87 @@
 import { KeybridgeError } from '../errors.ts';
 import type { CertificateAuthority } from '../pki/ca.ts';
-import { issueCertificate } from '../pki/ca.ts';
-import { parseCsr } from '../pki/csr.ts';
-import { validateSubject } from '../pki/subject.ts';
-import { environmentOf, inspectCertificate, verifyCertificate } from '../pki/inspect.ts';
-import { verifyProductionRequest } from '../pki/production-request.ts';
-import type { ClientIdentity, Environment } from '../protocol/keyservice.ts';
-import { PARTNERS } from '../protocol/partners.ts';
-import type { CertificateRecord, Registry } from '../storage/registry-types.ts';
-import { checkEmail, checkSiteName, openOrCreateAccount, optionalPassword } from './accounts.ts';
-import { PartnerAuthority, type OwnedKey, type PartnerCertificate } from './partner-authority.ts';
+import type { AccountRecord, CertificateRecord, Registry, SiteRecord } from '../storage/registry-types.ts';
+import { checkEmail, checkSiteName, openOrCreateAccount, optionalPassword, requirePassword } from './accounts.ts';
+import {
+  CertificateIssuer,
+  keyFromCsr,
+  ownedFieldsDiffer,
+  ownedSubject,
+  partnerIssues,
+  type CertificateLifetimes,
+  type IssuedCertificate,
+} from './certificate-issuer.ts';
+import { ClientIdentifier, type CertifiedIdentity } from './client-identifier.ts';
+import { PartnerAuthority, type PartnerCertificate } from './partner-authority.ts';
+import { PasswordGuard } from './password-guard.ts';
+import { ProductionMoves, type ProductionOutcome, type ProductionPolicy } from './production-moves.ts';
+
+export type { CertificateLifetimes, IssuedCertificate } from './certificate-issuer.ts';
+export type { CertifiedIdentity } from './client-identifier.ts';
+export type { ProductionPolicy } from './production-moves.ts';
 
 /**
  * Accounts, sites and their certificates, free of any transport (the HTTPS app calls it
  * with what TLS established). The key service's certificate authority signs every client
  * certificate; the environment is the subject OU the CA writes, never what a CSR or a
  * request body claims.
+ *
+ * The certificate rules of DESIGN.md: each certificate is recorded with its origin and the
+ * certificate that asked for it (the site's lineage, `siteDetails`); a renewal supersedes
+ * its parent after a short overlap; a revocation ends every certificate of the site and
+ * environment issued up to that moment, and only the account password brings it back
+ * (`reissue`); a certificate acts only within its own environment. The move to production
+ * and new production hosts are production-moves.ts.
  */
-export interface CertificateLifetimes {
-  developmentDays: number;
-  productionDays: number;
-}
-
-/** `open`: a valid development certificate may move itself; `approval`: an operator must approve first. */
-export type ProductionPolicy = 'open' | 'approval';
-
 export interface SiteAuthorityOptions {
   registry: Registry;
   ca: CertificateAuthority;
   region: string;
   lifetimes: CertificateLifetimes;
   productionPolicy: ProductionPolicy;
+  /** How long a certificate a renewal replaced keeps working (a rename in flight must not lock the site out). */
+  renewalOverlapMs?: number;
+  /** Rate limits and the hashing queue for account passwords (shared with the HTTP app's per-address limits). */
+  passwords?: PasswordGuard;
   now?: () => Date;
 }
 
-/** Who a verified client certificate says the caller is. */
-export interface CertifiedIdentity extends ClientIdentity {
-  serialHex: string;
-  certificatePem: string;
-}
+export const DEFAULT_RENEWAL_OVERLAP_MS = 5 * 60_000;
 
-export interface IssuedCertificate {
-  siteId: string;
-  environment: Environment;
-  certificatePem: string;
-  caCertificatePem: string;
-  serialHex: string;
-  notAfter: string;
+export interface SiteDetails {
+  site: SiteRecord;
+  accountEmail: string | null;
+  /** Newest first. */
+  certificates: CertificateRecord[];
 }
-
-const DAY_MS = 24 * 60 * 60 * 1000;
-/** Certificates start a few minutes in the past so an agent whose clock lags can use them at once. */
-const BACKDATE_MS = 5 * 60 * 1000;
 
 export class SiteAuthority {
   readonly #registry: Registry;
-  readonly #ca: CertificateAuthority;
   readonly #region: string;
-  readonly #lifetimes: CertificateLifetimes;
-  readonly #policy: ProductionPolicy;
   readonly #now: () => Date;
-  /** Partner platforms (server/partner-authority.ts): it issues through this CA and registry. */
+  readonly #overlapMs: number;
+  readonly #guard: PasswordGuard;
+  readonly #issuer: CertificateIssuer;
+  readonly #identifier: ClientIdentifier;
+  readonly #production: ProductionMoves;
   readonly #partners: PartnerAuthority;
 
   constructor(options: SiteAuthorityOptions) {
     this.#registry = options.registry;
-    this.#ca = options.ca;
     this.#region = options.region;
-    this.#lifetimes = options.lifetimes;
-    this.#policy = options.productionPolicy;
     this.#now = options.now ?? (() => new Date());
-    this.#partners = new PartnerAuthority({
-      registry: this.#registry,
-      region: this.#region,
-      now: this.#now,
-      issue: (siteId, environment, key, replacesSerial) => this.#issue(siteId, environment, key, replacesSerial),
-    });
+    this.#overlapMs = options.renewalOverlapMs ?? DEFAULT_RENEWAL_OVERLAP_MS;
+    this.#guard = options.passwords ?? new PasswordGuard();
+    const base = { registry: this.#registry, now: this.#now };
+    this.#issuer = new CertificateIssuer({ ...base, ca: options.ca, lifetimes: options.lifetimes });
+    this.#identifier = new ClientIdentifier({ ...base, caCertPem: options.ca.certPem });
+    const issue = this.#issuer.issue;
+    this.#production = new ProductionMoves({ ...base, issue, guard: this.#guard, policy: options.productionPolicy });
+    this.#partners = new PartnerAuthority({ ...base, region: this.#region, issue, guard: this.#guard });
   }
 
   get caCertificatePem(): string {
-    return this.#ca.certPem;
+    return this.#issuer.caCertificatePem;
   }
 
   /**
@@ -95,13 +97,18 @@ export class SiteAuthority {
   }): Promise<IssuedCertificate & { accountEmail: string }> {
     const email = checkEmail(input.email);
     const siteName = checkSiteName(input.siteName);
-    const csr = parseCsr(typeof input.csrPem === 'string' ? input.csrPem : '');
     // Checked before any account or site is stored: a CSR the CA cannot sign must leave nothing behind.
-    ownedSubject(csr);
+    const key = keyFromCsr(input.csrPem);
     const at = this.#now().toISOString();
-    const account = await openOrCreateAccount(this.#registry, { email, password: optionalPassword(input.password), at });
+    const account = await openOrCreateAccount(this.#registry, this.#guard, { email, password: optionalPassword(input.password), at });
     const site = await this.#registry.createSite({ accountId: account.accountId, name: siteName, region: this.#region, at });
-    const issued = await this.#issue(site.siteId, 'development', fromCsr(csr), null);
+    const issued = await this.#issuer.issue({
+      siteId: site.siteId,
+      environment: 'development',
+      key,
+      origin: 'registration',
+      parentSerial: null,
+    });
     return { ...issued, accountEmail: account.email };
   }
 
@@ -120,172 +127,130 @@ export class SiteAuthority {
     return this.#partners.register(identity, input);
   }
 
-  /**
-   * Checks a client certificate presented over TLS: issued by this CA, inside its validity
-   * (with clock skew), recorded here and not revoked. Every request goes through this, so a
-   * revoked certificate is refused on its next request.
-   */
-  async identify(certificatePem: string | null): Promise<CertifiedIdentity> {
-    if (!certificatePem) throw new KeybridgeError('certificate-invalid', 'no client certificate was presented');
-    const verified = verifyCertificate(certificatePem, this.#ca.certPem, this.#now());
-    if (!verified.ok) throw new KeybridgeError('certificate-invalid', verified.reason);
-    const record = await this.#registry.getCertificate(verified.info.serialHex);
-    if (!record) throw new KeybridgeError('certificate-invalid', 'not issued to a site of this key service');
-    if (record.revokedAt) throw new KeybridgeError('certificate-revoked');
-    const environment = environmentOf(verified.info);
-    if (environment !== record.environment || verified.info.subject.commonName !== record.siteId) {
-      throw new KeybridgeError('certificate-invalid', 'subject does not match the issued certificate');
-    }
-    return {
-      siteId: record.siteId,
-      environment,
-      subject: `CN=${record.siteId},OU=${environment},serial=${record.serialHex}`,
-      serialHex: record.serialHex,
-      certificatePem,
-    };
+  /** The client certificate of a request (exact DER bytes, or null): checked on every request. */
+  identify(certificateDer: Uint8Array | null): Promise<CertifiedIdentity> {
+    return this.#identifier.identify(certificateDer);
   }
 
-  /** A fresh certificate for the same site and environment (the agent renews at 2/3 of the lifetime). */
+  /**
+   * A fresh certificate for the same site and environment (the agent renews at 2/3 of the
+   * lifetime), or a custom one when the CSR names other owner fields. The certificate it
+   * replaces is refused once the overlap has passed.
+   */
   async renew(identity: CertifiedIdentity, csrPem: unknown): Promise<IssuedCertificate> {
     // Before the CSR is looked at: on a partner there is nothing to renew here, whatever is sent.
     const site = await this.#registry.getSite(identity.siteId);
     if (site?.partner) throw partnerIssues(site.partner, 'renewal');
-    const csr = parseCsr(typeof csrPem === 'string' ? csrPem : '');
-    return this.#issue(identity.siteId, identity.environment, fromCsr(csr), identity.serialHex);
-  }
-
-  /** Revokes the caller's own certificate, or another certificate of the same site. */
-  async revoke(identity: CertifiedIdentity, serialHex?: unknown, reason = 'revoked by the site owner'): Promise<boolean> {
-    const serial = serialHex === undefined ? identity.serialHex : String(serialHex).toLowerCase().replace(/^0+/, '');
-    const record = await this.#registry.getCertificate(serial);
-    if (!record || record.siteId !== identity.siteId)
-      throw new KeybridgeError('invalid-field', 'no such certificate of this site', { field: 'serial' });
-    return this.#registry.revokeCertificate(serial, { at: this.#now().toISOString(), by: identity.subject, reason });
-  }
-
-  /** Operator revocation (no site identity): `keybridge server cert revoke SERIAL`. */
-  async revokeAsOperator(serialHex: string, reason: string): Promise<boolean> {
-    return this.#registry.revokeCertificate(serialHex.toLowerCase().replace(/^0+/, ''), {
-      at: this.#now().toISOString(),
-      by: 'operator',
-      reason,
+    const key = keyFromCsr(csrPem);
+    const now = this.#now();
+    return this.#issuer.issue({
+      siteId: identity.siteId,
+      environment: identity.environment,
+      key,
+      origin: ownedFieldsDiffer(key.subject, ownedSubject(identity.certificate.subject)) ? 'custom' : 'renewal',
+      parentSerial: identity.serialHex,
+      supersedeParentAt: new Date(now.getTime() + this.#overlapMs).toISOString(),
     });
   }
 
   /**
-   * The move to production: a request signed with the development certificate's key,
-   * presented over TLS with that same certificate. Replays are refused by nonce; the
-   * production policy decides whether it is issued now or waits for an operator.
+   * `keybridge cert revoke`: ends every certificate of the caller's site AND environment
+   * issued up to now — its own, its renewals, anything a thief renewed or minted from a copy.
+   * `serialHex`, if given, must be a certificate of the same site and environment: a
+   * development certificate cannot touch production. Returns the serials it revoked.
    */
-  async moveToProduction(
-    identity: CertifiedIdentity,
-    signed: unknown,
-  ): Promise<{ status: 'issued'; certificate: IssuedCertificate } | { status: 'pending' }> {
-    if (identity.environment !== 'development') {
-      throw new KeybridgeError('production-request-invalid', 'only a development certificate can request production');
+  async revoke(identity: CertifiedIdentity, serialHex?: unknown): Promise<string[]> {
+    if (serialHex !== undefined) {
+      const record = await this.#registry.getCertificate(String(serialHex));
+      if (!record || record.siteId !== identity.siteId)
+        throw new KeybridgeError('invalid-field', 'no such certificate of this site', { field: 'serial' });
+      if (record.environment !== identity.environment) {
+        throw new KeybridgeError(
+          'certificate-forbidden',
+          `a ${identity.environment} certificate can revoke only ${identity.environment} certificates`,
+        );
+      }
     }
-    const request = verifyProductionRequest(signed, identity.certificatePem, { now: this.#now() });
-    if (request.siteId !== identity.siteId || request.devCertSerialHex !== identity.serialHex) {
-      throw new KeybridgeError('production-request-invalid', 'the request names another certificate');
-    }
-    const site = await this.#registry.getSite(identity.siteId);
-    if (!site) throw new KeybridgeError('certificate-invalid', 'the site no longer exists');
-    // Otherwise a platform's development certificate could promote itself past the platform's operator.
-    if (site.partner) throw partnerIssues(site.partner, 'the move to production');
-    if (this.#policy === 'approval' && site.productionApproval !== 'approved') {
-      if (site.productionApproval === 'denied')
-        throw new KeybridgeError('production-request-invalid', 'an operator denied production for this site');
-      await this.#registry.setProductionApproval(site.siteId, 'pending', this.#now().toISOString());
-      return { status: 'pending' };
-    }
-    // The nonce is spent only when a certificate is issued, so polling while pending is harmless.
-    if (!(await this.#registry.useNonce(identity.siteId, request.nonce, this.#now().toISOString()))) {
-      throw new KeybridgeError('request-replayed');
-    }
-    const csr = parseCsr(request.csrPem);
-    return { status: 'issued', certificate: await this.#issue(identity.siteId, 'production', fromCsr(csr), identity.serialHex) };
+    return this.#revokeLineage(identity.siteId, identity.environment, identity.subject, 'revoked by the site owner');
   }
 
-  async approveProduction(siteId: string, approval: 'approved' | 'denied'): Promise<boolean> {
-    return this.#registry.setProductionApproval(siteId, approval, this.#now().toISOString());
+  /**
+   * The operator's revocation (`keybridge server cert revoke SERIAL`): the whole lineage of
+   * that certificate's site and environment, up to now. Empty when the serial is unknown.
+   */
+  async revokeAsOperator(serialHex: string, reason: string): Promise<string[]> {
+    const record = await this.#registry.getCertificate(serialHex);
+    if (!record) return [];
+    return this.#revokeLineage(record.siteId, record.environment, 'operator', reason);
+  }
+
+  /**
+   * Brings a site back after a revocation: the certificate the host still has names the site
+   * and environment (it must be one this CA issued and recorded; revoked, replaced or expired
+   * is fine), the account password is the proof. Whatever of that lineage is still alive is
+   * revoked first, so a re-issue also ends a thief's certificates.
+   */
+  async reissue(certificateDer: Uint8Array | null, input: { csrPem: unknown; password: unknown }): Promise<IssuedCertificate> {
+    const old = await this.#identifier.genuine(certificateDer);
+    const site = await this.#registry.getSite(old.siteId);
+    if (!site) throw new KeybridgeError('certificate-invalid', 'the site no longer exists');
+    if (site.partner) throw partnerIssues(site.partner, 'a re-issue');
+    await requirePassword(this.#guard, await this.#account(site), input.password);
+    const key = keyFromCsr(input.csrPem);
+    await this.#revokeLineage(site.siteId, old.environment, `account ${site.accountId}`, 're-issued with the account password');
+    return this.#issuer.issue({
+      siteId: site.siteId,
+      environment: old.environment,
+      key,
+      origin: 'reissue',
+      parentSerial: old.serialHex,
+      requireLiveParent: false,
+    });
+  }
+
+  /** The move to production (production-moves.ts): development signature + account password + policy. */
+  moveToProduction(
+    identity: CertifiedIdentity,
+    body: { request?: unknown; signature?: unknown; password?: unknown },
+  ): Promise<ProductionOutcome> {
+    return this.#production.move(identity, body);
+  }
+
+  /** A production certificate signing for another production host. */
+  addProductionHost(identity: CertifiedIdentity, csrPem: unknown): Promise<IssuedCertificate> {
+    return this.#production.addHost(identity, csrPem);
+  }
+
+  /** The operator decides the site's ONE pending production request; false if none is pending. */
+  decideProduction(siteId: string, decision: 'approved' | 'denied'): Promise<boolean> {
+    return this.#production.decide(siteId, decision);
   }
 
   async certificates(siteId: string): Promise<CertificateRecord[]> {
     return this.#registry.listCertificates(siteId);
   }
 
+  /** `keybridge server sites show SITE`: the site, its account and its certificate lineage; null if unknown. */
+  async siteDetails(siteId: string): Promise<SiteDetails | null> {
+    const site = await this.#registry.getSite(siteId);
+    if (!site) return null;
+    const account = await this.#registry.getAccount(site.accountId);
+    return { site, accountEmail: account?.email ?? null, certificates: await this.#registry.listCertificates(siteId) };
+  }
+
   /** The key service's own TLS certificate, for the hosts agents dial. */
   issueServerCertificate(publicKeyPem: string, hosts: { dnsNames: string[]; ipAddresses: string[] }, days: number): string {
-    const now = this.#now();
-    return issueCertificate(this.#ca, {
-      publicKeyPem,
-      subject: { commonName: hosts.dnsNames[0] ?? hosts.ipAddresses[0] ?? 'keybridge-server' },
-      notBefore: new Date(now.getTime() - BACKDATE_MS),
-      notAfter: new Date(now.getTime() + days * DAY_MS),
-      usage: 'server',
-      ...hosts,
-    });
+    return this.#issuer.serverCertificate(publicKeyPem, hosts, days);
   }
 
-  async #issue(siteId: string, environment: Environment, key: OwnedKey, replacesSerial: string | null): Promise<IssuedCertificate> {
-    const now = this.#now();
-    const days = environment === 'production' ? this.#lifetimes.productionDays : this.#lifetimes.developmentDays;
-    const certificatePem = issueCertificate(this.#ca, {
-      publicKeyPem: key.publicKeyPem,
-      subject: { ...key.subject, commonName: siteId, organizationalUnit: environment },
-      notBefore: new Date(now.getTime() - BACKDATE_MS),
-      notAfter: new Date(now.getTime() + days * DAY_MS),
-      usage: 'client',
-    });
-    const info = inspectCertificate(certificatePem);
-    await this.#registry.recordCertificate({
-      serialHex: info.serialHex,
-      siteId,
-      environment,
-      fingerprintSha256: info.fingerprintSha256,
-      notBefore: info.notBefore.toISOString(),
-      notAfter: info.notAfter.toISOString(),
-      issuedAt: now.toISOString(),
-      replacesSerial,
-    });
-    return {
-      siteId,
-      environment,
-      certificatePem,
-      caCertificatePem: this.#ca.certPem,
-      serialHex: info.serialHex,
-      notAfter: info.notAfter.toISOString(),
-    };
+  async #account(site: SiteRecord): Promise<AccountRecord> {
+    const account = await this.#registry.getAccount(site.accountId);
+    if (!account) throw new KeybridgeError('internal', 'the site has no account');
+    return account;
   }
-}
 
-/** The key a CSR proves possession of, with the subject fields its owner may choose. */
-function fromCsr(csr: ReturnType<typeof parseCsr>): OwnedKey {
-  return { publicKeyPem: csr.publicKeyPem, subject: ownedSubject(csr) };
-}
-
-/** Renewal and the move to production are the platform operator's on a partner (`keybridge server partner issue`). */
-function partnerIssues(partner: string, what: string): KeybridgeError {
-  const title = partner in PARTNERS ? PARTNERS[partner as keyof typeof PARTNERS].title : partner;
-  return new KeybridgeError(
-    'invalid-field',
-    `${what} is refused: ${title} issues this site's certificates; ask the platform for a new one`,
-    { field: 'partner' },
-  );
-}
-
-/**
- * The subject fields the owner chose (organisation, place), which the CA keeps; CN and OU are
- * the CA's. parseCsr reads any subject a CSR tool wrote (`O=Example, Inc.` from openssl), so
- * they are checked here as the CA will write them: `csr-invalid` naming the field otherwise.
- */
-function ownedSubject(csr: ReturnType<typeof parseCsr>): Omit<ReturnType<typeof parseCsr>['subject'], 'commonName' | 'organizationalUnit'> {
-  const { commonName: _ignored, organizationalUnit: _claimed, ...owned } = csr.subject;
-  try {
-    validateSubject({ ...owned, commonName: 'site' });
-  } catch (error) {
-    const detail = error instanceof KeybridgeError ? error.detail : undefined;
-    throw new KeybridgeError('csr-invalid', `the CSR subject cannot be certified: ${detail ?? 'invalid'}`);
+  async #revokeLineage(siteId: string, environment: CertificateRecord['environment'], by: string, reason: string): Promise<string[]> {
+    const at = this.#now().toISOString();
+    return this.#registry.revokeLineage({ siteId, environment, issuedUpTo: at, at, by, reason });
   }
-  return owned;
 }

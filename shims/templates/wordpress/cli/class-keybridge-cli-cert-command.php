@@ -71,6 +71,31 @@ class Keybridge_CLI_Cert_Command extends WP_CLI_Command {
 	}
 
 	/**
+	 * Brings the site back after a revocation, with the account password.
+	 *
+	 * Every certificate of this environment still alive is revoked first; a new key and
+	 * certificate replace the revoked ones.
+	 *
+	 * ## OPTIONS
+	 *
+	 * --password-file=<file>
+	 * : A file holding the account password (one line).
+	 *
+	 * @param array $args       Positional arguments.
+	 * @param array $assoc_args Options.
+	 * @return void
+	 */
+	public function reissue( $args, $assoc_args ) {
+		$body        = array( 'password' => Keybridge_CLI_Command::password_from_file( (string) $assoc_args['password-file'] ) );
+		$certificate = Keybridge_CLI_Command::attempt(
+			static function () use ( $body ) {
+				return Keybridge_Plugin::client()->certificates_reissue( $body );
+			}
+		);
+		self::done( $certificate );
+	}
+
+	/**
 	 * Reports the new certificate.
 	 *
 	 * @param array $certificate The agent's answer.

@@ -210,9 +210,13 @@ class Keybridge_CLI_Command extends WP_CLI_Command {
 	/**
 	 * Moves this site to production.
 	 *
-	 * From then on it reads production values only.
+	 * From then on it reads production values only. The account password proves the request
+	 * comes from the owner (a copy of a development host cannot mint production).
 	 *
 	 * ## OPTIONS
+	 *
+	 * --password-file=<file>
+	 * : A file holding the account password (one line).
 	 *
 	 * [--yes]
 	 * : Do not ask for confirmation.
@@ -222,10 +226,11 @@ class Keybridge_CLI_Command extends WP_CLI_Command {
 	 * @return void
 	 */
 	public function production( $args, $assoc_args ) {
+		$body = array( 'password' => self::password_from_file( (string) $assoc_args['password-file'] ) );
 		WP_CLI::confirm( 'Move this site to production? It will read production values from now on.', $assoc_args );
 		$answer = self::attempt(
-			static function () {
-				return Keybridge_Plugin::client()->production();
+			static function () use ( $body ) {
+				return Keybridge_Plugin::client()->production( $body );
 			}
 		);
 		Keybridge_Status::forget();
@@ -234,6 +239,20 @@ class Keybridge_CLI_Command extends WP_CLI_Command {
 			return;
 		}
 		WP_CLI::success( 'This site now has a production certificate.' );
+	}
+
+	/**
+	 * The account password from a file the user named (its one line, without the line end).
+	 *
+	 * @param string $file Path to the file.
+	 * @return string The password.
+	 */
+	public static function password_from_file( $file ) {
+		$text = is_readable( $file ) ? file_get_contents( $file ) : false; // phpcs:ignore WordPress.WP.AlternativeFunctions.file_get_contents_file_get_contents -- a local file the user named.
+		if ( false === $text ) {
+			WP_CLI::error( sprintf( 'Cannot read the password file %s.', $file ) );
+		}
+		return rtrim( $text, "\r\n" );
 	}
 
 	/**

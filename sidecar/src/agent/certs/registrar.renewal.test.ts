@@ -144,7 +144,7 @@ describe('renewal', () => {
     }
     const records = await server.authority.certificates(old.siteId);
     expect(records.find((r) => r.serialHex === old.certificate.serialHex)?.revokedAt).toBeNull();
-    expect(records.find((r) => r.serialHex === renewed.certificate.serialHex)?.replacesSerial).toBe(old.certificate.serialHex);
+    expect(records.find((r) => r.serialHex === renewed.certificate.serialHex)?.parentSerial).toBe(old.certificate.serialHex);
   });
 });
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +18,7 @@ import {
  * certificate) and the approval policy.
  */
 const work = mkdtempSync(join(tmpdir(), 'kb-registrar-'));
+const PASSWORD = 'a long enough password';
 const started: { stop(): Promise<void> }[] = [];
 let server: TestKeyServer;
 let siteA: TestAgent;
@@ -26,7 +27,7 @@ let siteB: TestAgent;
 async function registeredAgent(on: TestKeyServer, name: string): Promise<TestAgent> {
   const agent = await startTestAgent(on, { certDir: join(work, name, 'certs') });
   started.push(agent);
-  const registered = await agent.call('POST', '/v1/register', { email: `${name}@example.com`, site_name: name });
+  const registered = await agent.call('POST', '/v1/register', { email: `${name}@example.com`, password: PASSWORD, site_name: name });
   expect(registered.status, registered.text).toBe(200);
   return agent;
 }
@@ -57,8 +58,13 @@ async function rejection(promise: Promise<unknown>): Promise<KeybridgeError> {
   throw new Error('expected the key service to refuse');
 }
 
-const post = (agent: TestAgent, body: unknown) =>
-  agent.client.call<{ status: string; environment?: string }>('POST', '/ks/v1/site/production', body);
+/** Straight to the key service with the agent's certificate; `password` null sends none. */
+const post = (agent: TestAgent, body: SignedProductionRequest, password: string | null = PASSWORD) =>
+  agent.client.call<{ status: string; environment?: string }>(
+    'POST',
+    '/ks/v1/site/production',
+    password === null ? body : { ...body, password },
+  );
 
 beforeAll(async () => {
   server = await startTestKeyServer();
@@ -119,20 +125,20 @@ describe('move to production: refused requests', () => {
 
   it('refuses a production certificate asking to move again', async () => {
     const site = await registeredAgent(server, 'site-prod');
-    const moved = await site.call('POST', '/v1/production', {});
+    const moved = await site.call('POST', '/v1/production', { password: PASSWORD });
     expect(moved.status, moved.text).toBe(200);
     expect(site.certificates.require().environment).toBe('production');
     // Straight to the key service, signed with the production key, over the production certificate.
     const signed = await productionRequest(site, site.certificates.require().tls.keyPem);
     const error = await rejection(post(site, signed));
-    expect(error.type).toBe('production-request-invalid');
+    expect(error.type).toBe('certificate-forbidden');
     expect(error.detail).toMatch(/only a development certificate/);
   });
 
   it('the agent itself refuses to move a production site again', async () => {
     const site = await registeredAgent(server, 'site-prod-again');
-    expect((await site.call('POST', '/v1/production', {})).status).toBe(200);
-    const again = await site.call('POST', '/v1/production', {});
+    expect((await site.call('POST', '/v1/production', { password: PASSWORD })).status).toBe(200);
+    const again = await site.call('POST', '/v1/production', { password: PASSWORD });
     expect(again.status).toBe(422);
     expect(again.json).toMatchObject({ type: 'invalid-field', field: 'environment' });
   });
@@ -161,16 +167,16 @@ describe('approval policy', () => {
     const siteId = site.certificates.require().siteId;
     const before = readFileSync(join(site.certDir, 'client.pem'));
 
-    const pending = await site.call('POST', '/v1/production', {});
+    const pending = await site.call('POST', '/v1/production', { password: PASSWORD });
     expect(pending.status, pending.text).toBe(202);
     expect(pending.json).toEqual({ status: 'pending' });
     expect(readFileSync(join(site.certDir, 'client.pem')).equals(before)).toBe(true);
     expect((await site.call('GET', '/v1/status')).json.environment).toBe('development');
     // Asking again while pending is harmless.
-    expect((await site.call('POST', '/v1/production', {})).status).toBe(202);
+    expect((await site.call('POST', '/v1/production', { password: PASSWORD })).status).toBe(202);
 
-    expect(await approval.authority.approveProduction(siteId, 'approved')).toBe(true);
-    const issued = await site.call('POST', '/v1/production', {});
+    expect(await approval.authority.decideProduction(siteId, 'approved')).toBe(true);
+    const issued = await site.call('POST', '/v1/production', { password: PASSWORD });
     expect(issued.status, issued.text).toBe(200);
     expect(issued.json).toMatchObject({ status: 'issued', environment: 'production', site_id: siteId });
     const status = await site.call('GET', '/v1/status');
@@ -178,14 +184,53 @@ describe('approval policy', () => {
     expect(status.json.rows.find((row: { id: string }) => row.id === 'certificate-valid').value).toContain('OU=production');
   });
 
-  it('refuses a denied site with production-request-invalid', async () => {
+  it('refuses a denied request with production-request-invalid, once: asking again is a new request', async () => {
     const site = await registeredAgent(approval, 'site-denied');
     const siteId = site.certificates.require().siteId;
-    expect((await site.call('POST', '/v1/production', {})).status).toBe(202);
-    expect(await approval.authority.approveProduction(siteId, 'denied')).toBe(true);
-    const denied = await site.call('POST', '/v1/production', {});
+    expect((await site.call('POST', '/v1/production', { password: PASSWORD })).status).toBe(202);
+    expect(await approval.authority.decideProduction(siteId, 'denied')).toBe(true);
+    const denied = await site.call('POST', '/v1/production', { password: PASSWORD });
     expect(denied.status, denied.text).toBe(403);
     expect(denied.json.type).toBe('production-request-invalid');
     expect(site.certificates.require().environment).toBe('development');
+    expect((await site.call('POST', '/v1/production', { password: PASSWORD })).status).toBe(202);
+    // Nothing pending is left to decide after a decision; the operator decides only what waits.
+    expect(await approval.authority.decideProduction(siteId, 'approved')).toBe(true);
+    expect(await approval.authority.decideProduction(siteId, 'approved')).toBe(false);
+  });
+
+  it('approves ONE request, not the site: the next production host waits for its own approval', async () => {
+    const first = await registeredAgent(approval, 'site-per-request');
+    const siteId = first.certificates.require().siteId;
+    // A second host of the same site, copied before the first one moved.
+    cpSync(first.certDir, join(work, 'site-per-request-2', 'certs'), { recursive: true });
+    const second = await startTestAgent(approval, { certDir: join(work, 'site-per-request-2', 'certs') });
+    started.push(second);
+
+    expect((await first.call('POST', '/v1/production', { password: PASSWORD })).status).toBe(202);
+    expect(await approval.authority.decideProduction(siteId, 'approved')).toBe(true);
+    expect((await first.call('POST', '/v1/production', { password: PASSWORD })).status).toBe(200);
+    // The approval was spent by that certificate: the same site asking again waits again.
+    const next = await second.call('POST', '/v1/production', { password: PASSWORD });
+    expect(next.status, next.text).toBe(202);
+    expect(second.certificates.require().environment).toBe('development');
+    expect(await approval.authority.decideProduction(siteId, 'approved')).toBe(true);
+    expect((await second.call('POST', '/v1/production', { password: PASSWORD })).status).toBe(200);
+    const origins = (await approval.authority.certificates(siteId)).map((c) => `${c.environment}:${c.origin}`).sort();
+    expect(origins).toEqual(['development:registration', 'production:production', 'production:production']);
+  });
+
+  it('records no request without the password: the operator is never asked on behalf of a copy', async () => {
+    const site = await registeredAgent(approval, 'site-no-password');
+    const siteId = site.certificates.require().siteId;
+    const wrong = await site.call('POST', '/v1/production', { password: 'not the password at all' });
+    expect(wrong.status, wrong.text).toBe(401);
+    expect(wrong.json.type).toBe('credentials-invalid');
+    const missing = await site.call('POST', '/v1/production', {});
+    expect(missing.status, missing.text).toBe(422);
+    expect(missing.json).toMatchObject({ type: 'invalid-field', field: 'password' });
+    const signed = await productionRequest(site, site.certificates.require().tls.keyPem);
+    expect((await rejection(post(site, signed, null))).type).toBe('credentials-invalid');
+    expect(await approval.authority.decideProduction(siteId, 'approved')).toBe(false);
   });
 });

@@ -31,6 +31,14 @@ export interface IssuedJson {
   account_email?: string;
 }
 
+/** The account password a call needs: refused here, before a key pair is made, when missing. */
+function requiredPassword(password: unknown): string {
+  if (typeof password !== 'string' || password === '') {
+    throw new KeybridgeError('invalid-field', "the account's password is required", { field: 'password' });
+  }
+  return password;
+}
+
 /** Renew once two thirds of a certificate's lifetime have passed. */
 export const RENEW_AT_FRACTION = 2 / 3;
 
@@ -124,12 +132,14 @@ export class Registrar {
 
   /**
    * The move to production: a new key and CSR, the request signed with the development
-   * key and sent over TLS with the development certificate. Under an approval policy the
-   * key service answers `pending` and nothing changes here until an operator approves and
-   * this is run again.
+   * key and sent over TLS with the development certificate, with the account password
+   * (a copy of a development host holds no password, so it cannot mint production). Under an
+   * approval policy the key service answers `pending` and nothing changes here until an
+   * operator approves that request and this is run again.
    */
-  async moveToProduction(): Promise<{ status: 'issued'; credentials: SiteCredentials } | { status: 'pending' }> {
+  async moveToProduction(password: unknown): Promise<{ status: 'issued'; credentials: SiteCredentials } | { status: 'pending' }> {
     if (this.store.partner) throw partnerRefusal(this.store.partner, 'the move to production');
+    const secret = requiredPassword(password);
     const current = this.store.require();
     if (current.environment === 'production')
       throw new KeybridgeError('invalid-field', 'this site is already in production', { field: 'environment' });
@@ -138,17 +148,40 @@ export class Registrar {
     const csrPem = createCsr(keyPair, { commonName: current.siteId, ...owned });
     const request = createProductionRequest({ siteId: current.siteId, csrPem, devCertSerialHex: current.certificate.serialHex });
     const signed = signProductionRequest(request, current.tls.keyPem);
-    const answer = await this.client.call<{ status: 'issued' | 'pending' } & Partial<IssuedJson>>('POST', KS_PATHS.production, signed);
+    const answer = await this.client.call<{ status: 'issued' | 'pending' } & Partial<IssuedJson>>('POST', KS_PATHS.production, {
+      ...signed,
+      password: secret,
+    });
     if (answer.status === 'pending') return { status: 'pending' };
     if (answer.environment !== 'production' || !answer.certificate)
       throw new KeybridgeError('internal', 'the key service did not issue a production certificate');
     return { status: 'issued', credentials: this.store.installCertificate(keyPair.privateKeyPem, answer.certificate) };
   }
 
-  /** Revokes this site's current certificate at the key service: from the next request on, it opens nothing. */
+  /**
+   * Revokes, at the key service, every certificate of this site and environment issued up to
+   * now: this one, its renewals, and whatever a copy of this host renewed or minted. From the
+   * next request on they open nothing; `reissue` brings the site back.
+   */
   async revoke(): Promise<void> {
     this.store.require();
     await this.client.call<{ revoked: boolean }>('POST', KS_PATHS.certificatesRevoke, {});
+  }
+
+  /**
+   * After a revocation: a new key and certificate for this site and environment, authorised by
+   * the account password. The old certificate (revoked, replaced or expired) only names the
+   * site; the key service revokes whatever of its lineage is still alive first.
+   */
+  async reissue(password: unknown): Promise<SiteCredentials> {
+    if (this.store.partner) throw partnerRefusal(this.store.partner, 'a re-issue');
+    const secret = requiredPassword(password);
+    const current = this.store.require();
+    const { commonName: _cn, organizationalUnit: _ou, ...owned } = current.certificate.subject;
+    const keyPair = await generateKeyPairAsync();
+    const csr = createCsr(keyPair, { commonName: current.siteId, ...owned });
+    const issued = await this.client.call<IssuedJson>('POST', KS_PATHS.reissue, { csr, password: secret });
+    return this.store.installCertificate(keyPair.privateKeyPem, issued.certificate);
   }
 
   async #replace(makeCsr: (keyPair: { privateKeyPem: string; publicKeyPem: string }) => string, path: string): Promise<SiteCredentials> {

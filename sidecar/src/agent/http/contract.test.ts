@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { PROBLEMS } from '../../errors.ts';
 import { startEmbedded, type EmbeddedAgent } from '../../../test-helpers/embedded.ts';
 import { lockrItem } from '../../../test-helpers/lockr-item.ts';
 import { validateShape, type Shape } from '../../../test-helpers/schema.ts';
+import { EMBEDDED_PASSWORD_FILE } from '../../roles/up.ts';
 import { createAgent } from '../agent.ts';
 import { CertificateStore } from '../certs/store.ts';
 
@@ -52,6 +54,8 @@ function fill(value: unknown): unknown {
     if (kind === 'wrapping_keys') return { [name]: wrappingKeys.get(name) };
     if (kind === 'lockr_items') return [lockrItem('contract/lockr', 'from lockr')];
     if (kind === 'bundle') return bundle;
+    // The embedded account's password, which `keybridge up` keeps in its home.
+    if (kind === 'account_password') return readFileSync(join(agent.home, EMBEDDED_PASSWORD_FILE), 'utf8').trim();
     throw new Error(`unknown placeholder ${value}`);
   }
   if (Array.isArray(value)) return value.map(fill);

@@ -2,6 +2,7 @@ import { Agent, request } from 'node:https';
 import { KeybridgeError, isProblemType } from '../../errors.ts';
 import {
   KS_PATHS,
+  type CertificateVerdict,
   type KeyServiceClient,
   type KeyServiceInfo,
   type PutSecretRequest,
@@ -94,8 +95,19 @@ export class HttpsKeyServiceClient implements KeyServiceClient {
     });
   }
 
+  /**
+   * With the site's certificate when it has one: the key service then also names the HSM
+   * module and token (anyone else sees the kind only). A refused certificate still gets the
+   * public answer; whoami() gives the key service's verdict on it.
+   */
   info(): Promise<KeyServiceInfo> {
-    return this.call('GET', KS_PATHS.info, undefined, false);
+    return this.call('GET', KS_PATHS.info, undefined, this.#options.tls() !== null);
+  }
+
+  /** The key service's verdict on this site's certificate: who it is, or why it is refused (`certificate-revoked`, …). */
+  async whoami(): Promise<CertificateVerdict> {
+    const answer = await this.call<{ site_id: string; environment: string; serial: string }>('GET', KS_PATHS.whoami);
+    return { siteId: answer.site_id, environment: answer.environment, serial: answer.serial };
   }
 
   put(request: PutSecretRequest): Promise<{ version: number; updatedAt: string }> {
@@ -229,8 +241,11 @@ export class HttpsKeyServiceClient implements KeyServiceClient {
             const status = res.statusCode ?? 500;
             if (status < 400) resolve(parsed as T);
             else if (status === 503 || status >= 502) reject(unavailable(parsed?.type ? `${parsed.type}` : `HTTP ${status}`));
-            else if (isProblemType(parsed?.type)) reject(new KeybridgeError(parsed.type, parsed?.detail, { field: parsed?.field }));
-            else reject(new KeybridgeError('internal', `key service answered HTTP ${status}`));
+            else if (isProblemType(parsed?.type)) {
+              const retryAfter = Number(res.headers['retry-after']);
+              const retryAfterSeconds = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined;
+              reject(new KeybridgeError(parsed.type, parsed?.detail, { field: parsed?.field, retryAfterSeconds }));
+            } else reject(new KeybridgeError('internal', `key service answered HTTP ${status}`));
           });
         },
       );

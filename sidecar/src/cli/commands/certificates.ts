@@ -1,6 +1,9 @@
-import { AGENT_OPTIONS, parse, requireOption } from '../args.ts';
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { movePrivateDirectory } from '../../files.ts';
+import { EMBEDDED_PASSWORD_FILE } from '../../roles/up.ts';
+import { defaultHome } from '../agent-client.ts';
+import { AGENT_OPTIONS, parse, requireOption } from '../args.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { readSecretLine } from '../files.ts';
 import { printJson } from '../output.ts';
@@ -8,9 +11,10 @@ import { withClient } from './keys.ts';
 
 export const CERTIFICATES_USAGE = `keybridge register --email E [--password-file F] [--site-name S]   # --site-name except on a partner platform
 keybridge cert create --country C --state S --locality L --org O
-keybridge cert renew | keybridge cert revoke
+keybridge cert renew | keybridge cert revoke      # revoke: every certificate of this site and environment
+keybridge cert reissue --password-file F          # after a revocation: a new certificate, with the account password
 keybridge cert move --from DIR --to DIR          # with the agent stopped; then point certDir at DIR
-keybridge production`;
+keybridge production [--password-file F]          # F: the account password (keybridge up keeps its own in its home)`;
 
 interface CertificateSummary {
   site_id: string;
@@ -66,7 +70,21 @@ export async function certCommand(argv: string[]): Promise<void> {
     );
     if (values.json) printJson(result);
     else if (sub === 'renew') process.stdout.write(`renewed ${describe(result)}`);
-    else process.stdout.write('revoked: the key service refuses this certificate from its next request on\n');
+    else {
+      process.stdout.write(
+        'revoked every certificate of this site and environment issued up to now (copies, renewals and what they minted included): ' +
+          'the key service refuses them from their next request on\n' +
+          'bring this host back with the account password: keybridge cert reissue --password-file F\n',
+      );
+    }
+    return;
+  }
+  if (sub === 'reissue') {
+    const { values } = parse(rest, { ...AGENT_OPTIONS, 'password-file': { type: 'string' } }, { min: 0, max: 0 });
+    const password = readSecretLine(requireOption(values, 'password-file'), 'password-file');
+    const result = await withClient(values, (client) => client.post<CertificateSummary>('/v1/certificates/reissue', { password }));
+    if (values.json) printJson(result);
+    else process.stdout.write(`re-issued ${describe(result)}`);
     return;
   }
   if (sub === 'move') {
@@ -84,14 +102,19 @@ export async function certCommand(argv: string[]): Promise<void> {
     );
     return;
   }
-  throw new UsageError(sub ? `unknown cert command "${sub}"` : 'cert needs a subcommand: create, renew, revoke or move');
+  throw new UsageError(sub ? `unknown cert command "${sub}"` : 'cert needs a subcommand: create, renew, revoke, reissue or move');
 }
 
-/** A pending approval is a normal outcome (exit 0); `--json` prints {"status": "pending"}. */
+/**
+ * A pending approval is a normal outcome (exit 0); `--json` prints {"status": "pending"}.
+ * The account password comes from --password-file, else — when the CLI talks to the agent of
+ * a `keybridge up` home — from the password `up` keeps there for its embedded account.
+ */
 export async function productionCommand(argv: string[]): Promise<void> {
-  const { values } = parse(argv, AGENT_OPTIONS, { min: 0, max: 0 });
+  const { values } = parse(argv, { ...AGENT_OPTIONS, 'password-file': { type: 'string' } }, { min: 0, max: 0 });
+  const password = readSecretLine(productionPasswordFile(values), 'password-file');
   const result = await withClient(values, (client) =>
-    client.post<CertificateSummary & { status: 'issued' | 'pending' }>('/v1/production', {}),
+    client.post<CertificateSummary & { status: 'issued' | 'pending' }>('/v1/production', { password }),
   );
   if (values.json) printJson(result);
   else if (result.status === 'pending') {
@@ -103,4 +126,11 @@ export async function productionCommand(argv: string[]): Promise<void> {
       `moved to production: ${describe(result)}From now on this agent reads and writes production values only: set each key again here.\n`,
     );
   }
+}
+
+function productionPasswordFile(values: { 'password-file'?: string; agent?: string; home?: string }): string {
+  if (values['password-file']) return values['password-file'];
+  const embedded = join(defaultHome(values.home), EMBEDDED_PASSWORD_FILE);
+  if (!values.agent && !process.env.KEYBRIDGE_AGENT && existsSync(embedded)) return embedded;
+  throw new UsageError("--password-file is required: the move to production needs the account's password");
 }

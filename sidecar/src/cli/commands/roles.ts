@@ -1,15 +1,17 @@
 import { loadAgentConfig } from '../../config/agent.ts';
 import { loadServerConfig } from '../../config/server.ts';
 import { runAgent } from '../../roles/agent.ts';
-import { issuePartnerBinding, rotateRoot, runServer, withAuthority, type RotationStep } from '../../roles/server.ts';
+import { issuePartnerBinding, rotateRoot, runServer, type RotationStep } from '../../roles/server.ts';
 import { parse, requireOption } from '../args.ts';
 import { accessLogLine, createLineWriter, createLogWriter } from '../log-writer.ts';
-import { CliError, UsageError } from '../errors.ts';
-import { printJson, printTable } from '../output.ts';
+import { UsageError } from '../errors.ts';
+import { printJson } from '../output.ts';
+import { operatorRevokeCommand, sitesCommand } from './operator.ts';
 
 export const ROLES_USAGE = `keybridge server --config FILE                     # key service (mutual TLS)
-keybridge server sites list|approve SITE|deny SITE --config FILE
-keybridge server cert revoke SERIAL [--reason R] --config FILE
+keybridge server sites list|show SITE [--json] --config FILE   # show: the site's certificate lineage
+keybridge server sites approve|deny SITE --config FILE       # the site's one pending production request
+keybridge server cert revoke SERIAL [--reason R] --config FILE  # every certificate of its site and environment
 keybridge server partner issue --partner pantheon (--site-name NAME | --site SITE) --environment ENV --out FILE --config FILE [--json]
                                                    # the platform's key + certificate (live: production, else development)
 keybridge server rotate-root --config FILE [--json] # new root key, vaults re-wrapped, old key destroyed
@@ -40,14 +42,7 @@ export async function serverCommand(argv: string[]): Promise<number> {
   if (first === 'partner') return partnerCommand(second, rest);
   if (first === 'cert') {
     if (second !== 'revoke') throw new UsageError('server cert needs: revoke SERIAL');
-    const { values, positionals } = parse(rest, { config: { type: 'string' }, reason: { type: 'string' } }, { min: 1, max: 1 });
-    const config = await loadServerConfig(requireOption(values, 'config'));
-    const revoked = await withAuthority(config, (authority) =>
-      authority.revokeAsOperator(positionals[0], values.reason ?? 'revoked by the operator'),
-    );
-    if (!revoked) throw new CliError(`no certificate with serial ${positionals[0]}`);
-    process.stdout.write(`revoked ${positionals[0]}: refused from its next request on\n`);
-    return 0;
+    return operatorRevokeCommand(rest);
   }
   const { values } = parse(argv, { config: { type: 'string' } }, { min: 0, max: 0 });
   const config = await loadServerConfig(requireOption(values, 'config'));
@@ -88,33 +83,6 @@ async function rotateRootCommand(argv: string[]): Promise<number> {
     );
   }
   return 0;
-}
-
-async function sitesCommand(action: string | undefined, argv: string[]): Promise<number> {
-  if (action === 'list') {
-    const { values } = parse(argv, { config: { type: 'string' }, json: { type: 'boolean' } }, { min: 0, max: 0 });
-    const config = await loadServerConfig(requireOption(values, 'config'));
-    const sites = await withAuthority(config, (_authority, registry) => registry.listSites());
-    if (values.json) printJson({ sites });
-    else {
-      printTable(
-        ['SITE', 'NAME', 'REGION', 'PARTNER', 'PRODUCTION', 'CREATED'],
-        sites.map((s) => [s.siteId, s.name, s.region, s.partner ?? '-', s.productionApproval, s.createdAt]),
-      );
-    }
-    return 0;
-  }
-  if (action === 'approve' || action === 'deny') {
-    const { values, positionals } = parse(argv, { config: { type: 'string' } }, { min: 1, max: 1 });
-    const config = await loadServerConfig(requireOption(values, 'config'));
-    const changed = await withAuthority(config, (authority) =>
-      authority.approveProduction(positionals[0], action === 'approve' ? 'approved' : 'denied'),
-    );
-    if (!changed) throw new CliError(`no site ${positionals[0]}`);
-    process.stdout.write(`${action === 'approve' ? 'approved' : 'denied'} production for ${positionals[0]}\n`);
-    return 0;
-  }
-  throw new UsageError('server sites needs: list, approve SITE or deny SITE');
 }
 
 /**

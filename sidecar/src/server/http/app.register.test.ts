@@ -181,7 +181,7 @@ describe('clock skew', () => {
     const lagging = await startTestKeyServer({ now: () => new Date(Date.now() - SKEW_MS) });
     const agent = tlsAgent(lagging.caCertPem);
     try {
-      const registered = await registerRaw(lagging, { email: 'lag@example.com', siteName: 'Lagging' });
+      const registered = await registerRaw(lagging, { email: 'lag@example.com', password: PASSWORD, siteName: 'Lagging' });
       expect(registered.response.status, registered.response.text).toBe(200);
       const client = tlsAgent(lagging.caCertPem, {
         keyPem: registered.keyPair.privateKeyPem,
@@ -200,7 +200,10 @@ describe('clock skew', () => {
           devCertSerialHex: registered.response.json.serial,
         });
         const signed = signProductionRequest(request, registered.keyPair.privateKeyPem);
-        const moved = await rawRequest(lagging.url, 'POST', '/ks/v1/site/production', { agent: client, body: signed });
+        const moved = await rawRequest(lagging.url, 'POST', '/ks/v1/site/production', {
+          agent: client,
+          body: { ...signed, password: PASSWORD },
+        });
         expect(moved.status, moved.text).toBe(200);
         expect(moved.json.environment).toBe('production');
       } finally {
@@ -213,7 +216,7 @@ describe('clock skew', () => {
   });
 
   it('accepts a production request issued 3 minutes in the future', async () => {
-    const registered = await registerRaw(server, { email: 'future@example.com', siteName: 'Future' });
+    const registered = await registerRaw(server, { email: 'future@example.com', password: PASSWORD, siteName: 'Future' });
     const json = registered.response.json;
     const client = tlsAgent(server.caCertPem, { keyPem: registered.keyPair.privateKeyPem, certPem: json.certificate });
     try {
@@ -225,7 +228,10 @@ describe('clock skew', () => {
         now: new Date(Date.now() + SKEW_MS),
       });
       const signed = signProductionRequest(request, registered.keyPair.privateKeyPem);
-      const moved = await rawRequest(server.url, 'POST', '/ks/v1/site/production', { agent: client, body: signed });
+      const moved = await rawRequest(server.url, 'POST', '/ks/v1/site/production', {
+        agent: client,
+        body: { ...signed, password: PASSWORD },
+      });
       expect(moved.status, moved.text).toBe(200);
       const info = inspectCertificate(moved.json.certificate);
       expect(info.subject).toMatchObject({ commonName: json.site_id, organizationalUnit: 'production' });
@@ -236,7 +242,7 @@ describe('clock skew', () => {
   });
 
   it('refuses a production request issued 10 minutes in the future', async () => {
-    const registered = await registerRaw(server, { email: 'far-future@example.com', siteName: 'Far' });
+    const registered = await registerRaw(server, { email: 'far-future@example.com', password: PASSWORD, siteName: 'Far' });
     const json = registered.response.json;
     const client = tlsAgent(server.caCertPem, { keyPem: registered.keyPair.privateKeyPem, certPem: json.certificate });
     try {
@@ -249,7 +255,7 @@ describe('clock skew', () => {
       });
       const moved = await rawRequest(server.url, 'POST', '/ks/v1/site/production', {
         agent: client,
-        body: signProductionRequest(request, registered.keyPair.privateKeyPem),
+        body: { ...signProductionRequest(request, registered.keyPair.privateKeyPem), password: PASSWORD },
       });
       expectProblem(moved, 'production-request-invalid', 403);
       expect(moved.json.field).toBe('request.issuedAt');

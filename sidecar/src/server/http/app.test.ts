@@ -155,7 +155,7 @@ describe('revocation', () => {
     const other = await registerRaw(server, { email: 'revoked@example.com', siteName: 'Gone' });
     const client = { keyPem: other.keyPair.privateKeyPem, certPem: other.response.json.certificate };
     expect((await whoami(client)).status).toBe(200);
-    expect(await server.authority.revokeAsOperator(other.response.json.serial, 'stolen')).toBe(true);
+    expect(await server.authority.revokeAsOperator(other.response.json.serial, 'stolen')).toEqual([other.response.json.serial]);
     expectProblem(await whoami(client), 'certificate-revoked');
     expectProblem(await list(client), 'certificate-revoked');
   });
@@ -168,7 +168,7 @@ describe('revocation', () => {
     expect(first.status, first.text).toBe(200);
     expect(first.reusedSocket).toBe(false);
 
-    expect(await server.authority.revokeAsOperator(other.response.json.serial, 'stolen')).toBe(true);
+    expect(await server.authority.revokeAsOperator(other.response.json.serial, 'stolen')).toEqual([other.response.json.serial]);
     const second = await list(client, agent);
     // The same TLS connection (no new handshake): the check runs per request, not per handshake.
     expect(second.reusedSocket).toBe(true);

@@ -3,15 +3,22 @@ import { Hono, type Context } from 'hono';
 import { KeybridgeError } from '../../errors.ts';
 import { capBody, onlyFields, readJsonObject } from '../../http/json-body.ts';
 import { problemResponse } from '../../http/problem.ts';
-import { KS_PATHS, type PutSecretRequest } from '../../protocol/keyservice.ts';
+import { KS_PATHS, type KeyServiceInfo, type PutSecretRequest } from '../../protocol/keyservice.ts';
 import type { KeyService } from '../key-service.ts';
+import { RateLimiter, type RateLimit } from '../rate-limit.ts';
 import type { CertifiedIdentity, IssuedCertificate, SiteAuthority } from '../site-authority.ts';
 
 /**
  * The key service's HTTP API, served only over TLS that asks every client for a
  * certificate (server/http/listen.ts). The certificate is checked on EVERY request, not
  * only at the handshake, so a revocation takes effect on the next request even on a
- * kept-alive connection. Registration and `info` are the only calls without one.
+ * kept-alive connection. The client certificate is taken as the exact DER bytes of the
+ * handshake (`getPeerCertificate().raw`), never a PEM rebuilt from them.
+ *
+ * Calls without a valid client certificate — `info`, `register`, `reissue` (whose certificate
+ * may be revoked: the password is its proof) — reveal no file path or internal layout,
+ * errors included; `register` and `reissue` are rate-limited per client address (and, where
+ * a password is checked, per account: password-guard.ts).
  *
  * The wire shapes mirror protocol/keyservice.ts; agents call it through
  * agent/keyservice/https-client.ts.
@@ -21,14 +28,25 @@ export const KEYSERVICE_MAX_BODY_BYTES = 512 * 1024;
 export interface KeyServiceAppOptions {
   service: KeyService;
   authority: SiteAuthority;
+  /** Registrations and re-issues per client address (default DEFAULT_PER_ADDRESS). */
+  perAddress?: RateLimit;
   log?: (entry: { method: string; path: string; status: number; ms: number; subject?: string }) => void;
 }
+
+/** Enough for a person or a script setting up a handful of sites at once; a guessing storm is not. */
+export const DEFAULT_PER_ADDRESS: RateLimit = { burst: 30, perMinute: 10 };
 
 type Env = { Bindings: { incoming: { socket: TLSSocket } }; Variables: { identity: CertifiedIdentity } };
 
 export function createKeyServiceApp(options: KeyServiceAppOptions): Hono<Env> {
   const { service, authority } = options;
   const app = new Hono<Env>();
+  const addresses = new RateLimiter(options.perAddress ?? DEFAULT_PER_ADDRESS);
+  // Before the body is read: a refused attempt costs the key service as little as possible.
+  const limitAddress = async (c: Context<Env>, next: () => Promise<void>) => {
+    addresses.take(clientAddress(c), 'registrations from this address');
+    await next();
+  };
 
   app.use('*', async (c, next) => {
     const started = performance.now();
@@ -45,17 +63,31 @@ export function createKeyServiceApp(options: KeyServiceAppOptions): Hono<Env> {
   app.use('*', capBody(KEYSERVICE_MAX_BODY_BYTES));
   // Everything under /ks/v1/site needs a valid, unrevoked client certificate of this CA.
   app.use(`${KS_PATHS.site}/*`, async (c, next) => {
-    c.set('identity', await authority.identify(peerCertificatePem(c)));
+    c.set('identity', await authority.identify(peerCertificateDer(c)));
     return next();
   });
 
-  app.get(KS_PATHS.info, async (c) => c.json(await service.info()));
+  // Anyone who reaches the port sees kind and health only; a site with a valid certificate also the module and token.
+  app.get(KS_PATHS.info, async (c) => {
+    const info = await service.info();
+    const identified = await authority.identify(peerCertificateDer(c)).then(
+      () => true,
+      () => false,
+    );
+    return c.json(identified ? info : publicInfo(info));
+  });
 
-  app.post(KS_PATHS.register, async (c) => {
+  app.post(KS_PATHS.register, limitAddress, async (c) => {
     const body = await readJsonObject(c);
     onlyFields(body, ['email', 'password', 'site_name', 'csr']);
     const issued = await authority.register({ email: body.email, password: body.password, siteName: body.site_name, csrPem: body.csr });
     return c.json({ ...issuedJson(issued), account_email: issued.accountEmail });
+  });
+
+  app.post(KS_PATHS.reissue, limitAddress, async (c) => {
+    const body = await readJsonObject(c);
+    onlyFields(body, ['csr', 'password']);
+    return c.json(issuedJson(await authority.reissue(peerCertificateDer(c), { csrPem: body.csr, password: body.password })));
   });
 
   app.post(KS_PATHS.secretsPut, async (c) => {
@@ -100,11 +132,17 @@ export function createKeyServiceApp(options: KeyServiceAppOptions): Hono<Env> {
   app.post(KS_PATHS.certificatesRevoke, async (c) => {
     const body = await readJsonObject(c);
     onlyFields(body, ['serial']);
-    return c.json({ revoked: await authority.revoke(c.get('identity'), body.serial) });
+    const serials = await authority.revoke(c.get('identity'), body.serial);
+    return c.json({ revoked: serials.length > 0, serials });
+  });
+  app.post(KS_PATHS.certificatesHost, async (c) => {
+    const body = await readJsonObject(c);
+    onlyFields(body, ['csr']);
+    return c.json(issuedJson(await authority.addProductionHost(c.get('identity'), body.csr)));
   });
   app.post(KS_PATHS.production, async (c) => {
     const body = await readJsonObject(c);
-    onlyFields(body, ['request', 'signature']);
+    onlyFields(body, ['request', 'signature', 'password']);
     const result = await authority.moveToProduction(c.get('identity'), body);
     if (result.status === 'pending') return c.json({ status: 'pending' }, 202);
     return c.json({ status: 'issued', ...issuedJson(result.certificate) });
@@ -126,12 +164,28 @@ function issuedJson(issued: IssuedCertificate) {
   };
 }
 
-/** The client certificate of this request's TLS connection as PEM, or null. */
-function peerCertificatePem(c: Context<Env>): string | null {
+/** The exact DER bytes of this request's client certificate, or null. */
+function peerCertificateDer(c: Context<Env>): Uint8Array | null {
   const socket = c.env?.incoming?.socket;
   if (!socket || typeof socket.getPeerCertificate !== 'function') return null;
-  const peer = socket.getPeerCertificate();
-  if (!peer || !peer.raw) return null;
-  const base64 = peer.raw.toString('base64').replace(/.{64}/g, '$&\n');
-  return `-----BEGIN CERTIFICATE-----\n${base64}\n-----END CERTIFICATE-----\n`;
+  const raw = socket.getPeerCertificate()?.raw;
+  return raw && raw.length > 0 ? raw : null;
+}
+
+/** The caller's address, one key per IPv4 address whether or not the socket is dual-stack. */
+function clientAddress(c: Context<Env>): string {
+  const address = c.env?.incoming?.socket?.remoteAddress ?? 'unknown';
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}
+
+const PUBLIC_AT_REST = { software: 'software root key', pkcs11: 'PKCS#11 HSM' } as const;
+
+/** `info` for a caller without a valid certificate: what protects data at rest and whether it works, no module, token or path. */
+function publicInfo(info: KeyServiceInfo): KeyServiceInfo {
+  const { kind, healthy } = info.atRest;
+  return {
+    version: info.version,
+    region: info.region,
+    atRest: { kind, description: PUBLIC_AT_REST[kind], ...(healthy === undefined ? {} : { healthy }) },
+  };
 }

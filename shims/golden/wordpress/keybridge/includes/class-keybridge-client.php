@@ -288,22 +288,26 @@ class Keybridge_Client {
 
 	/**
 	 * Calls production: The move to production: a new key and CSR, the request signed with the
-	 * development key. Answers 200 with the production certificate, or 202 {"status":
-	 * "pending"} while an operator's approval is needed. From then on this agent reads
-	 * production values only.
+	 * development key and sent with the account password (a copy of a development host holds
+	 * no password, so it cannot mint production). Answers 200 with the production certificate,
+	 * or 202 {"status": "pending"} while an operator's approval of this request is needed.
+	 * From then on this agent reads production values only.
 	 *
 	 * POST /v1/production, with a timeout of 30000 ms.
 	 *
+	 * @param array $body Request fields: password (required).
 	 * @return array The decoded JSON object the agent answered.
 	 * @throws Keybridge_Exception On any failure; see Keybridge_Exception::problem_type().
 	 */
-	public function production(): array {
-		return $this->call( 'production' );
+	public function production( array $body ): array {
+		return $this->call( 'production', $body );
 	}
 
 	/**
-	 * Calls certificates.revoke: Revokes this site's current certificate at the key service;
-	 * it is refused from its next request on.
+	 * Calls certificates.revoke: Revokes at the key service every certificate of this site and
+	 * environment issued up to now (this one, its renewals, and whatever a copy of this host
+	 * renewed or minted); they are refused from their next request on. certificates.reissue
+	 * brings the site back.
 	 *
 	 * POST /v1/certificates/revoke, with a timeout of 30000 ms.
 	 *
@@ -312,5 +316,20 @@ class Keybridge_Client {
 	 */
 	public function certificates_revoke(): array {
 		return $this->call( 'certificates.revoke' );
+	}
+
+	/**
+	 * Calls certificates.reissue: After a revocation: a new key and certificate for this site
+	 * and environment, authorised by the account password (never by an old certificate or
+	 * key). Whatever of the environment's certificates is still alive is revoked first.
+	 *
+	 * POST /v1/certificates/reissue, with a timeout of 30000 ms.
+	 *
+	 * @param array $body Request fields: password (required).
+	 * @return array The decoded JSON object the agent answered.
+	 * @throws Keybridge_Exception On any failure; see Keybridge_Exception::problem_type().
+	 */
+	public function certificates_reissue( array $body ): array {
+		return $this->call( 'certificates.reissue', $body );
 	}
 }

@@ -29,7 +29,7 @@ final class Keybridge_Spec {
 	 * the request top-level fields (name => JSON type) and required fields.
 	 */
 	const OPERATIONS = array(
-		'health'              => array(
+		'health'               => array(
 			'method'     => 'GET',
 			'path'       => '/v1/health',
 			'auth'       => false,
@@ -41,7 +41,7 @@ final class Keybridge_Spec {
 				'required'   => array(),
 			),
 		),
-		'status'              => array(
+		'status'               => array(
 			'method'     => 'GET',
 			'path'       => '/v1/status',
 			'auth'       => true,
@@ -53,7 +53,7 @@ final class Keybridge_Spec {
 				'required'   => array(),
 			),
 		),
-		'keys.list'           => array(
+		'keys.list'            => array(
 			'method'     => 'GET',
 			'path'       => '/v1/keys',
 			'auth'       => true,
@@ -65,7 +65,7 @@ final class Keybridge_Spec {
 				'required'   => array(),
 			),
 		),
-		'keys.set'            => array(
+		'keys.set'             => array(
 			'method'     => 'POST',
 			'path'       => '/v1/keys/set',
 			'auth'       => true,
@@ -83,7 +83,7 @@ final class Keybridge_Spec {
 				'required'   => array( 'name' ),
 			),
 		),
-		'keys.generate'       => array(
+		'keys.generate'        => array(
 			'method'     => 'POST',
 			'path'       => '/v1/keys/generate',
 			'auth'       => true,
@@ -100,7 +100,7 @@ final class Keybridge_Spec {
 				'required'   => array( 'name', 'bits' ),
 			),
 		),
-		'keys.get'            => array(
+		'keys.get'             => array(
 			'method'     => 'POST',
 			'path'       => '/v1/keys/get',
 			'auth'       => true,
@@ -115,7 +115,7 @@ final class Keybridge_Spec {
 				'required'   => array( 'name', 'wrapping_key' ),
 			),
 		),
-		'keys.fetch'          => array(
+		'keys.fetch'           => array(
 			'method'     => 'POST',
 			'path'       => '/v1/keys/fetch',
 			'auth'       => true,
@@ -129,7 +129,7 @@ final class Keybridge_Spec {
 				'required'   => array( 'names' ),
 			),
 		),
-		'keys.rotate'         => array(
+		'keys.rotate'          => array(
 			'method'     => 'POST',
 			'path'       => '/v1/keys/rotate',
 			'auth'       => true,
@@ -144,7 +144,7 @@ final class Keybridge_Spec {
 				'required'   => array( 'name', 'wrapping_key' ),
 			),
 		),
-		'keys.delete'         => array(
+		'keys.delete'          => array(
 			'method'     => 'POST',
 			'path'       => '/v1/keys/delete',
 			'auth'       => true,
@@ -158,7 +158,7 @@ final class Keybridge_Spec {
 				'required'   => array( 'name' ),
 			),
 		),
-		'import.lockr'        => array(
+		'import.lockr'         => array(
 			'method'     => 'POST',
 			'path'       => '/v1/import/lockr',
 			'auth'       => true,
@@ -172,7 +172,7 @@ final class Keybridge_Spec {
 				'required'   => array( 'items' ),
 			),
 		),
-		'export'              => array(
+		'export'               => array(
 			'method'     => 'POST',
 			'path'       => '/v1/export',
 			'auth'       => true,
@@ -187,7 +187,7 @@ final class Keybridge_Spec {
 				'required'   => array( 'passphrase', 'wrapping_keys' ),
 			),
 		),
-		'import.bundle'       => array(
+		'import.bundle'        => array(
 			'method'     => 'POST',
 			'path'       => '/v1/import/bundle',
 			'auth'       => true,
@@ -203,7 +203,7 @@ final class Keybridge_Spec {
 				'required'   => array( 'bundle', 'passphrase' ),
 			),
 		),
-		'register'            => array(
+		'register'             => array(
 			'method'     => 'POST',
 			'path'       => '/v1/register',
 			'auth'       => true,
@@ -219,7 +219,7 @@ final class Keybridge_Spec {
 				'required'   => array( 'email' ),
 			),
 		),
-		'certificates.create' => array(
+		'certificates.create'  => array(
 			'method'     => 'POST',
 			'path'       => '/v1/certificates/create',
 			'auth'       => true,
@@ -236,7 +236,7 @@ final class Keybridge_Spec {
 				'required'   => array( 'country', 'state', 'locality', 'organization' ),
 			),
 		),
-		'certificates.renew'  => array(
+		'certificates.renew'   => array(
 			'method'     => 'POST',
 			'path'       => '/v1/certificates/renew',
 			'auth'       => true,
@@ -248,19 +248,21 @@ final class Keybridge_Spec {
 				'required'   => array(),
 			),
 		),
-		'production'          => array(
+		'production'           => array(
 			'method'     => 'POST',
 			'path'       => '/v1/production',
 			'auth'       => true,
 			'timeout_ms' => 30000,
-			'body'       => 'none',
+			'body'       => 'required',
 			'php_method' => 'production',
 			'request'    => array(
-				'properties' => array(),
-				'required'   => array(),
+				'properties' => array(
+					'password' => array( 'type' => 'string' ),
+				),
+				'required'   => array( 'password' ),
 			),
 		),
-		'certificates.revoke' => array(
+		'certificates.revoke'  => array(
 			'method'     => 'POST',
 			'path'       => '/v1/certificates/revoke',
 			'auth'       => true,
@@ -270,6 +272,20 @@ final class Keybridge_Spec {
 			'request'    => array(
 				'properties' => array(),
 				'required'   => array(),
+			),
+		),
+		'certificates.reissue' => array(
+			'method'     => 'POST',
+			'path'       => '/v1/certificates/reissue',
+			'auth'       => true,
+			'timeout_ms' => 30000,
+			'body'       => 'required',
+			'php_method' => 'certificates_reissue',
+			'request'    => array(
+				'properties' => array(
+					'password' => array( 'type' => 'string' ),
+				),
+				'required'   => array( 'password' ),
 			),
 		),
 	);
@@ -323,6 +339,8 @@ final class Keybridge_Spec {
 		'csr-invalid',
 		'production-request-invalid',
 		'request-replayed',
+		'certificate-forbidden',
+		'rate-limited',
 		'account-exists',
 		'credentials-invalid',
 		'not-registered',
@@ -377,7 +395,7 @@ final class Keybridge_Spec {
 					'name'  => 'password',
 					'label' => 'Account password',
 					'type'  => 'password',
-					'help'  => 'Needed when this account already exists.',
+					'help'  => 'Needed when this account already exists, and later to move to production: an account made without one cannot.',
 				),
 				array(
 					'name'  => 'site_name',
@@ -484,9 +502,17 @@ final class Keybridge_Spec {
 			'title'      => 'Move to production',
 			'submit'     => 'Move to production',
 			'shown_when' => 'development',
-			'help'       => 'This site gets a production certificate and from then on reads production values only. Development values stay in the development vault.',
+			'help'       => 'This site gets a production certificate and from then on reads production values only. Development values stay in the development vault. The account password proves the request is yours.',
 			'confirm'    => 'Move this site to production? It will read production values from now on; this cannot be undone from this screen.',
-			'fields'     => array(),
+			'fields'     => array(
+				array(
+					'name'         => 'password',
+					'label'        => 'Account password',
+					'type'         => 'password',
+					'required'     => true,
+					'autocomplete' => 'current-password',
+				),
+			),
 		),
 	);
 

@@ -34,9 +34,16 @@ export function certificateRoutes(registrar: Registrar): Hono {
     return c.json({ revoked: true });
   });
 
+  app.post('/certificates/reissue', async (c) => {
+    const body = await readJsonObject(c);
+    onlyFields(body, ['password']);
+    return c.json(summary(await registrar.reissue(body.password)));
+  });
+
   app.post('/production', async (c) => {
-    onlyFields(await readJsonObject(c), []);
-    const result = await registrar.moveToProduction();
+    const body = await readJsonObject(c);
+    onlyFields(body, ['password']);
+    const result = await registrar.moveToProduction(body.password);
     if (result.status === 'pending') return c.json({ status: 'pending' }, 202);
     return c.json({ status: 'issued', ...summary(result.credentials) });
   });
