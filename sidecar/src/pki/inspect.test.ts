@@ -44,6 +44,15 @@ describe('inspectCertificate', () => {
     expect(inspectCertificate(`${dev.keyPair.privateKeyPem}${dev.certPem}`).serialHex).toBe('a1b2c');
   });
 
+  it('reads the exact DER bytes as it reads the PEM, and refuses DER with a byte added, cut or nothing at all', () => {
+    const der = new X509Certificate(dev.certPem).raw;
+    expect(inspectCertificate(der)).toEqual(inspectCertificate(dev.certPem));
+    expect(inspectCertificate(new Uint8Array(der))).toEqual(inspectCertificate(dev.certPem));
+    for (const bad of [Buffer.concat([der, Buffer.from([0])]), der.subarray(0, der.length - 1), Buffer.alloc(0), Buffer.alloc(20_000)]) {
+      expect(errorType(() => inspectCertificate(bad))).toBe('certificate-invalid');
+    }
+  });
+
   it('throws certificate-invalid on garbage', () => {
     for (const bad of ['', 'garbage', dev.keyPair.publicKeyPem, '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----', 7]) {
       expect(errorType(() => inspectCertificate(bad as string))).toBe('certificate-invalid');
@@ -115,6 +124,10 @@ describe('verifyCertificate', () => {
     expect(verifyCertificate(endsSoon.certPem, ca.certPem, at(3 * MINUTE)).ok).toBe(true);
     expect(verifyCertificate(endsSoon.certPem, ca.certPem, at(6 * MINUTE))).toEqual({ ok: false, reason: 'expired' });
     expect(verifyCertificate(endsSoon.certPem, ca.certPem, at(1000), { clockSkewMs: 0 })).toEqual({ ok: false, reason: 'expired' });
+
+    // A re-issue names its site with an old certificate: expiry may be waived, nothing else.
+    expect(verifyCertificate(expired.certPem, ca.certPem, now(), { allowExpired: true }).ok).toBe(true);
+    expect(verifyCertificate(future.certPem, ca.certPem, now(), { allowExpired: true })).toEqual({ ok: false, reason: 'not-yet-valid' });
 
     const startsSoon = clientCert(ca, { notBefore: new Date(t + 3 * MINUTE), notAfter: new Date(t + DAY) });
     expect(verifyCertificate(startsSoon.certPem, ca.certPem, new Date(t)).ok).toBe(true);
