@@ -20,4 +20,11 @@ export {
   type ExportBundleItem,
 } from './bundle.ts';
 export { lockrFormat, unwrapLockr, type LockrFormat } from './lockr.ts';
-export { hashPassword, passwordNeedsRehash, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, verifyPassword } from './password.ts';
+export {
+  hashPassword,
+  passwordNeedsRehash,
+  PASSWORD_MAX_LENGTH,
+  PASSWORD_MIN_LENGTH,
+  verifyPassword,
+  type ScryptRunner,
+} from './password.ts';

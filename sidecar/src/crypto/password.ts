@@ -13,9 +13,9 @@
  * The password is NFKC-normalised first (NIST SP 800-63B §5.1.1.2), so the same password typed
  * on two systems that compose accents differently still matches.
  *
- * Always async: scrypt runs on the libuv thread pool (four threads by default), never on the
- * event loop. Each call holds 128 MiB while it runs; callers exposed to the network should
- * rate-limit logins.
+ * Always async: scrypt runs on the libuv thread pool (four threads by default), or wherever the
+ * caller's ScryptRunner puts it, never on the event loop. Each call holds 128 MiB while it runs;
+ * callers exposed to the network should rate-limit logins (server/password-guard.ts).
  */
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { KeybridgeError } from '../errors.ts';
@@ -42,20 +42,36 @@ function characters(password: string): number {
   return count;
 }
 
-function derive(password: string, salt: Buffer, params: Params, length: number): Promise<Buffer> {
+/**
+ * Where scrypt runs: node:crypto's scrypt with these arguments, on libuv's thread pool by
+ * default; the key service hands in one that runs it on a worker thread of lower priority
+ * (server/password-hasher.ts), so hashing never competes with its reads.
+ */
+export type ScryptRunner = (
+  password: string,
+  salt: Buffer,
+  length: number,
+  options: { N: number; r: number; p: number; maxmem: number },
+) => Promise<Buffer>;
+
+const onThreadPool: ScryptRunner = (password, salt, length, options) =>
+  new Promise((resolve, reject) => {
+    scrypt(password, salt, length, options, (error, key) => (error ? reject(error) : resolve(key)));
+  });
+
+async function derive(password: string, salt: Buffer, params: Params, length: number, run: ScryptRunner): Promise<Buffer> {
   const N = 2 ** params.log2N;
   // scrypt needs 128·N·r bytes for V plus 128·r·p for B; node's default maxmem is 32 MiB.
   const maxmem = 128 * N * params.r + 128 * params.r * params.p + 1024 * 1024;
-  return new Promise((resolve, reject) => {
-    scrypt(password.normalize('NFKC'), salt, length, { N, r: params.r, p: params.p, maxmem }, (error, key) => {
-      if (error) reject(new KeybridgeError('internal', undefined, { cause: error }));
-      else resolve(key);
-    });
-  });
+  try {
+    return await run(password.normalize('NFKC'), salt, length, { N, r: params.r, p: params.p, maxmem });
+  } catch (error) {
+    throw new KeybridgeError('internal', undefined, { cause: error });
+  }
 }
 
 /** An encoded scrypt hash of `password`; `invalid-field` (field `password`) unless 12..1024 characters. */
-export async function hashPassword(password: string): Promise<string> {
+export async function hashPassword(password: string, run: ScryptRunner = onThreadPool): Promise<string> {
   if (typeof password !== 'string') {
     throw new KeybridgeError('invalid-field', 'the password must be a string', { field: 'password' });
   }
@@ -66,7 +82,7 @@ export async function hashPassword(password: string): Promise<string> {
     });
   }
   const salt = randomBytes(SALT_BYTES);
-  const hash = await derive(password, salt, COST, KEY_BYTES);
+  const hash = await derive(password, salt, COST, KEY_BYTES, run);
   return ['scrypt', COST.log2N, COST.r, COST.p, salt.toString('base64'), hash.toString('base64')].join('$');
 }
 
@@ -101,13 +117,13 @@ function decode(encoded: unknown): Decoded | null {
  * stored value that is not a valid encoding throws `storage-corrupt` rather than reading as a
  * wrong password, so a damaged row is noticed.
  */
-export async function verifyPassword(password: string, encoded: string): Promise<boolean> {
+export async function verifyPassword(password: string, encoded: string, run: ScryptRunner = onThreadPool): Promise<boolean> {
   const decoded = decode(encoded);
   if (!decoded) throw new KeybridgeError('storage-corrupt', 'the stored password hash is malformed');
   if (typeof password !== 'string') return false;
   const length = characters(password);
   if (length < PASSWORD_MIN_LENGTH || length > PASSWORD_MAX_LENGTH) return false;
-  const candidate = await derive(password, decoded.salt, decoded, decoded.hash.length);
+  const candidate = await derive(password, decoded.salt, decoded, decoded.hash.length, run);
   return timingSafeEqual(candidate, decoded.hash);
 }
 

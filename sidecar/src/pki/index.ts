@@ -21,6 +21,7 @@ export {
   environmentOf,
   inspectCertificate,
   matchesPrivateKey,
+  validityProblem,
   verifyCertificate,
   type CertificateInfo,
   type CertificateInput,

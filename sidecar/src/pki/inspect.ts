@@ -109,7 +109,7 @@ export function verifyCertificate(
   certPem: CertificateInput,
   caCertPem: string,
   now: Date,
-  options: { clockSkewMs?: number; allowExpired?: boolean } = {},
+  options: { clockSkewMs?: number; allowExpired?: boolean; checkTime?: boolean } = {},
 ): { ok: true; info: CertificateInfo } | { ok: false; reason: VerifyFailure } {
   let ca: X509Certificate;
   try {
@@ -134,10 +134,26 @@ export function verifyCertificate(
   if (x509.checkIssued(x509) && x509.verify(x509.publicKey)) return { ok: false, reason: 'self-signed' };
   if (!x509.checkIssued(ca)) return { ok: false, reason: 'wrong-issuer' };
   if (!x509.verify(ca.publicKey)) return { ok: false, reason: 'bad-signature' };
+  // `checkTime: false`: only what never changes (the caller checks the time itself: validityProblem).
+  const outside = options.checkTime === false ? null : validityProblem(info, now, { ...options, clockSkewMs: skew });
+  return outside ? { ok: false, reason: outside } : { ok: true, info };
+}
+
+/**
+ * Whether `now` falls outside a certificate's validity, give or take `clockSkewMs` (default
+ * five minutes): the time half of verifyCertificate, for a caller that already knows the
+ * certificate was issued by its CA (the key service caches that per DER, but not the time).
+ */
+export function validityProblem(
+  info: Pick<CertificateInfo, 'notBefore' | 'notAfter'>,
+  now: Date,
+  options: { clockSkewMs?: number; allowExpired?: boolean } = {},
+): 'not-yet-valid' | 'expired' | null {
+  const skew = options.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS;
   const t = now.getTime();
-  if (t + skew < info.notBefore.getTime()) return { ok: false, reason: 'not-yet-valid' };
-  if (t - skew > info.notAfter.getTime() && !options.allowExpired) return { ok: false, reason: 'expired' };
-  return { ok: true, info };
+  if (t + skew < info.notBefore.getTime()) return 'not-yet-valid';
+  if (t - skew > info.notAfter.getTime() && !options.allowExpired) return 'expired';
+  return null;
 }
 
 /**

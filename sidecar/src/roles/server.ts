@@ -124,6 +124,7 @@ export async function startServer(options: KeyServerOptions): Promise<KeyServer>
       if (closed) return;
       closed = true;
       await running.close();
+      await authority.close();
       await service.close();
       await options.closeStores();
     },
@@ -215,7 +216,11 @@ export async function withAuthority<T>(
       lifetimes: config.certificates,
       productionPolicy: config.production.policy,
     });
-    return await run(authority, stores.registry);
+    try {
+      return await run(authority, stores.registry);
+    } finally {
+      await authority.close();
+    }
   } finally {
     await rootKeys?.close();
     await stores.close();

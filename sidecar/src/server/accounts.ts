@@ -47,9 +47,9 @@ export async function requirePassword(guard: PasswordGuard, account: AccountReco
   if (typeof password !== 'string' || password === '') {
     throw new KeybridgeError('credentials-invalid', "the account's password is required for this", { field: 'password' });
   }
-  // An account without a password is checked against a stand-in: the same cost and the same attempt spent as a guess.
+  // An account without a password is checked against a stand-in: the same cost as a guess.
   const locked = account.passwordHash === NO_PASSWORD;
-  const right = await guard.verify(account.email, password, locked ? NO_PASSWORD_STAND_IN : account.passwordHash);
+  const right = await guard.verify(password, locked ? NO_PASSWORD_STAND_IN : account.passwordHash);
   if (!right || locked) throw new KeybridgeError('credentials-invalid');
 }
 

@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import { KeybridgeError } from '../errors.ts';
-import { environmentOf, verifyCertificate, type CertificateInfo } from '../pki/index.ts';
+import { environmentOf, validityProblem, verifyCertificate, type CertificateInfo } from '../pki/index.ts';
 import type { ClientIdentity } from '../protocol/keyservice.ts';
 import { certificateEndedAt, type CertificateRecord, type Registry } from '../storage/registry-types.ts';
 
@@ -9,6 +10,10 @@ import { certificateEndedAt, type CertificateRecord, type Registry } from '../st
  * registry recorded: same serial, same SHA-256 of those bytes, same site and environment.
  * Every request goes through `identify`, so a revoked certificate is refused on its next
  * request, on a fresh connection or a kept-alive one alike.
+ *
+ * What the CA's signature says about a DER never changes, so it is checked once per DER
+ * (parsing with two parsers and an RSA verification cost ~2 ms of CPU a request); the time
+ * window and the registry (revocation, supersession) are checked on every request.
  */
 export interface CertifiedIdentity extends ClientIdentity {
   serialHex: string;
@@ -26,6 +31,8 @@ export class ClientIdentifier {
   readonly #now: () => Date;
   /** serial → when this node last wrote its "last seen" (ms). Bounded: cleared when large. */
   readonly #seen = new Map<string, number>();
+  /** SHA-256 of a DER → what it says, for DERs this CA is known to have signed. Bounded the same way. */
+  readonly #signed = new Map<string, CertificateInfo>();
 
   constructor(options: { registry: Registry; caCertPem: string; now: () => Date }) {
     this.#registry = options.registry;
@@ -66,9 +73,9 @@ export class ClientIdentifier {
     expiredIsFine: boolean,
   ): Promise<{ record: CertificateRecord; info: CertificateInfo }> {
     if (!der || der.length === 0) throw new KeybridgeError('certificate-invalid', 'no client certificate was presented');
-    const verified = verifyCertificate(der, this.#caCertPem, now, { allowExpired: expiredIsFine });
-    if (!verified.ok) throw new KeybridgeError('certificate-invalid', verified.reason);
-    const { info } = verified;
+    const info = this.#signedBy(der, now);
+    const outside = validityProblem(info, now, { allowExpired: expiredIsFine });
+    if (outside) throw new KeybridgeError('certificate-invalid', outside);
     const record = await this.#registry.getCertificate(info.serialHex);
     if (!record) throw new KeybridgeError('certificate-invalid', 'not issued to a site of this key service');
     if (environmentOf(info) !== record.environment || info.subject.commonName !== record.siteId) {
@@ -78,6 +85,19 @@ export class ClientIdentifier {
       throw new KeybridgeError('certificate-invalid', 'not the certificate issued with this serial');
     }
     return { record, info };
+  }
+
+  /** What `der` says, once the CA's signature on it was checked (cached by its SHA-256). */
+  #signedBy(der: Uint8Array, now: Date): CertificateInfo {
+    const digest = createHash('sha256').update(der).digest('hex');
+    const known = this.#signed.get(digest);
+    if (known) return known;
+    // Time is checked by the caller on every request: here only what never changes.
+    const verified = verifyCertificate(der, this.#caCertPem, now, { checkTime: false });
+    if (!verified.ok) throw new KeybridgeError('certificate-invalid', verified.reason);
+    if (this.#signed.size >= 10_000) this.#signed.clear();
+    this.#signed.set(digest, verified.info);
+    return verified.info;
   }
 
   #noteSeen(serial: string, now: Date): void {

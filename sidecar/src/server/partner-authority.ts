@@ -117,11 +117,13 @@ export class PartnerAuthority {
         field: 'partner',
       });
     }
-    const account = await openOrCreateAccount(this.#registry, this.#guard, {
-      email,
-      password: optionalPassword(input.password),
-      at: this.#now().toISOString(),
-    });
+    const account = await this.#guard.attempt(email, () =>
+      openOrCreateAccount(this.#registry, this.#guard, {
+        email,
+        password: optionalPassword(input.password),
+        at: this.#now().toISOString(),
+      }),
+    );
     return { siteId: site.siteId, environment: identity.environment, partner: site.partner, accountEmail: account.email };
   }
 

@@ -62,7 +62,7 @@ export class ProductionMoves {
     const site = await this.#site(identity.siteId, 'the move to production');
     const account = await this.#registry.getAccount(site.accountId);
     if (!account) throw new KeybridgeError('internal', 'the site has no account');
-    await requirePassword(this.#guard, account, body.password);
+    await this.#guard.attempt(account.email, () => requirePassword(this.#guard, account, body.password));
     // Checked before an approval or a nonce is spent on it.
     const key = keyFromCsr(request.csrPem);
 

@@ -96,20 +96,24 @@ export class SiteAuthority {
     csrPem: unknown;
   }): Promise<IssuedCertificate & { accountEmail: string }> {
     const email = checkEmail(input.email);
-    const siteName = checkSiteName(input.siteName);
-    // Checked before any account or site is stored: a CSR the CA cannot sign must leave nothing behind.
-    const key = keyFromCsr(input.csrPem);
-    const at = this.#now().toISOString();
-    const account = await openOrCreateAccount(this.#registry, this.#guard, { email, password: optionalPassword(input.password), at });
-    const site = await this.#registry.createSite({ accountId: account.accountId, name: siteName, region: this.#region, at });
-    const issued = await this.#issuer.issue({
-      siteId: site.siteId,
-      environment: 'development',
-      key,
-      origin: 'registration',
-      parentSerial: null,
+    // One attempt on the account before anything costly (the CSR, a password hash): a guessing
+    // storm past the account's budget costs the key service next to nothing per request.
+    return this.#guard.attempt(email, async () => {
+      const siteName = checkSiteName(input.siteName);
+      // Checked before any account or site is stored: a CSR the CA cannot sign must leave nothing behind.
+      const key = keyFromCsr(input.csrPem);
+      const at = this.#now().toISOString();
+      const account = await openOrCreateAccount(this.#registry, this.#guard, { email, password: optionalPassword(input.password), at });
+      const site = await this.#registry.createSite({ accountId: account.accountId, name: siteName, region: this.#region, at });
+      const issued = await this.#issuer.issue({
+        siteId: site.siteId,
+        environment: 'development',
+        key,
+        origin: 'registration',
+        parentSerial: null,
+      });
+      return { ...issued, accountEmail: account.email };
     });
-    return { ...issued, accountEmail: account.email };
   }
 
   /** `keybridge server partner issue`: a site of the partner's account and its key + certificate. */
@@ -195,7 +199,8 @@ export class SiteAuthority {
     const site = await this.#registry.getSite(old.siteId);
     if (!site) throw new KeybridgeError('certificate-invalid', 'the site no longer exists');
     if (site.partner) throw partnerIssues(site.partner, 'a re-issue');
-    await requirePassword(this.#guard, await this.#account(site), input.password);
+    const account = await this.#account(site);
+    await this.#guard.attempt(account.email, () => requirePassword(this.#guard, account, input.password));
     const key = keyFromCsr(input.csrPem);
     await this.#revokeLineage(site.siteId, old.environment, `account ${site.accountId}`, 're-issued with the account password');
     return this.#issuer.issue({
@@ -236,6 +241,11 @@ export class SiteAuthority {
     if (!site) return null;
     const account = await this.#registry.getAccount(site.accountId);
     return { site, accountEmail: account?.email ?? null, certificates: await this.#registry.listCertificates(siteId) };
+  }
+
+  /** Ends the password hashing thread. */
+  close(): Promise<void> {
+    return this.#guard.close();
   }
 
   /** The key service's own TLS certificate, for the hosts agents dial. */

@@ -74,7 +74,7 @@ export function createKeyServiceApp(options: KeyServiceAppOptions): Hono<Env> {
       () => true,
       () => false,
     );
-    return c.json(identified ? info : publicInfo(info));
+    return c.json(identified ? siteInfo(info) : publicInfo(info));
   });
 
   app.post(KS_PATHS.register, limitAddress, async (c) => {
@@ -179,6 +179,17 @@ function clientAddress(c: Context<Env>): string {
 }
 
 const PUBLIC_AT_REST = { software: 'software root key', pkcs11: 'PKCS#11 HSM' } as const;
+
+/**
+ * `info` for a registered site: the HSM module's file name and token label (the status row
+ * "At-rest protection"), why the root key is unusable if it is; no file path of the key service
+ * (a software key's description names its file, so a site sees only that it is a file).
+ */
+function siteInfo(info: KeyServiceInfo): KeyServiceInfo {
+  if (info.atRest.kind === 'pkcs11') return info;
+  const { detail: _detail, ...atRest } = info.atRest;
+  return { ...info, atRest: { ...atRest, description: 'software root key file (on the key service)' } };
+}
 
 /** `info` for a caller without a valid certificate: what protects data at rest and whether it works, no module, token or path. */
 function publicInfo(info: KeyServiceInfo): KeyServiceInfo {

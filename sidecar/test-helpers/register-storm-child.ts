@@ -1,0 +1,49 @@
+import { Agent } from 'node:https';
+import { createCsr, generateKeyPairAsync } from '../src/pki/index.ts';
+import { rawRequest } from './mtls.ts';
+
+/**
+ * Child process for the register-storm test: an attacker, in a process of its own as it
+ * would be, sends `count` registrations with wrong passwords for one account, `concurrency`
+ * at a time, spread over several loopback source addresses (the whole 127/8 is loopback on
+ * Linux), and prints one JSON line per answer: status, problem type and detail, Retry-After.
+ *
+ *   node --import tsx register-storm-child.ts '{"url", "caCertPem", "email", "count", "addresses", "concurrency"}'
+ */
+interface StormOptions {
+  url: string;
+  caCertPem: string;
+  email: string;
+  count: number;
+  addresses: string[];
+  concurrency: number;
+}
+
+const options = JSON.parse(process.argv[2]) as StormOptions;
+const csr = createCsr(await generateKeyPairAsync(), { commonName: 'guess' });
+let next = 0;
+await Promise.all(
+  Array.from({ length: options.concurrency }, async () => {
+    for (let i = next++; i < options.count; i = next++) {
+      const agent = new Agent({
+        ca: [options.caCertPem],
+        localAddress: options.addresses[i % options.addresses.length],
+        minVersion: 'TLSv1.2',
+      });
+      try {
+        const body = { email: options.email, password: `wrong guess number ${i}`, site_name: 'stolen', csr };
+        const answer = await rawRequest(options.url, 'POST', '/ks/v1/register', { agent, body, timeoutMs: 60_000 });
+        const line = {
+          status: answer.status,
+          type: answer.json?.type,
+          detail: answer.json?.detail,
+          retryAfter: answer.headers['retry-after'] ?? null,
+          contentType: answer.headers['content-type'],
+        };
+        process.stdout.write(`${JSON.stringify(line)}\n`);
+      } finally {
+        agent.destroy();
+      }
+    }
+  }),
+);
