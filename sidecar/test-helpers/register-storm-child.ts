@@ -8,6 +8,9 @@ import { rawRequest } from './mtls.ts';
  * at a time, spread over several loopback source addresses (the whole 127/8 is loopback on
  * Linux), and prints one JSON line per answer: status, problem type and detail, Retry-After.
  *
+ * It prints `ready` once loaded, and storms when a line arrives on stdin: its own start-up
+ * (loading TypeScript, making a key) is not part of what the test measures.
+ *
  *   node --import tsx register-storm-child.ts '{"url", "caCertPem", "email", "count", "addresses", "concurrency"}'
  */
 interface StormOptions {
@@ -21,6 +24,9 @@ interface StormOptions {
 
 const options = JSON.parse(process.argv[2]) as StormOptions;
 const csr = createCsr(await generateKeyPairAsync(), { commonName: 'guess' });
+process.stdout.write('ready\n');
+await new Promise((resolve) => process.stdin.once('data', resolve));
+process.stdin.pause();
 let next = 0;
 await Promise.all(
   Array.from({ length: options.concurrency }, async () => {

@@ -203,6 +203,33 @@ describe('certificate expiry', () => {
   });
 });
 
+describe('a revoked certificate', () => {
+  it("turns the certificate-valid row red on the key service's verdict, though the file is unchanged; a re-issue turns it green", async () => {
+    const agent = await agentOn(server, { certDir: join(work, 'revoked', 'certs') });
+    const registered = await agent.call('POST', '/v1/register', {
+      email: 'revoked@example.com',
+      password: 'the account password',
+      site_name: 'x',
+    });
+    expect(registered.status, registered.text).toBe(200);
+    expect(row(await status(agent), 'certificate-valid').severity).toBe('ok');
+
+    expect((await agent.call('POST', '/v1/certificates/revoke', {})).status).toBe(200);
+    const report = await status(agent);
+    const valid = row(report, 'certificate-valid');
+    expect(valid.severity).toBe('error');
+    expect(valid.value).toMatch(/^CN=.*OU=development, expires .*; revoked by the key service$/);
+    expect(valid.help).toContain('keybridge cert reissue --password-file F');
+    // The local facts stay as they are: the file is there and private.
+    expect(row(report, 'certificate-found').severity).toBe('ok');
+    expect(row(report, 'keyservice').severity).toBe('ok');
+
+    const reissued = await agent.call('POST', '/v1/certificates/reissue', { password: 'the account password' });
+    expect(reissued.status, reissued.text).toBe(200);
+    expect(row(await status(agent), 'certificate-valid').severity).toBe('ok');
+  });
+});
+
 describe('region and reachability', () => {
   it('an agent in region us against a key service in eu has the region row as an error', async () => {
     const agent = await agentOn(server, { certDir: join(work, 'us', 'certs'), region: 'us' });
@@ -235,5 +262,7 @@ describe('region and reachability', () => {
     // What the agent knows locally is still reported.
     expect(report.registered).toBe(true);
     expect(row(report, 'certificate-found').severity).toBe('ok');
+    // Without the key service's verdict the certificate is judged by its file alone.
+    expect(row(report, 'certificate-valid').severity).toBe('ok');
   });
 });
