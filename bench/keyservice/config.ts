@@ -1,20 +1,21 @@
 /**
  * The knobs of the key-service bench, read from the environment (all optional):
  *
- *   BENCH_KEYSERVICE_ONLY=cert,reads,scale   sections to run (default: all three)
+ *   BENCH_KEYSERVICE_ONLY=cert,reads,storm,scale   sections to run (default: all four)
  *   BENCH_KEYSERVICE_SECONDS=3               measured seconds per throughput/latency row
  *   BENCH_KEYSERVICE_CERT_RUNS=20            certificate generations timed
  *   BENCH_KEYSERVICE_READ_SECRETS=1000       secrets stored (through KeyService.put) for "reads"
  *   BENCH_SECRETS=1000000                    secrets in the large store of "scale" (bulk-loaded)
- *   BENCH_KEYSERVICE_BACKENDS=sqlite,postgres  storage backends for "reads" and "scale"
+ *   BENCH_KEYSERVICE_BACKENDS=sqlite,postgres  storage backends for "reads", "storm" and "scale"
+ *   BENCH_KEYSERVICE_STORM=200               wrong-password registrations of the "storm"
  *
  * `runKeyServiceBench(options)` takes the same settings as an object; environment values are
  * only the defaults main.ts passes.
  */
-export type Section = 'cert' | 'reads' | 'scale';
+export type Section = 'cert' | 'reads' | 'storm' | 'scale';
 export type Backend = 'sqlite' | 'postgres';
 
-export const SECTIONS: readonly Section[] = ['cert', 'reads', 'scale'];
+export const SECTIONS: readonly Section[] = ['cert', 'reads', 'storm', 'scale'];
 export const BACKENDS: readonly Backend[] = ['sqlite', 'postgres'];
 
 export interface KeyServiceBenchOptions {
@@ -24,6 +25,8 @@ export interface KeyServiceBenchOptions {
   seconds: number;
   certRuns: number;
   readSecrets: number;
+  /** Wrong-password registrations sent by the storm section. */
+  stormAttempts: number;
   /** Secrets in the small and the large store of the scale section. */
   scaleSmall: number;
   scaleLarge: number;
@@ -37,6 +40,7 @@ export const DEFAULTS: KeyServiceBenchOptions = {
   seconds: 3,
   certRuns: 20,
   readSecrets: 1000,
+  stormAttempts: 200,
   scaleSmall: 1000,
   scaleLarge: 1_000_000,
   log: (line) => process.stderr.write(`${line}\n`),
@@ -80,6 +84,7 @@ export function optionsFromEnv(): KeyServiceBenchOptions {
     seconds: positiveNumber('BENCH_KEYSERVICE_SECONDS', DEFAULTS.seconds),
     certRuns: positiveInt('BENCH_KEYSERVICE_CERT_RUNS', DEFAULTS.certRuns),
     readSecrets: positiveInt('BENCH_KEYSERVICE_READ_SECRETS', DEFAULTS.readSecrets),
+    stormAttempts: positiveInt('BENCH_KEYSERVICE_STORM', DEFAULTS.stormAttempts),
     scaleLarge: positiveInt('BENCH_SECRETS', DEFAULTS.scaleLarge),
   };
 }

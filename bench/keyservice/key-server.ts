@@ -19,6 +19,8 @@ export interface BenchNode {
   client: HttpsKeyServiceClient;
   /** The site's client certificate (what the server's `identify` checks on every request). */
   certificatePem: string;
+  /** The account the site is registered under. */
+  email: string;
   /** While set, receives the app's own handling time of each request (its `log` hook), in µs. */
   onServed: ((us: number) => void) | null;
 }
@@ -49,8 +51,9 @@ export async function startBenchNode(
   });
   cleanup.add(`key server ${server.url}`, () => server.close());
   const keyPair = await generateKeyPairAsync();
+  const email = `bench-${stores.backend}@example.com`;
   const issued = await server.authority.register({
-    email: `bench-${stores.backend}@example.com`,
+    email,
     siteName: `bench ${stores.backend}`,
     csrPem: createCsr(keyPair, { commonName: 'keybridge bench site' }),
   });
@@ -59,6 +62,6 @@ export async function startBenchNode(
   cleanup.add('HTTPS client', () => client.close());
   // The identity the certificate gives (site-authority.ts `identify`): same vault, same audit actor.
   const site = new BenchSite(issued.siteId, issued.environment, `CN=${issued.siteId},OU=${issued.environment},serial=${issued.serialHex}`);
-  node = { server, site, client, certificatePem: issued.certificatePem, onServed: null };
+  node = { server, site, client, certificatePem: issued.certificatePem, email, onServed: null };
   return node;
 }

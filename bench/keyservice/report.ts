@@ -73,6 +73,7 @@ function formatCount(value: number | undefined): string {
 const SECTION_TITLES: Record<Section, string> = {
   cert: 'Certificates: RSA-2048 key pair + CSR + CA-signed client certificate (issue "Certificates")',
   reads: 'Uncached reads through the key service, SoftHSM root key (issue "HSM sealing … PostgreSQL")',
+  storm: 'Uncached reads over mTLS during a register storm of wrong passwords (issue 13, finding 5)',
   scale: 'Read latency, small vs large store (KeyService.get, c1, random keys)',
 };
 

@@ -6,6 +6,7 @@ import { formatTable, machineInfo, type BenchRow, type KeyServiceReport } from '
 import { certSection } from './section-cert.ts';
 import { readsSection } from './section-reads.ts';
 import { scaleSection } from './section-scale.ts';
+import { stormSection } from './section-storm.ts';
 
 /**
  * The key-service bench as a function: runs the chosen sections, undoes everything it
@@ -63,6 +64,9 @@ export async function runKeyServiceBench(options: Partial<KeyServiceBenchOptions
       for (const backend of config.backends) {
         if (has('reads'))
           await attempt(`reads/${backend}`, (scope) => readsSection(backend, config, fixtures, scope, backend === 'sqlite'));
+      }
+      for (const backend of config.backends) {
+        if (has('storm')) await attempt(`storm/${backend}`, (scope) => stormSection(backend, config, fixtures, scope));
       }
       for (const backend of config.backends) {
         if (has('scale')) await attempt(`scale/${backend}`, (scope) => scaleSection(backend, config, fixtures, scope));

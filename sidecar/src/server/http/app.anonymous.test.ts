@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
-import { setPriority, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSecret, makeSite } from '../../../test-helpers/key-service-fixture.ts';
 import { startTestKeyServer, type TestKeyServer } from '../../../test-helpers/keyservice.ts';
 import { rawRequest, registerRaw, tlsAgent, type ClientMaterial, type RawResponse } from '../../../test-helpers/mtls.ts';
+import { readyStorm } from '../../../test-helpers/register-storm.ts';
 import { createCsr, generateKeyPairAsync } from '../../pki/index.ts';
 
 /**
@@ -44,65 +43,13 @@ afterAll(async () => {
   await server?.stop();
 });
 
-interface StormAnswer {
-  status: number;
-  type?: string;
-  detail?: string;
-  retryAfter: string | null;
-  contentType?: string;
-}
-
-/**
- * The attacker: test-helpers/register-storm-child.ts in a process of its own, started and
- * loaded before the measurement, at a lower CPU priority: an attacker elsewhere does not spend
- * the key service's cores on its own TLS handshakes, as one on this 2-core machine would.
- * Resolves once it is ready, with a function that starts the storm and waits for its answers.
- */
-async function stormer(count: number): Promise<() => Promise<StormAnswer[]>> {
-  const child = join(import.meta.dirname, '../../../test-helpers/register-storm-child.ts');
-  const options = {
-    url: server.url,
-    caCertPem: server.caCertPem,
-    email: OWNER.email,
-    count,
-    addresses: ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'],
-    concurrency: 20,
-  };
-  const attacker = spawn(process.execPath, ['--import', 'tsx', child, JSON.stringify(options)], { stdio: ['pipe', 'pipe', 'inherit'] });
-  setPriority(attacker.pid!, 10);
-  let out = '';
-  attacker.stdout.on('data', (chunk: Buffer) => (out += chunk));
-  const done = new Promise<StormAnswer[]>((resolve, reject) => {
-    attacker.once('error', reject);
-    attacker.once('close', (code) => {
-      if (code !== 0) reject(new Error(`the storm process exited ${code}`));
-      else
-        resolve(
-          out
-            .trim()
-            .split('\n')
-            .slice(1)
-            .map((line) => JSON.parse(line) as StormAnswer),
-        );
-    });
-  });
-  while (!out.startsWith('ready\n')) {
-    if (attacker.exitCode !== null) throw new Error(`the storm process exited ${attacker.exitCode} before it was ready`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return () => {
-    attacker.stdin.end('go\n');
-    return done;
-  };
-}
-
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
 describe('a register storm', () => {
   it('answers 429 with Retry-After while a registered site reads uncached values under 50 ms p99', async () => {
-    const storm = await stormer(200);
+    const storm = await readyStorm({ url: server.url, caCertPem: server.caCertPem, email: OWNER.email, count: 200 });
     // The reads: one site, one kept-alive mTLS connection, straight to the key service (no agent cache).
     const reader = tlsAgent(server.caCertPem, owner, true);
     // The same reads without a storm first, in the same run: the machine's own noise.
