@@ -2,7 +2,7 @@ import type { Agent } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestKeyServer, type TestKeyServer } from '../../test-helpers/keyservice.ts';
 import { rawRequest, registerRaw, tlsAgent, type ClientMaterial, type RawResponse } from '../../test-helpers/mtls.ts';
-import { createCsr, generateKeyPairAsync } from '../pki/index.ts';
+import { createCsr, createProductionRequest, generateKeyPairAsync, signProductionRequest } from '../pki/index.ts';
 import type { CertificateRecord } from '../storage/registry-types.ts';
 
 /**
@@ -84,6 +84,43 @@ describe('renewal', () => {
     const custom = await call(site.client, 'POST', '/ks/v1/site/certificates/renew', { csr });
     expect(custom.status, custom.text).toBe(200);
     expect(await certificate(custom.json.serial)).toMatchObject({ origin: 'custom', parentSerial: site.serial });
+  });
+});
+
+describe('production hosts', () => {
+  it('come from a production certificate signing for the new host, which keeps working itself', async () => {
+    offsetMs = 0;
+    const password = 'the production owner';
+    const { response, keyPair } = await registerRaw(server, { email: 'hosts@example.com', password, siteName: 'hosts' });
+    expect(response.status, response.text).toBe(200);
+    const dev = { keyPem: keyPair.privateKeyPem, certPem: response.json.certificate };
+    const prodKey = await generateKeyPairAsync();
+    const request = createProductionRequest({
+      siteId: response.json.site_id,
+      csrPem: createCsr(prodKey, { commonName: 'x' }),
+      devCertSerialHex: response.json.serial,
+    });
+    const moved = await call(dev, 'POST', '/ks/v1/site/production', { ...signProductionRequest(request, keyPair.privateKeyPem), password });
+    expect(moved.status, moved.text).toBe(200);
+    const production = { keyPem: prodKey.privateKeyPem, certPem: moved.json.certificate };
+
+    const hostKey = await generateKeyPairAsync();
+    const host = await call(production, 'POST', '/ks/v1/site/certificates/host', { csr: createCsr(hostKey, { commonName: 'x' }) });
+    expect(host.status, host.text).toBe(200);
+    expect(host.json.environment).toBe('production');
+    expect(await certificate(host.json.serial)).toMatchObject({ origin: 'production-host', parentSerial: moved.json.serial });
+    offsetMs = 10 * MINUTE; // no overlap to run out: the signing host is not replaced
+    expect((await call(production, 'GET', '/ks/v1/site/whoami')).status).toBe(200);
+    expect((await call({ keyPem: hostKey.privateKeyPem, certPem: host.json.certificate }, 'GET', '/ks/v1/site/whoami')).json).toMatchObject(
+      {
+        environment: 'production',
+        serial: host.json.serial,
+      },
+    );
+    // A development certificate never signs for a production host.
+    const refused = await call(dev, 'POST', '/ks/v1/site/certificates/host', { csr: createCsr(hostKey, { commonName: 'x' }) });
+    expect(refused.status, refused.text).toBe(403);
+    expect(refused.json.type).toBe('certificate-forbidden');
   });
 });
 
