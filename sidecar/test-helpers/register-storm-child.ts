@@ -7,6 +7,8 @@ import { rawRequest } from './mtls.ts';
  * would be, sends `count` registrations with wrong passwords for one account, `concurrency`
  * at a time, spread over several loopback source addresses (the whole 127/8 is loopback on
  * Linux), and prints one JSON line per answer: status, problem type and detail, Retry-After.
+ * With `"route": "info"` it sends as many anonymous GET /ks/v1/info instead: the same TLS
+ * handshakes without any registration work, the control a storm is compared with.
  *
  * It prints `ready` once loaded, and storms when a line arrives on stdin: its own start-up
  * (loading TypeScript, making a key) is not part of what the test measures.
@@ -14,6 +16,7 @@ import { rawRequest } from './mtls.ts';
  *   node --import tsx register-storm-child.ts '{"url", "caCertPem", "email", "count", "addresses", "concurrency"}'
  */
 interface StormOptions {
+  route: 'register' | 'info';
   url: string;
   caCertPem: string;
   email: string;
@@ -38,7 +41,10 @@ await Promise.all(
       });
       try {
         const body = { email: options.email, password: `wrong guess number ${i}`, site_name: 'stolen', csr };
-        const answer = await rawRequest(options.url, 'POST', '/ks/v1/register', { agent, body, timeoutMs: 60_000 });
+        const answer =
+          options.route === 'info'
+            ? await rawRequest(options.url, 'GET', '/ks/v1/info', { agent, timeoutMs: 60_000 })
+            : await rawRequest(options.url, 'POST', '/ks/v1/register', { agent, body, timeoutMs: 60_000 });
         const line = {
           status: answer.status,
           type: answer.json?.type,

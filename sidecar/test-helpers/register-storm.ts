@@ -10,7 +10,8 @@ import { join } from 'node:path';
  * the caller measures anything, and runs at a lower CPU priority: an attacker elsewhere does
  * not spend the key service's cores on its own TLS handshakes, as one on the same small
  * machine would. Resolves once it is ready, with a function that starts the storm and
- * resolves with its answers.
+ * resolves with its answers. `route: 'info'` sends anonymous info requests instead (the same
+ * handshakes, no registration work): the control to compare a storm's cost with.
  */
 export interface StormAnswer {
   status: number;
@@ -26,12 +27,13 @@ export interface StormOptions {
   email: string;
   count: number;
   concurrency?: number;
+  route?: 'register' | 'info';
 }
 
 const CHILD = join(import.meta.dirname, 'register-storm-child.ts');
 
 export async function readyStorm(options: StormOptions): Promise<() => Promise<StormAnswer[]>> {
-  const settings = { addresses: ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'], concurrency: 20, ...options };
+  const settings = { addresses: ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'], concurrency: 20, route: 'register', ...options };
   const attacker = spawn(process.execPath, ['--import', 'tsx', CHILD, JSON.stringify(settings)], { stdio: ['pipe', 'pipe', 'inherit'] });
   setPriority(attacker.pid!, 10);
   let out = '';

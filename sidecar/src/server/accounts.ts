@@ -44,13 +44,15 @@ export async function openOrCreateAccount(
  * `credentials-invalid` when missing or wrong, also for an account that has none.
  */
 export async function requirePassword(guard: PasswordGuard, account: AccountRecord, password: unknown): Promise<void> {
-  if (typeof password !== 'string' || password === '') {
-    throw new KeybridgeError('credentials-invalid', "the account's password is required for this", { field: 'password' });
-  }
+  if (typeof password !== 'string' || password === '') throw passwordRequired();
   // An account without a password is checked against a stand-in: the same cost as a guess.
   const locked = account.passwordHash === NO_PASSWORD;
   const right = await guard.verify(password, locked ? NO_PASSWORD_STAND_IN : account.passwordHash);
   if (!right || locked) throw new KeybridgeError('credentials-invalid');
+}
+
+export function passwordRequired(): KeybridgeError {
+  return new KeybridgeError('credentials-invalid', "the account's password is required for this", { field: 'password' });
 }
 
 /** The length rule hashPassword applies, checked before any lookup (see the top of this file). */

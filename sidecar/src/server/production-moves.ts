@@ -1,7 +1,7 @@
 import { KeybridgeError } from '../errors.ts';
 import { verifyProductionRequest } from '../pki/index.ts';
 import type { ProductionRequestState, Registry, SiteRecord } from '../storage/registry-types.ts';
-import { requirePassword } from './accounts.ts';
+import { passwordRequired, requirePassword } from './accounts.ts';
 import { keyFromCsr, partnerIssues, type Issue, type IssuedCertificate } from './certificate-issuer.ts';
 import type { CertifiedIdentity } from './client-identifier.ts';
 import type { PasswordGuard } from './password-guard.ts';
@@ -62,6 +62,8 @@ export class ProductionMoves {
     const site = await this.#site(identity.siteId, 'the move to production');
     const account = await this.#registry.getAccount(site.accountId);
     if (!account) throw new KeybridgeError('internal', 'the site has no account');
+    // A request without any password is no guess: refused without spending one of the account's attempts.
+    if (typeof body.password !== 'string' || body.password === '') throw passwordRequired();
     await this.#guard.attempt(account.email, () => requirePassword(this.#guard, account, body.password));
     // Checked before an approval or a nonce is spent on it.
     const key = keyFromCsr(request.csrPem);

@@ -1,7 +1,7 @@
 import { KeybridgeError } from '../errors.ts';
 import type { CertificateAuthority } from '../pki/ca.ts';
 import type { AccountRecord, CertificateRecord, Registry, SiteRecord } from '../storage/registry-types.ts';
-import { checkEmail, checkSiteName, openOrCreateAccount, optionalPassword, requirePassword } from './accounts.ts';
+import { checkEmail, checkSiteName, openOrCreateAccount, optionalPassword, passwordRequired, requirePassword } from './accounts.ts';
 import {
   CertificateIssuer,
   keyFromCsr,
@@ -200,6 +200,7 @@ export class SiteAuthority {
     if (!site) throw new KeybridgeError('certificate-invalid', 'the site no longer exists');
     if (site.partner) throw partnerIssues(site.partner, 'a re-issue');
     const account = await this.#account(site);
+    if (typeof input.password !== 'string' || input.password === '') throw passwordRequired();
     await this.#guard.attempt(account.email, () => requirePassword(this.#guard, account, input.password));
     const key = keyFromCsr(input.csrPem);
     await this.#revokeLineage(site.siteId, old.environment, `account ${site.accountId}`, 're-issued with the account password');

@@ -1,9 +1,10 @@
+import type { Agent } from 'node:https';
 import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSecret, makeSite } from '../../../test-helpers/key-service-fixture.ts';
 import { startTestKeyServer, type TestKeyServer } from '../../../test-helpers/keyservice.ts';
 import { rawRequest, registerRaw, tlsAgent, type ClientMaterial, type RawResponse } from '../../../test-helpers/mtls.ts';
-import { readyStorm } from '../../../test-helpers/register-storm.ts';
+import { readyStorm, type StormAnswer } from '../../../test-helpers/register-storm.ts';
 import { createCsr, generateKeyPairAsync } from '../../pki/index.ts';
 
 /**
@@ -43,72 +44,80 @@ afterAll(async () => {
   await server?.stop();
 });
 
+/** Uncached reads, one after another, for as long as the storm `go` runs; at least 200. */
+async function readsDuring(reader: Agent, go: () => Promise<StormAnswer[]>): Promise<{ answers: StormAnswer[]; latencies: number[] }> {
+  const latencies: number[] = [];
+  let storming = true;
+  const reads = (async () => {
+    for (let i = 0; storming || latencies.length < 200; i++) {
+      const started = performance.now();
+      const read = await rawRequest(server.url, 'POST', '/ks/v1/site/secrets/get', {
+        agent: reader,
+        body: { keyIds: [keyIds[i % keyIds.length]] },
+      });
+      latencies.push(performance.now() - started);
+      expect(read.status, read.text).toBe(200);
+      expect(read.json.secrets[0].ciphertext).toMatch(/^kb1\./);
+    }
+  })();
+  const answers = await go().finally(() => (storming = false));
+  await reads;
+  return { answers, latencies };
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
 describe('a register storm', () => {
   it('answers 429 with Retry-After while a registered site reads uncached values under 50 ms p99', async () => {
-    const storm = await readyStorm({ url: server.url, caCertPem: server.caCertPem, email: OWNER.email, count: 200 });
     // The reads: one site, one kept-alive mTLS connection, straight to the key service (no agent cache).
     const reader = tlsAgent(server.caCertPem, owner, true);
-    // The same reads without a storm first, in the same run: the machine's own noise.
-    const quiet: number[] = [];
-    for (let i = 0; i < 600; i++) {
-      const started = performance.now();
-      await rawRequest(server.url, 'POST', '/ks/v1/site/secrets/get', { agent: reader, body: { keyIds: [keyIds[i % keyIds.length]] } });
-      quiet.push(performance.now() - started);
-    }
-    quiet.sort((a, b) => a - b);
-    const latencies: number[] = [];
-    let storming = true;
-    const reads = (async () => {
-      for (let i = 0; storming || latencies.length < 200; i++) {
-        const started = performance.now();
-        const read = await rawRequest(server.url, 'POST', '/ks/v1/site/secrets/get', {
-          agent: reader,
-          body: { keyIds: [keyIds[i % keyIds.length]] },
-        });
-        latencies.push(performance.now() - started);
-        expect(read.status, read.text).toBe(200);
-        expect(read.json.secrets[0].ciphertext).toMatch(/^kb1\./);
+    const storm = (route: 'register' | 'info') =>
+      readyStorm({ url: server.url, caCertPem: server.caCertPem, email: OWNER.email, count: 200, route });
+    try {
+      // The control first: as many anonymous TLS requests that do no registration work (info).
+      const control = await readsDuring(reader, await storm('info'));
+      const { answers, latencies } = await readsDuring(reader, await storm('register'));
+
+      const statuses = answers.map((a) => a.status);
+      const limited = answers.filter((a) => a.status === 429);
+      const guessed = answers.filter((a) => a.status === 401);
+      // Every answer is a refusal; only the account's few attempts reach the password hash.
+      expect(
+        statuses.every((s) => s === 429 || s === 401),
+        JSON.stringify(statuses),
+      ).toBe(true);
+      expect(limited.length).toBeGreaterThanOrEqual(180);
+      expect(guessed.length).toBeLessThanOrEqual(8);
+      for (const answer of guessed) expect(answer.type).toBe('credentials-invalid');
+      for (const answer of limited) {
+        expect(answer.contentType).toMatch(/^application\/problem\+json/);
+        expect(answer.type).toBe('rate-limited');
+        expect(Number(answer.retryAfter)).toBeGreaterThanOrEqual(1);
       }
-    })();
+      // Both limits were hit: per address (each address got its burst) and per account.
+      expect(limited.some((a) => /this address/.test(a.detail ?? ''))).toBe(true);
+      expect(limited.some((a) => /this account/.test(a.detail ?? ''))).toBe(true);
 
-    const answers = await storm().finally(() => (storming = false));
-    await reads;
-    reader.destroy();
-
-    const statuses = answers.map((a) => a.status);
-    const limited = answers.filter((a) => a.status === 429);
-    const guessed = answers.filter((a) => a.status === 401);
-    // Every answer is a refusal; only the account's few attempts reach the password hash.
-    expect(
-      statuses.every((s) => s === 429 || s === 401),
-      JSON.stringify(statuses),
-    ).toBe(true);
-    expect(limited.length).toBeGreaterThanOrEqual(180);
-    expect(guessed.length).toBeLessThanOrEqual(8);
-    for (const answer of guessed) expect(answer.type).toBe('credentials-invalid');
-    for (const answer of limited) {
-      expect(answer.contentType).toMatch(/^application\/problem\+json/);
-      expect(answer.type).toBe('rate-limited');
-      expect(Number(answer.retryAfter)).toBeGreaterThanOrEqual(1);
+      // Under 50 ms p99, or — on a machine so busy that reads during the control (the same TLS
+      // handshakes, no registration) come near that — within twice the control's p99: what
+      // registration adds (password hashes at most) must not show. Before the limits, 40
+      // guesses pushed reads to 824 ms at the median. bench/keyservice reports the figures.
+      const p = (samples: number[], q: number) =>
+        percentile(
+          [...samples].sort((a, b) => a - b),
+          q,
+        );
+      const p99 = p(latencies, 99);
+      const figures =
+        `uncached reads: during the control p50 ${p(control.latencies, 50).toFixed(1)} / p99 ${p(control.latencies, 99).toFixed(1)} ms, ` +
+        `during the storm p50 ${p(latencies, 50).toFixed(1)} / p99 ${p99.toFixed(1)} ms`;
+      expect(p99, figures).toBeLessThan(Math.max(50, 2 * p(control.latencies, 99)));
+      expect(control.answers.every((a) => a.status === 200)).toBe(true);
+    } finally {
+      reader.destroy();
     }
-    // Both limits were hit: per address (each address got its burst) and per account.
-    expect(limited.some((a) => /this address/.test(a.detail ?? ''))).toBe(true);
-    expect(limited.some((a) => /this account/.test(a.detail ?? ''))).toBe(true);
-
-    // Under 50 ms p99, or — on a machine already so busy that quiet reads come near that —
-    // within three times the quiet p99 of this same run (bench/keyservice reports the figures).
-    // What remains of a storm's cost is its TLS handshakes (an RSA signature each, on the event
-    // loop): the password hashes it may still cause run on a low-priority thread. Before the
-    // limits, 40 guesses pushed reads to 824 ms at the median.
-    const sorted = [...latencies].sort((a, b) => a - b);
-    const p99 = percentile(sorted, 99);
-    const quietP99 = percentile(quiet, 99);
-    const figures = `uncached reads: quiet p50 ${percentile(quiet, 50).toFixed(1)} / p99 ${quietP99.toFixed(1)} ms, during the storm p50 ${percentile(sorted, 50).toFixed(1)} / p99 ${p99.toFixed(1)} ms`;
-    expect(p99, figures).toBeLessThan(Math.max(50, 3 * quietP99));
   });
 
   it("leaves other accounts and addresses alone; the attacked account's own owner waits at most the Retry-After", async () => {
