@@ -8,8 +8,8 @@
 use Yoast\PHPUnitPolyfills\TestCases\TestCase;
 
 /**
- * Walks Keybridge_Spec::OPERATIONS in order (the revoke comes last, as in the spec) and
- * calls each through the Keybridge_Client method the generator made for it.
+ * Walks Keybridge_Spec::OPERATIONS in order (the revoke and the re-issue come last, as in the
+ * spec) and calls each through the Keybridge_Client method the generator made for it.
  */
 final class ClientAllOperationsTest extends TestCase {
 
@@ -195,11 +195,15 @@ final class ClientAllOperationsTest extends TestCase {
 					$this->assertSame( 'development', $client->certificates_renew()['environment'] );
 					break;
 				case 'production':
-					$answer = $client->production();
+					$answer = $client->production( array( 'password' => self::$agent->account_password() ) );
 					$this->assertContains( $answer['status'], array( 'issued', 'pending' ) );
 					break;
 				case 'certificates.revoke':
 					$this->assertTrue( $client->certificates_revoke()['revoked'] );
+					break;
+				case 'certificates.reissue':
+					$certificate = $client->certificates_reissue( array( 'password' => self::$agent->account_password() ) );
+					$this->assertSame( 'production', $certificate['environment'] );
 					break;
 				default:
 					$this->fail( 'no test step for operation ' . $id . ': add one here' );

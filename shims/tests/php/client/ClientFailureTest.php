@@ -305,7 +305,7 @@ final class ClientFailureTest extends TestCase {
 
 	public function test_a_202_pending_is_a_normal_answer() {
 		$client = new Keybridge_Client( $this->fake_agent(), self::$token_file );
-		$this->assertSame( array( 'status' => 'pending' ), $client->production() );
+		$this->assertSame( array( 'status' => 'pending' ), $client->production( array( 'password' => 'a long enough password' ) ) );
 	}
 
 	public function test_the_request_carries_the_token_in_a_header_and_json_with_unescaped_slashes() {

@@ -121,6 +121,15 @@ final class Keybridge_Test_Agent {
 	}
 
 	/**
+	 * The embedded account's password, which `keybridge up` keeps in its home.
+	 *
+	 * @return string The password.
+	 */
+	public function account_password(): string {
+		return trim( (string) file_get_contents( $this->home . '/account.password' ) );
+	}
+
+	/**
 	 * Stops the agent and removes its home.
 	 */
 	public function stop() {
