@@ -81,7 +81,7 @@ class Keybridge_CLI_Command extends WP_CLI_Command {
 		$failed  = array();
 		foreach ( $status['rows'] as $row ) {
 			if ( in_array( $row['severity'], $failing, true ) ) {
-				$failed[] = $row['title'] . ' (' . $row['severity'] . ')';
+				$failed[] = sprintf( '%s: %s (%s)', $row['title'], $row['value'], $row['severity'] );
 			}
 		}
 		if ( array() !== $failed ) {
