@@ -1,9 +1,9 @@
 /**
  * A person in a browser (Debian's Chromium): Key's own admin form with the keybridge
- * provider (a value typed, read back through key.repository), and the settings page with
- * the shared admin-ui bundle (register, keys, the move to production cancelled). Runs first
- * in the Drupal pass, on the still unregistered site; alone on a registered one it skips
- * only the registration step.
+ * provider (a clear error before the site is registered; then a value typed, read back
+ * through key.repository), and the settings page with the shared admin-ui bundle (register,
+ * keys, the move to production cancelled). Runs first in the Drupal pass, on the still
+ * unregistered site; alone on a registered one it skips only the unregistered steps.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +14,8 @@ import { attachDrupal, drushOk, type DrupalEnv } from '../../../fixtures/drupal/
 import { SETTINGS_PATH, keyValueThroughKey } from './drupal-test-helpers.ts';
 
 const { env } = attachDrupal() as { env: DrupalEnv };
+// Whether an earlier file registered the shared site already (alone, this file runs on any).
+const registeredAtStart = JSON.parse(drushOk(env, ['keybridge:status', '--format=json']))['site-registered']?.severity === 'ok';
 let browser: Browser;
 let page: Page;
 const tag = Date.now().toString(36);
@@ -33,6 +35,46 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
+});
+
+it.skipIf(registeredAtStart)("on the unregistered site, Key's add form says why it cannot store a value, and saves nothing", async () => {
+  const id = `early_key_${tag}`;
+  await page.goto(`${env.DRUPAL_URL}/admin/config/system/keys/add`);
+  await page.fill('#edit-label', `Early key ${tag}`);
+  await page.locator('.machine-name-value', { hasText: id }).waitFor();
+  await page.selectOption('[name="key_provider"]', 'keybridge');
+  await page.locator('text=wrapped on this host').first().waitFor();
+  await page.fill('[name="key_input_settings[key_value]"]', 'too early');
+  await page.click('#edit-submit');
+  const error = page.locator('.messages--error').first();
+  await error.waitFor();
+  expect(await error.textContent()).toContain('not registered yet');
+  expect(keyValueThroughKey(env, id)).toBeNull();
+});
+
+it('the settings page draws the status table, registers the site and stores a key', async () => {
+  await page.goto(`${env.DRUPAL_URL}${SETTINGS_PATH}`);
+  await page.locator('#keybridge-admin tr[data-row="agent"]').waitFor();
+  expect(await page.locator('h1').first().textContent()).toContain('Keybridge');
+  const registered = await page.locator('#keybridge-admin tr[data-row="site-registered"] .kb-severity').getAttribute('data-severity');
+  if (registered !== 'ok') {
+    await page.fill('#kb-register-email', `browser-${tag}@example.com`);
+    await page.fill('#kb-register-site_name', 'drupal browser');
+    await page.click('.kb-form-register button[type="submit"]');
+  }
+  await page.locator('.kb-form-key').waitFor();
+  const name = `ui_key_${tag}`;
+  await page.fill('#kb-key-name', name);
+  await page.fill('#kb-key-value', 'saved from the settings page');
+  await page.click('.kb-form-key button[type="submit"]');
+  await page.locator(`#keybridge-admin .kb-keys-table tr[data-key="${name}"]`).waitFor();
+  expect(await page.inputValue('#kb-key-value')).toBe('');
+  expect(keyValueThroughKey(env, name)).toBe('saved from the settings page');
+
+  await page.fill('#kb-key-name', 'Not valid');
+  await page.fill('#kb-key-value', 'never stored');
+  await page.click('.kb-form-key button[type="submit"]');
+  await page.locator('#kb-key-name[aria-invalid="true"]').waitFor();
 });
 
 it("Key's add form stores a typed value through the keybridge provider", async () => {
@@ -79,31 +121,6 @@ it("Key's delete form deletes the value only when the box is ticked", async () =
     "echo json_encode(array_column(\\Drupal::service('keybridge.agent')->client()->keys_list()['keys'], 'name'));",
   ]);
   expect(JSON.parse(names)).not.toContain(id);
-});
-
-it('the settings page draws the status table, registers the site and stores a key', async () => {
-  await page.goto(`${env.DRUPAL_URL}${SETTINGS_PATH}`);
-  await page.locator('#keybridge-admin tr[data-row="agent"]').waitFor();
-  expect(await page.locator('h1').first().textContent()).toContain('Keybridge');
-  const registered = await page.locator('#keybridge-admin tr[data-row="site-registered"] .kb-severity').getAttribute('data-severity');
-  if (registered !== 'ok') {
-    await page.fill('#kb-register-email', `browser-${tag}@example.com`);
-    await page.fill('#kb-register-site_name', 'drupal browser');
-    await page.click('.kb-form-register button[type="submit"]');
-  }
-  await page.locator('.kb-form-key').waitFor();
-  const name = `ui_key_${tag}`;
-  await page.fill('#kb-key-name', name);
-  await page.fill('#kb-key-value', 'saved from the settings page');
-  await page.click('.kb-form-key button[type="submit"]');
-  await page.locator(`#keybridge-admin .kb-keys-table tr[data-key="${name}"]`).waitFor();
-  expect(await page.inputValue('#kb-key-value')).toBe('');
-  expect(keyValueThroughKey(env, name)).toBe('saved from the settings page');
-
-  await page.fill('#kb-key-name', 'Not valid');
-  await page.fill('#kb-key-value', 'never stored');
-  await page.click('.kb-form-key button[type="submit"]');
-  await page.locator('#kb-key-name[aria-invalid="true"]').waitFor();
 });
 
 it('asks before the move to production, and cancelling sends nothing', async () => {

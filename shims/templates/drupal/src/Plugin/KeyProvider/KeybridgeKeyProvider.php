@@ -13,6 +13,7 @@ use Drupal\key\Plugin\KeyProviderBase;
 use Drupal\key\Plugin\KeyProviderSettableValueInterface;
 use Drupal\keybridge\Common\KeybridgeException;
 use Drupal\keybridge\KeyVault;
+use Drupal\keybridge\StatusTable;
 use Psr\Log\LoggerInterface;
 use Symfony\Component\DependencyInjection\ContainerInterface;
 
@@ -71,12 +72,20 @@ class KeybridgeKeyProvider extends KeyProviderBase implements KeyPluginFormInter
   protected LoggerInterface $logger;
 
   /**
+   * The status table (is the site registered, does the agent answer).
+   *
+   * @var \Drupal\keybridge\StatusTable
+   */
+  protected StatusTable $status;
+
+  /**
    * {@inheritdoc}
    */
   public static function create(ContainerInterface $container, array $configuration, $plugin_id, $plugin_definition) {
     $provider = new static($configuration, $plugin_id, $plugin_definition);
     $provider->vault = $container->get('keybridge.vault');
     $provider->logger = $container->get('logger.channel.keybridge');
+    $provider->status = $container->get('keybridge.status');
     return $provider;
   }
 
@@ -107,6 +116,16 @@ class KeybridgeKeyProvider extends KeyProviderBase implements KeyPluginFormInter
    * {@inheritdoc}
    */
   public function validateConfigurationForm(array &$form, FormStateInterface $form_state) {
+    // A value can only be stored by a registered site whose agent answers: say
+    // so on the form, rather than failing when Key saves the entity.
+    $status = $this->status->fetch();
+    if (empty($status['registered'])) {
+      $agent = $status['rows'][0] ?? [];
+      $reason = ($agent['severity'] ?? '') === 'error'
+        ? $this->t('@value. @help', ['@value' => $agent['value'] ?? '', '@help' => $agent['help'] ?? ''])
+        : $this->t('This site is not registered yet: register it on the Keybridge page (Configuration → System → Keybridge) or with drush keybridge:register.');
+      $form_state->setErrorByName('keybridge_state', $this->t('Keybridge cannot store values now. @reason', ['@reason' => $reason]));
+    }
   }
 
   /**
