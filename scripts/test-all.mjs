@@ -18,6 +18,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { drupalTestFiles, runDrupalPass } from './drupal-pass.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const artifacts = join(root, '.test-artifacts');
@@ -32,7 +33,7 @@ function runVitest(label, backend, reportName, vitestArgs, extraEnv = {}) {
   rmSync(report, { force: true });
   const started = Date.now();
   // *.wp.test.ts run only where KEYBRIDGE_WP_ENV is given (pass 3): never from the caller's shell.
-  const { KEYBRIDGE_WP_ENV: _callers, ...callerEnv } = process.env;
+  const { KEYBRIDGE_WP_ENV: _callers, KEYBRIDGE_DRUPAL_ENV: _callersDrupal, ...callerEnv } = process.env;
   const env = { ...callerEnv, NO_COLOR: '1', KEYBRIDGE_TEST_BACKEND: backend, ...extraEnv };
   const result = spawnSync(
     'npx',
@@ -260,7 +261,7 @@ console.log('=== pass 1 of 3: all test files, KEYBRIDGE_TEST_BACKEND=sqlite-soft
 const filtersNamePass3 =
   filters.length > 0 &&
   (filters.some((filter) => filter.includes('php')) ||
-    wordPressTestFiles().some((file) => filters.some((filter) => file.includes(filter))));
+    [...wordPressTestFiles(), ...drupalTestFiles(root)].some((file) => filters.some((filter) => file.includes(filter))));
 runVitest('pass 1 (sqlite-software)', 'sqlite-software', 'vitest.json', filtersNamePass3 ? ['--passWithNoTests', ...args] : args);
 
 // Everything that starts a key service through the test helper depends on its backend: this
@@ -290,6 +291,21 @@ if (backendFiles.length === 0) {
 }
 
 runWordPressPass();
+
+// The Drupal pass (scripts/drupal-pass.mjs) reports its counts through record().
+runDrupalPass({
+  root,
+  artifacts,
+  args,
+  filters,
+  runVitest,
+  record(label, counts, summary) {
+    for (const key of Object.keys(totals)) totals[key] += counts[key];
+    if (counts.failed > 0) broken = true;
+    summaries.push(`${label}: ${summary}`);
+    console.log(`\n=== ${summaries.at(-1)} ===\n`);
+  },
+});
 
 for (const line of summaries) console.log(line);
 if (broken && totals.failed === 0) totals.failed = 1;

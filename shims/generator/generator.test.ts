@@ -7,20 +7,21 @@ import { VERSION } from '../../sidecar/src/version.ts';
 import { REPO_ROOT, buildShims, generatedFiles } from './build.ts';
 import { phpLiteral, phpString } from './php-literal.ts';
 import { SPEC_PATH, SpecError, checkSpec, loadSpec, phpMethodName } from './spec.ts';
-import { WORDPRESS } from './target.ts';
+import { TARGETS, WORDPRESS } from './target.ts';
 
 // UPDATE_GOLDEN=1 npx vitest run shims/generator/generator.test.ts rewrites shims/golden/ after a
 // deliberate change; without it any drift between the generator and the goldens fails.
-const GOLDEN = join(REPO_ROOT, 'shims', 'golden', WORDPRESS.outputDir);
 const spec = loadSpec();
 const generated = generatedFiles(spec, WORDPRESS, VERSION);
 const scratch = mkdtempSync(join(tmpdir(), 'keybridge-shims-test-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
+// Every CMS's form of the generated files: WordPress's Keybridge_* classes, Drupal's PSR-4 ones.
 describe('generated PHP equals shims/golden/', () => {
-  for (const file of generated) {
-    it(file.path, () => {
-      const golden = join(GOLDEN, file.path);
+  const everyTarget = TARGETS.flatMap((target) => generatedFiles(spec, target, VERSION).map((file) => ({ target, file })));
+  for (const { target, file } of everyTarget) {
+    it(`${target.outputDir}/${file.path}`, () => {
+      const golden = join(REPO_ROOT, 'shims', 'golden', target.outputDir, file.path);
       if (process.env.UPDATE_GOLDEN === '1') {
         mkdirSync(dirname(golden), { recursive: true });
         writeFileSync(golden, file.content);
@@ -119,7 +120,7 @@ describe('a bad spec stops the build with the field named', () => {
     rmSync(join(root, 'admin-ui'), { recursive: true });
     rmSync(join(root, 'shims', 'templates'), { recursive: true });
     expect(() => buildShims({ outDir: out, root })).toThrow('the admin-ui folder is missing');
-    expect(readdirSync(out)).toEqual(['wordpress']);
+    expect(readdirSync(out)).toEqual(['drupal', 'wordpress']);
   });
 });
 
