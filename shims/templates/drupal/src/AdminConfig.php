@@ -45,6 +45,7 @@ class AdminConfig {
       // The token core's X-CSRF-Token check (and /session/token) uses.
       'headers' => ['X-CSRF-Token' => $this->csrfToken->get(CsrfRequestHeaderAccessCheck::TOKEN_KEY)],
       'statusRows' => $this->statusRows(),
+      'statusActions' => $this->statusActions(),
       'forms' => $this->forms(),
       'classes' => [
         'table' => 'keybridge-table',
@@ -77,6 +78,17 @@ class AdminConfig {
       $rows[] = ['id' => $id, 'title' => $this->spec($title)];
     }
     return $rows;
+  }
+
+  /**
+   * What each status action asks, as this page says it: a sentence and a form.
+   */
+  protected function statusActions(): array {
+    $actions = [];
+    foreach (Spec::STATUS_ACTIONS as $id => $wording) {
+      $actions[$id] = ['text' => $this->spec($wording['page']), 'form' => $wording['form']];
+    }
+    return $actions;
   }
 
   /**

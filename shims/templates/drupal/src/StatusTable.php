@@ -68,6 +68,32 @@ class StatusTable {
   }
 
   /**
+   * What to do about a row, in one surface's words.
+   *
+   * The row's help, then its action (spec.yaml status_actions) as drush says it
+   * ("Run: drush keybridge:…") or as the settings page says it (the form to use
+   * there). Nothing for a green row.
+   *
+   * @param array $row
+   *   A status row.
+   * @param string $surface
+   *   Either 'drush' or 'page'.
+   */
+  public function whatToDo(array $row, string $surface): string {
+    $help = (string) ($row['help'] ?? '');
+    $action = (string) ($row['action'] ?? '');
+    if ($row['severity'] === 'ok' || !isset(Spec::STATUS_ACTIONS[$action][$surface])) {
+      return $help;
+    }
+    $wording = Spec::STATUS_ACTIONS[$action][$surface];
+    $todo = $surface === 'drush'
+      ? (string) $this->t('Run: @command', ['@command' => $wording])
+      // phpcs:ignore Drupal.Semantics.FunctionT.NotLiteralString -- the texts are spec.yaml's.
+      : (string) $this->t($wording) . ' ' . (string) $this->t('(Configuration → System → Keybridge)');
+    return $help === '' ? $todo : $help . ' ' . $todo;
+  }
+
+  /**
    * Drops this request's table (after an operation that changes it).
    */
   public function forget(): void {
@@ -86,6 +112,7 @@ class StatusTable {
         'severity' => 'warning',
         'value' => (string) $this->t('unknown: the agent did not answer'),
         'help' => '',
+        'action' => '',
       ];
     }
     $rows[0] = [
@@ -94,6 +121,7 @@ class StatusTable {
       'severity' => 'error',
       'value' => $this->reason($e),
       'help' => $this->help($e->problem_type()),
+      'action' => '',
     ];
     return [
       'environment' => '',

@@ -74,7 +74,8 @@ final class KeybridgeCommands extends DrushCommands {
   public function status(array $options = ['format' => 'table']): RowsOfFields {
     $rows = [];
     foreach ($this->status->fetch()['rows'] as $row) {
-      $rows[$row['id']] = $row;
+      // The help says what to run in drush's words (spec.yaml status_actions).
+      $rows[$row['id']] = ['help' => $this->status->whatToDo($row, 'drush')] + $row;
     }
     return new RowsOfFields($rows);
   }
