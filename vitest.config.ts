@@ -9,6 +9,8 @@ export default defineConfig({
       'admin-ui/**/*.test.ts',
       'fixtures/**/*.test.ts',
       'bench/**/*.test.ts',
+      // The test runner's own tests (its fixture files, *.fixture.mjs, are run by those tests only).
+      'scripts/**/*.test.mjs',
     ],
     // *.wp.test.ts need the WordPress fixture (MariaDB + WordPress + the built plugin + an
     // agent): scripts/test-all.mjs starts it once and runs them in their own pass, with
