@@ -16,6 +16,7 @@ export const UNPRIVILEGED_GROUP = 'unprivileged';
 export const isRoot = () => process.getuid?.() === 0;
 
 const PHPUNIT = 'shims/vendor/bin/phpunit';
+const KB1_VECTORS = 'sidecar/src/crypto/kb1.vectors.json';
 const CONFIG = 'shims/phpunit.xml.dist';
 
 function phpUnitArgs(shims, { suites, extra }) {
@@ -115,12 +116,16 @@ function runAsNobody(context, scratch) {
   const shims = join(scratch, 'shims');
   for (const part of ['phpunit.xml.dist', 'tests', 'vendor'])
     cpSync(join(context.root, 'shims', part), join(shims, part), { recursive: true });
+  // The client suite's data providers read the shared kb1 vectors from the repository (KEYBRIDGE_REPO_ROOT).
+  cpSync(join(context.root, KB1_VECTORS), join(scratch, KB1_VECTORS));
   const build = spawnSync('node', ['bin/keybridge.js', 'shims', 'build', '--out', join(scratch, 'build')], {
     cwd: context.root,
     encoding: 'utf8',
     env: context.env,
   });
   if (build.status !== 0) throw new Error(`keybridge shims build exited ${build.status}: ${build.stderr.trim()}`);
+  // Some packages ship files readable by their owner only; nobody must read them all.
+  if (spawnSync('chmod', ['-R', 'a+rX', scratch]).status !== 0) throw new Error(`chmod -R a+rX ${scratch} failed`);
   const out = join(scratch, 'out');
   mkdirSync(out);
   chownSync(out, nobodyId('-u'), nobodyId('-g'));
