@@ -2,7 +2,7 @@
 // file no test imports still fails the run.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { emptyCounts, unrun } from './counts.mjs';
+import { emptyCounts, failure } from './counts.mjs';
 import { seconds } from './context.mjs';
 
 const CHECKS = [
@@ -21,7 +21,7 @@ export function runChecks(context) {
       env: context.env,
     });
     const status = result.status ?? result.signal;
-    const counts = status === 0 ? { ...emptyCounts(), passed: 1 } : unrun(1, `${command} exited ${status}`);
+    const counts = status === 0 ? { ...emptyCounts(), passed: 1 } : failure(`${command} exited ${status}`);
     context.tally.add(label, counts, seconds(started));
   }
 }

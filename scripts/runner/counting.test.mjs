@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { DROPPED_ENV, testEnvironment } from './context.mjs';
-import { sumCounts, unrun } from './counts.mjs';
+import { failure, sumCounts, unrun } from './counts.mjs';
 import { countPhpUnit, junitTotals, listedTests, teamCitySkips } from './phpunit-counts.mjs';
 import { Tally, suiteLine } from './tally.mjs';
 import { countVitestReport } from './vitest-counts.mjs';
@@ -149,14 +149,14 @@ describe('the tally and its report', () => {
     const lines = tally.report().split('\n');
     expect(lines.at(-1)).toBe('1 passed, 143 failed, 5 skipped');
     expect(lines).toContain(
-      'pass 3 (WordPress): 0 passed, 140 failed (the WordPress fixture did not start (fixtures/wordpress/up.sh exited 1)), 0 skipped',
+      'pass 3 (WordPress): 0 passed, 140 failed (140 could not run: the WordPress fixture did not start (fixtures/wordpress/up.sh exited 1)), 0 skipped',
     );
     expect(lines).toContain('  describe-before-all.fixture.mjs > runs > skips itself with a reason: this implementation has no probe');
     expect(tally.failed).toBe(true);
   });
 
   it('lists causes under the line when there are more than fit on it', () => {
-    const counts = sumCounts(['a', 'b', 'c', 'd'].map((name) => unrun(1, `${name} broke`)));
+    const counts = sumCounts(['a', 'b', 'c', 'd'].map((name) => failure(`${name} broke`)));
     expect(suiteLine('pass', counts)).toBe('pass: 0 passed, 4 failed (a broke; b broke; c broke; …), 0 skipped');
   });
 });

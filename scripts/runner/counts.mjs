@@ -10,12 +10,15 @@ export function emptyCounts() {
   return { passed: 0, failed: 0, skipped: 0, causes: [], skips: [] };
 }
 
-/** `count` tests that a suite held but could not run, all failures for one `cause`. */
+/** `count` tests (at least 1) that a suite held but could not run, all failures for one `cause`. */
 export function unrun(count, cause) {
-  const counts = emptyCounts();
-  counts.failed = Math.max(1, count);
-  counts.causes.push({ count: counts.failed, text: cause });
-  return counts;
+  const failed = Math.max(1, count);
+  return addCause(emptyCounts(), failed, `${failed} could not run: ${cause}`);
+}
+
+/** One failure that belongs to no test (a check that failed, a fixture that did not stop). */
+export function failure(cause) {
+  return addCause(emptyCounts(), 1, cause);
 }
 
 /** Adds a failure cause (and `count` failures) to counts. */

@@ -104,7 +104,7 @@ export function runPhpUnitUnprivileged(context, label) {
     counts = runAsNobody(context, scratch);
     if (counts.passed + counts.failed + counts.skipped === 0) addCause(counts, 1, `no test of @group ${UNPRIVILEGED_GROUP} ran`);
   } catch (error) {
-    counts = unrun(1, `could not run PHPUnit as nobody: ${error.message}`);
+    counts = unrun(1, `PHPUnit as nobody: ${error.message}`);
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }

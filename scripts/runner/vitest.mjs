@@ -26,7 +26,7 @@ export function runVitest(context, { label, reportName, args, env = {} }) {
   });
   const status = result.status ?? result.signal;
   let counts;
-  if (!existsSync(report)) counts = unrun(1, `vitest exited ${status} and wrote no report (${REPORTER})`);
+  if (!existsSync(report)) counts = unrunVitest(context, args, env, `vitest exited ${status} and wrote no report (${REPORTER})`);
   else {
     try {
       counts = countVitestReport(JSON.parse(readFileSync(report, 'utf8')));
@@ -35,6 +35,15 @@ export function runVitest(context, { label, reportName, args, env = {} }) {
     }
   }
   context.tally.add(label, failedExit(counts, status, 'vitest'), seconds(started));
+}
+
+/** The tests `args` select, all failed for `cause`: counted by listing them, or as one if even that fails. */
+function unrunVitest(context, args, env, cause) {
+  try {
+    return unrun(listVitestTests(context, args, env), cause);
+  } catch (error) {
+    return unrun(1, `${cause} (and the tests could not be listed: ${error.message})`);
+  }
 }
 
 /**
