@@ -111,7 +111,7 @@ describe('counting PHPUnit', () => {
   });
 
   it('takes skip reasons from the TeamCity log, unescaped', () => {
-    const counts = countPhpUnit(recordedText('phpunit-mixed.junit.xml'), recordedText('phpunit-mixed.teamcity.log'));
+    const counts = countPhpUnit(recordedText('phpunit-mixed.junit.xml'), recordedText('phpunit-mixed.teamcity.txt'));
     expect(counts).toMatchObject({ passed: 3, failed: 2, skipped: 1 });
     expect(counts.skips).toEqual([{ test: 'MixedTest::test_skips', reason: "needs the [pdo_pgsql] extension | or 'pgsql'" }]);
   });
@@ -120,7 +120,7 @@ describe('counting PHPUnit', () => {
     const counts = countPhpUnit(recordedText('phpunit-root-unprivileged.junit.xml'));
     expect(counts).toMatchObject({ passed: 0, failed: 0, skipped: 1 });
     expect(counts.skips).toEqual([{ test: '1 more PHPUnit test(s)', reason: 'no reason in the TeamCity log' }]);
-    expect(teamCitySkips(recordedText('phpunit-root-unprivileged.teamcity.log'))[0]).toEqual({
+    expect(teamCitySkips(recordedText('phpunit-root-unprivileged.teamcity.txt'))[0]).toEqual({
       test: 'ClientFailureTest::test_an_unreadable_token_file_is_token_file_unreadable',
       reason: 'running as root, which reads a mode 0000 file anyway: npm test runs it as nobody',
     });
