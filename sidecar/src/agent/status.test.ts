@@ -77,12 +77,14 @@ describe('a registered site on a healthy key service', () => {
     expect(row(report, 'region')).toMatchObject({ severity: 'ok', value: 'eu' });
   });
 
-  it.runIf(TEST_BACKEND === 'sqlite-software')('warns about the software root key', () => {
+  it('warns about the software root key', (ctx) => {
+    ctx.skip(TEST_BACKEND !== 'sqlite-software', 'the software root key is the sqlite-software backend (pass 1 of npm test)');
     expect(row(report, 'at-rest').severity).toBe('warning');
     expect(row(report, 'at-rest').help).toMatch(/HSM/);
   });
 
-  it.runIf(TEST_BACKEND === 'postgres-softhsm')('reports the PKCS#11 root key as ok', () => {
+  it('reports the PKCS#11 root key as ok', (ctx) => {
+    ctx.skip(TEST_BACKEND !== 'postgres-softhsm', 'the PKCS#11 root key is the postgres-softhsm backend (pass 2 of npm test)');
     expect(row(report, 'at-rest').severity).toBe('ok');
     expect(row(report, 'at-rest').value).toMatch(/PKCS#11/);
   });
