@@ -326,7 +326,14 @@ class Keybridge_Protected_Options {
 	 * @return array<string, string>
 	 */
 	private static function all() {
-		$list = get_option( self::OPTION, array() );
+		// Read from the autoloaded options only: get_option() of an option that does not exist
+		// yet (no option protected so far) would cost every request a database query. The list
+		// is always written autoloaded (remember(), forget()).
+		$alloptions = wp_load_alloptions();
+		if ( ! isset( $alloptions[ self::OPTION ] ) ) {
+			return array();
+		}
+		$list = maybe_unserialize( $alloptions[ self::OPTION ] );
 		return is_array( $list ) ? $list : array();
 	}
 
