@@ -129,6 +129,20 @@ final class Keybridge_Spec {
 				'required'   => array( 'names' ),
 			),
 		),
+		'usage.report'        => array(
+			'method'     => 'POST',
+			'path'       => '/v1/usage/report',
+			'auth'       => true,
+			'timeout_ms' => null,
+			'body'       => 'required',
+			'php_method' => 'usage_report',
+			'request'    => array(
+				'properties' => array(
+					'entries' => array( 'type' => 'array' ),
+				),
+				'required'   => array( 'entries' ),
+			),
+		),
 		'keys.rotate'         => array(
 			'method'     => 'POST',
 			'path'       => '/v1/keys/rotate',
