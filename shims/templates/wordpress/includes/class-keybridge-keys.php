@@ -96,13 +96,15 @@ class Keybridge_Keys {
 	/**
 	 * The value of a key.
 	 *
-	 * @param string $name Key name.
+	 * @param string $name  Key name.
+	 * @param bool   $fetch Whether a cache miss asks the agent (false: a miss is `agent-unreachable`,
+	 *                      for callers whose one batched fetch just failed).
 	 * @return string The value's bytes.
 	 * @throws Keybridge_Exception Type `key-not-found` when this site holds no KEK for it or the
 	 *                             vault has no value; `kek-mismatch` when the value was set under
 	 *                             another KEK; any agent problem type.
 	 */
-	public function read( $name ) {
+	public function read( $name, $fetch = true ) {
 		$name = self::normalize( $name );
 		$kek  = Keybridge_Keks::get( $name );
 		if ( null === $kek ) {
@@ -116,6 +118,9 @@ class Keybridge_Keys {
 				// The cached ciphertext may predate a rotation or re-set elsewhere: fetch it anew.
 				$this->cache->delete( $name );
 			}
+		}
+		if ( ! $fetch ) {
+			throw new Keybridge_Exception( 'agent-unreachable', Keybridge_Spec::CLIENT_PROBLEM_TYPES['agent-unreachable'] . ' (' . self::describe( $name ) . ' is not cached)' );
 		}
 		$fetched = $this->fetch( array( $name ) );
 		if ( ! isset( $fetched[ $name ] ) ) {
@@ -172,19 +177,21 @@ class Keybridge_Keys {
 	 * The keys of this site that the agent lists: on a network only the current site's, under
 	 * the names the site uses.
 	 *
-	 * @return array[] The agent's keys.list entries (name, label, version, updated_at, reads).
+	 * @return array The agent's keys.list answer (environment, keys) with this site's keys only.
 	 * @throws Keybridge_Exception Any agent problem type.
 	 */
 	public function listed() {
-		$keys = array();
-		foreach ( $this->client()->keys_list()['keys'] as $key ) {
+		$answer = $this->client()->keys_list();
+		$keys   = array();
+		foreach ( $answer['keys'] as $key ) {
 			$name = Keybridge_Site_Names::from_agent( $key['name'] );
 			if ( null !== $name ) {
 				$key['name'] = $name;
 				$keys[]      = $key;
 			}
 		}
-		return $keys;
+		$answer['keys'] = $keys;
+		return $answer;
 	}
 
 	/**

@@ -38,6 +38,12 @@ class Keybridge_Protected_Options {
 	const KEY_PREFIX = 'wp-option:';
 
 	/**
+	 * Options WordPress needs before it could reach keybridge, or on every request: protecting
+	 * one would make the site depend on the agent to start at all.
+	 */
+	const REFUSED = array( 'siteurl', 'home', 'active_plugins', 'template', 'stylesheet', 'cron', 'rewrite_rules', 'db_version', 'WPLANG', 'blog_charset', 'permalink_structure' );
+
+	/**
 	 * Whether this request has fetched the ciphertexts of all protected options.
 	 *
 	 * @var bool
@@ -94,10 +100,14 @@ class Keybridge_Protected_Options {
 	 */
 	public static function protect( $option ) {
 		$option = trim( (string) $option );
-		if ( in_array( $option, array( self::OPTION, Keybridge_Keks::OPTION ), true ) ) {
-			// The list and the KEKs must be readable without keybridge to reach keybridge at all.
+		if ( in_array( $option, array( self::OPTION, Keybridge_Keks::OPTION, Keybridge_Constants::OPTION, Keybridge_Usage::ACCESS_OPTION, Keybridge_Usage::OPTION ), true ) ) {
+			// keybridge's own options must be readable without keybridge to reach keybridge at all.
 			/* translators: %s: option name. */
 			throw new Keybridge_Exception( 'invalid-field', sprintf( __( 'The option "%s" belongs to keybridge itself and cannot be protected.', 'keybridge' ), $option ), 0, 'option' );
+		}
+		if ( in_array( $option, self::REFUSED, true ) || ( isset( $GLOBALS['wpdb'] ) && $GLOBALS['wpdb']->prefix . 'user_roles' === $option ) ) {
+			/* translators: %s: option name. */
+			throw new Keybridge_Exception( 'invalid-field', sprintf( __( 'WordPress reads "%s" on every request before it could ask keybridge: it cannot be protected.', 'keybridge' ), $option ), 0, 'option' );
 		}
 		$raw = self::raw_value( $option );
 		if ( null === $raw ) {
@@ -164,15 +174,34 @@ class Keybridge_Protected_Options {
 		if ( ! self::is_reference( $value ) ) {
 			return $value;
 		}
+		// The plugin that called get_option() (filters and WordPress's own frames sit in between).
+		$caller = Keybridge_Usage::caller_of_call( 'get_option', 8 );
+		$key    = self::key_name( $option );
 		try {
+			if ( ! Keybridge_Usage::permit( $key, $caller ) ) {
+				return self::unread( $option );
+			}
 			$keys = Keybridge_Keys::instance();
 			self::prefetch_once( $keys );
-			return maybe_unserialize( $keys->read( self::key_name( $option ) ) );
+			$value = maybe_unserialize( $keys->read( $key ) );
+			Keybridge_Usage::record( $key, $caller );
+			return $value;
 		} catch ( Keybridge_Exception $e ) {
-			keybridge_log_problem( 'get_option', self::key_name( $option ), $e );
-			$types = self::all();
-			return isset( $types[ $option ] ) && 'array' === $types[ $option ] ? array() : false;
+			keybridge_log_problem( 'get_option', $key, $e );
+			return self::unread( $option );
 		}
+	}
+
+	/**
+	 * What a protected option reads as when its value cannot be had: false, or an empty array
+	 * for an option that held an array (see filter_value()).
+	 *
+	 * @param string $option Option name.
+	 * @return array|false
+	 */
+	private static function unread( $option ) {
+		$types = self::all();
+		return isset( $types[ $option ] ) && 'array' === $types[ $option ] ? array() : false;
 	}
 
 	/**

@@ -12,16 +12,28 @@ if ( ! defined( 'ABSPATH' ) ) {
 /**
  * The value of a key, or null when it cannot be read (the reason is logged, never the value).
  *
+ * The read is counted for the plugin, theme or core file that called this function
+ * (Keybridge_Usage), and refused (null, a logged access-denied) when the key's allow list does
+ * not name that caller.
+ *
  * @param string $name Key name, used as given.
  * @return string|null The value's bytes.
  */
 function keybridge_get_key( $name ) {
+	// phpcs:ignore WordPress.PHP.DevelopmentFunctions.error_log_debug_backtrace -- who called: usage and allow lists.
+	$call   = debug_backtrace( DEBUG_BACKTRACE_IGNORE_ARGS, 1 );
+	$caller = Keybridge_Usage::caller_of_file( isset( $call[0]['file'] ) ? $call[0]['file'] : '' );
+	if ( ! Keybridge_Usage::permit( $name, $caller ) ) {
+		return null;
+	}
 	try {
-		return Keybridge_Keys::instance()->read( $name );
+		$value = Keybridge_Keys::instance()->read( $name );
 	} catch ( Keybridge_Exception $e ) {
 		keybridge_log_problem( 'keybridge_get_key', $name, $e );
 		return null;
 	}
+	Keybridge_Usage::record( $name, $caller );
+	return $value;
 }
 
 /**
