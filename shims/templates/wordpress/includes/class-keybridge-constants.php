@@ -224,8 +224,9 @@ class Keybridge_Constants {
 	 */
 	public static function loader_installed() {
 		$path = self::loader_path();
-		// phpcs:ignore WordPress.WP.AlternativeFunctions.file_get_contents_file_get_contents -- a local file.
-		return is_file( $path ) && false !== strpos( (string) file_get_contents( $path ), 'Keybridge_Constants::define_all()' );
+		clearstatcache( true, $path );
+		// phpcs:ignore WordPress.WP.AlternativeFunctions.file_get_contents_file_get_contents, WordPress.PHP.NoSilencedErrors.Discouraged -- a local file that another process may remove meanwhile.
+		return is_file( $path ) && false !== strpos( (string) @file_get_contents( $path ), 'Keybridge_Constants::define_all()' );
 	}
 
 	/**

@@ -273,10 +273,26 @@ class Keybridge_Usage {
 		 * @param int $seconds Default 60.
 		 */
 		$seconds = max( 1, (int) apply_filters( 'keybridge_usage_flush_seconds', self::FLUSH_SECONDS ) );
-		// One request per site and period takes the batch (apcu_add() succeeds for one only).
-		if ( $now || apcu_add( 'keybridge:uf' . strlen( self::scope() ) . ':' . self::scope(), 1, $seconds ) ) {
+		if ( $now || self::claim_batch( $seconds ) ) {
 			self::send_batch();
 		}
+	}
+
+	/**
+	 * Whether this request sends the site's batch: the first one after each period does.
+	 * APCu keeps when the last batch went; apcu_add() and apcu_cas() let one request win.
+	 *
+	 * @param int $seconds The period.
+	 * @return bool
+	 */
+	private static function claim_batch( $seconds ) {
+		$flag = 'keybridge:uf' . strlen( self::scope() ) . ':' . self::scope();
+		$now  = time();
+		$last = apcu_fetch( $flag );
+		if ( ! is_int( $last ) ) {
+			return apcu_add( $flag, $now );
+		}
+		return $last <= $now - $seconds && apcu_cas( $flag, $last, $now );
 	}
 
 	/**
