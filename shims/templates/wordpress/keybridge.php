@@ -25,6 +25,8 @@ require_once __DIR__ . '/includes/autoload.php';
  * that owns such an option may read it while it is itself being loaded.
  */
 Keybridge_Protected_Options::hook_all();
+// On a network, code that switches to another site reads that site's protected options.
+add_action( 'switch_blog', array( 'Keybridge_Protected_Options', 'hook_all' ) );
 
 /*
  * Callbacks named by class, so a class loads only when WordPress calls it: every page request

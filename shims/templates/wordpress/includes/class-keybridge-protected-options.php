@@ -44,11 +44,11 @@ class Keybridge_Protected_Options {
 	const REFUSED = array( 'siteurl', 'home', 'active_plugins', 'template', 'stylesheet', 'cron', 'rewrite_rules', 'db_version', 'WPLANG', 'blog_charset', 'permalink_structure' );
 
 	/**
-	 * Whether this request has fetched the ciphertexts of all protected options.
+	 * The sites whose protected options' ciphertexts this request has fetched (site id => true).
 	 *
-	 * @var bool
+	 * @var array<int, bool>
 	 */
-	private static $prefetched = false;
+	private static $prefetched = array();
 
 	/**
 	 * The names of the protected options.
@@ -214,10 +214,11 @@ class Keybridge_Protected_Options {
 	 * @throws Keybridge_Exception Any agent problem type.
 	 */
 	private static function prefetch_once( Keybridge_Keys $keys ) {
-		if ( self::$prefetched ) {
+		$site = get_current_blog_id();
+		if ( isset( self::$prefetched[ $site ] ) ) {
 			return;
 		}
-		self::$prefetched = true;
+		self::$prefetched[ $site ] = true;
 		$keys->prefetch( array_map( array( __CLASS__, 'key_name' ), self::names() ) );
 	}
 
