@@ -13,8 +13,10 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ARTIFACTS,
+  formShown,
   openAdminBrowser,
   openSettings,
+  openTab,
   runWordPressPhp,
   settledAgentRequestCount,
   wordPressEnv,
@@ -78,18 +80,20 @@ describe('Settings → Keybridge', () => {
     // Severity is a word and an icon as well as a colour.
     await expect(row('certificate-found').locator('.kb-severity-text').textContent()).resolves.toBe('Error');
     expect(await row('certificate-found').locator('.kb-severity [aria-hidden="true"]').count()).toBe(1);
-    expect(await page.locator('.kb-form-register').isVisible()).toBe(true);
-    expect(await page.locator('.kb-form-key').isVisible()).toBe(false);
+    expect(await formShown(page, 'register')).toBe(true);
+    expect(await formShown(page, 'key')).toBe(false);
   });
 
-  it('points the red rows at the register form below, not at a command', async () => {
+  it('points the red rows at the register form on its tab, not at a command', async () => {
     const help = row('site-registered').locator('.kb-help');
     expect(await help.textContent()).not.toMatch(/keybridge register|wp keybridge/);
     const link = help.locator('a.kb-action-link');
     await expect(link.textContent()).resolves.toBe('Use the form "Register this site".');
     expect(await link.getAttribute('href')).toBe('#kb-form-register');
     await link.click();
-    // The link moves the keyboard to the form's first field.
+    // The link opens the form's tab and moves the keyboard to its first field.
+    expect(await page.getAttribute('#kb-tab-certificate', 'aria-selected')).toBe('true');
+    expect(await page.locator('#kb-panel-status').isVisible()).toBe(false);
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('kb-register-email');
   });
 
@@ -98,8 +102,8 @@ describe('Settings → Keybridge', () => {
     await page.fill('#kb-register-site_name', 'admin-ui flow');
     await page.click('.kb-form-register button[type="submit"]');
     expect(await success()).toContain('registered');
-    await page.locator('.kb-form-key').waitFor();
-    expect(await page.locator('.kb-form-register').isVisible()).toBe(false);
+    await expect.poll(() => formShown(page, 'key')).toBe(true);
+    expect(await formShown(page, 'register')).toBe(false);
     const rows = await page
       .locator('#keybridge-admin tr[data-row]')
       .evaluateAll((trs) =>
@@ -110,6 +114,7 @@ describe('Settings → Keybridge', () => {
   });
 
   it('adds a key: listed, counted, the value field cleared and the value nowhere in the page', async () => {
+    await openTab(page, 'keys');
     await page.fill('#kb-key-name', KEY);
     await page.fill('#kb-key-value', VALUE);
     await page.fill('#kb-key-label', 'Flow token');
@@ -155,6 +160,7 @@ describe('Settings → Keybridge', () => {
   });
 
   it('replaces the certificate with a custom one from the form; the rows stay ok', async () => {
+    await openTab(page, 'certificate');
     await page.fill('#kb-certificate-country', 'NL');
     await page.fill('#kb-certificate-state', 'Noord-Holland');
     await page.fill('#kb-certificate-locality', 'Amsterdam');
@@ -169,6 +175,7 @@ describe('Settings → Keybridge', () => {
 
   it('asks before the move to production, and cancelling sends nothing', async () => {
     const before = await settledAgentRequestCount(env);
+    await openTab(page, 'advanced');
     await page.click('.kb-form-production button[type="submit"]');
     const question = page.locator('.kb-form-production .kb-confirm-text');
     await expect(question.textContent()).resolves.toContain('Move this site to production?');

@@ -94,8 +94,9 @@
   var constants = panel('kb-constants', strings.constantsHeading, ['constant', 'key', 'constantState', 'actions']);
   var loader = el('div', { className: ui.cls(ui.classes.notice || 'notice inline', 'notice-warning', 'kb-loader'), hidden: true });
   constants.section.insertBefore(loader, constants.note);
-  ui.addToSection('options', options.section);
-  ui.addToSection('options', constants.section);
+  // Each list above the form that adds to it.
+  ui.addToSection('options', options.section, document.getElementById('kb-form-protect'));
+  ui.addToSection('options', constants.section, document.getElementById('kb-form-constant'));
 
   var STATES = {
     defined: 'stateDefined',
@@ -169,7 +170,8 @@
   // ---- who read each key -----------------------------------------------------------------
 
   var usage = panel('kb-usage', strings.usageHeading, ['name', 'caller', 'reads', 'denied', 'lastRead', 'allowedCallers']);
-  ui.addToSection('keys', usage.section);
+  // Who read each key, then the form that says who may.
+  ui.addToSection('keys', usage.section, document.getElementById('kb-form-access'));
 
   function renderUsage(answer) {
     var allowed = {};

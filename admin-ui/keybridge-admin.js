@@ -705,6 +705,10 @@
     section.tab.addEventListener('click', function (event) {
       event.preventDefault();
       showSection(section.id, false);
+      // A reload (after saving WordPress's own settings, say) comes back to this tab.
+      if (window.history && window.history.replaceState) {
+        window.history.replaceState(null, '', '#kb-tab-' + section.id);
+      }
     });
     // Arrow keys move between tabs, as WAI-ARIA's tab pattern does.
     section.tab.addEventListener('keydown', function (event) {
@@ -738,8 +742,13 @@
     sectionById('advanced').panel.appendChild(configuration);
   }
   keysSection.hidden = true;
-  var asked = /^#kb-tab-([a-z]+)$/.exec(window.location.hash);
-  showSection(asked ? asked[1] : sections[0].id, false);
+  /** A link to `#kb-tab-<id>` (this page's or another's) opens that tab. */
+  function showAskedSection() {
+    var asked = /^#kb-tab-([a-z]+)$/.exec(window.location.hash);
+    showSection(asked ? asked[1] : sections[0].id, false);
+  }
+  window.addEventListener('hashchange', showAskedSection);
+  showAskedSection();
 
   window.keybridgeAdminUi = {
     config: config,
@@ -757,9 +766,10 @@
     showError: showError,
     clearMessages: clearMessages,
     refresh: refresh,
-    /** Adds a panel's content to a tab (the last tab if this page has no such tab). */
-    addToSection: function (id, node) {
-      sectionById(id).panel.appendChild(node);
+    /** Adds content to a tab (the last tab if this page has no such tab), before `before` when it is in that tab. */
+    addToSection: function (id, node, before) {
+      var panel = sectionById(id).panel;
+      panel.insertBefore(node, before && before.parentNode === panel ? before : null);
     },
     /** Runs `hook(status)` after every refresh (it may return a promise), and now if a status came already. */
     onRefresh: function (hook) {

@@ -79,6 +79,17 @@ export async function openSettings(page: Page, env: WordPressEnv): Promise<void>
   await page.waitForSelector('#keybridge-admin tr[data-row="agent"]');
 }
 
+/** Opens one tab of the settings page (status, keys, options, certificate, advanced) as a person would: by clicking it. */
+export async function openTab(page: Page, id: string): Promise<void> {
+  await page.click(`#kb-tab-${id}`);
+  await page.waitForSelector(`#kb-panel-${id}:not([hidden])`);
+}
+
+/** Whether a form is on the page for the site's state (its tab may be another than the one shown). */
+export async function formShown(page: Page, id: string): Promise<boolean> {
+  return (await page.locator(`#kb-form-${id}`).getAttribute('hidden')) === null;
+}
+
 export interface RouteAnswer {
   status: number;
   headers: Record<string, string>;
