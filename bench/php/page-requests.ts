@@ -31,7 +31,14 @@ export interface PageStats {
 
 export interface PageReport {
   requests: number;
-  rows: { select: PageStats; first: PageStats; second: PageStats; plugin_load: PageStats };
+  rows: {
+    select: PageStats;
+    first: PageStats;
+    second: PageStats;
+    attribution: PageStats;
+    usage_end: PageStats;
+    plugin_load: PageStats;
+  };
   /** p50 of the read ÷ p50 of the SELECT, as the budget states it. */
   ratios: { first: number; second: number };
   /** The p50 of each request's own read ÷ SELECT (steadier when the machine drifts). */
@@ -43,6 +50,8 @@ interface ProbeAnswer {
   select_us: number;
   first_us: number;
   second_us: number;
+  attribution_us: number;
+  usage_end_us: number;
   plugin_load_us: number | null;
   ok: boolean;
 }
@@ -100,6 +109,8 @@ export async function measurePageRequests(env: WordPressEnv, key: string, option
     select: stats(select),
     first: stats(first),
     second: stats(second),
+    attribution: stats(answers.map((a) => a.attribution_us)),
+    usage_end: stats(answers.map((a) => a.usage_end_us)),
     plugin_load: stats(answers.map((a) => a.plugin_load_us ?? 0)),
   };
   return {
@@ -118,6 +129,8 @@ export function formatPageTable(report: PageReport): string {
     select: 'plain SELECT of a non-autoloaded option, in the page',
     first: 'first keybridge_get_key() of the page (warm)',
     second: 'second keybridge_get_key() of the same page',
+    attribution: 'of which noting a read for its caller',
+    usage_end: "at the page's end: its reads counted in APCu",
     plugin_load: 'loading the keybridge plugin (every request)',
   };
   const lines = [

@@ -163,6 +163,22 @@ class Keybridge_Usage {
 	}
 
 	/**
+	 * Shutdown: puts the reads keybridge_get_key() noted down to their callers, then flushes.
+	 *
+	 * @return void
+	 */
+	public static function count_noted_reads() {
+		// Flushed right here, so count() must not register a flush of its own.
+		$hooked       = self::$hooked;
+		self::$hooked = true;
+		foreach ( keybridge_count_read( null ) as $read ) {
+			self::count( $read[0], self::caller_of_file( $read[1] ), 0, ABSPATH . "\0" . $read[2] );
+		}
+		self::$hooked = $hooked;
+		self::flush();
+	}
+
+	/**
 	 * The allow list of a key (empty: any caller may read it).
 	 *
 	 * @param string $name Key name.
@@ -384,13 +400,14 @@ class Keybridge_Usage {
 	/**
 	 * Adds to this request's counts, and makes sure they are flushed when it ends.
 	 *
-	 * @param string $name   Key name.
-	 * @param string $caller Caller.
-	 * @param int    $slot   0: a read, 1: a refusal.
+	 * @param string      $name   Key name.
+	 * @param string      $caller Caller.
+	 * @param int         $slot   0: a read, 1: a refusal.
+	 * @param string|null $scope  The site's scope (null: the current site's).
 	 * @return void
 	 */
-	private static function count( $name, $caller, $slot ) {
-		$scope = self::scope();
+	private static function count( $name, $caller, $slot, $scope = null ) {
+		$scope = null === $scope ? self::scope() : $scope;
 		if ( ! isset( self::$counts[ $scope ][ $name ][ $caller ] ) ) {
 			self::$counts[ $scope ][ $name ][ $caller ] = array( 0, 0, 0 );
 			if ( ! self::$hooked ) {

@@ -21,9 +21,11 @@ if ( ! defined( 'ABSPATH' ) ) {
  */
 function keybridge_get_key( $name ) {
 	// phpcs:ignore WordPress.PHP.DevelopmentFunctions.error_log_debug_backtrace -- who called: usage and allow lists.
-	$call   = debug_backtrace( DEBUG_BACKTRACE_IGNORE_ARGS, 1 );
-	$caller = Keybridge_Usage::caller_of_file( isset( $call[0]['file'] ) ? $call[0]['file'] : '' );
-	if ( ! Keybridge_Usage::permit( $name, $caller ) ) {
+	$call = debug_backtrace( DEBUG_BACKTRACE_IGNORE_ARGS, 1 );
+	$file = isset( $call[0]['file'] ) ? $call[0]['file'] : '';
+	// Only a site with allow lists pays for the check (and for loading its class) on a read.
+	$alloptions = wp_cache_get( 'alloptions', 'options' );
+	if ( isset( $alloptions['keybridge_key_access'] ) && ! Keybridge_Usage::permit( $name, Keybridge_Usage::caller_of_file( $file ) ) ) {
 		return null;
 	}
 	try {
@@ -32,8 +34,32 @@ function keybridge_get_key( $name ) {
 		keybridge_log_problem( 'keybridge_get_key', $name, $e );
 		return null;
 	}
-	Keybridge_Usage::record( $name, $caller );
+	keybridge_count_read( $name, $file );
 	return $value;
+}
+
+/**
+ * Notes a read for Keybridge_Usage, which puts it down to its caller when the request ends:
+ * the first read of a page loads no class and classifies no path for it.
+ *
+ * @param string|null $name Key name; null hands over (and forgets) what was noted.
+ * @param string      $file The calling file.
+ * @return array[] With a null name: the reads noted, each array( name, file, table prefix ).
+ */
+function keybridge_count_read( $name, $file = '' ) {
+	static $reads = null;
+	if ( null === $name ) {
+		$noted = null === $reads ? array() : $reads;
+		$reads = array();
+		return $noted;
+	}
+	if ( null === $reads ) {
+		$reads = array();
+		register_shutdown_function( array( 'Keybridge_Usage', 'count_noted_reads' ) );
+	}
+	// The site's table prefix: a request that switched sites counts each read for its site.
+	$reads[] = array( $name, $file, $GLOBALS['wpdb']->prefix );
+	return array();
 }
 
 /**
