@@ -41,7 +41,7 @@ const TARGETS: Record<string, number> = { warm: 0.1, cold: 1.5, persistent: 1.5 
 const LABELS: Record<string, string> = {
   select: 'plain SELECT, non-autoloaded option (MariaDB socket, reused)',
   wpdb: 'the same through $wpdb->get_var()',
-  warm: 'keybridge_get_key(), warm (APCu + openssl)',
+  warm: 'keybridge_get_key(), warm (APCu + AES-GCM in PHP)',
   cold: 'keybridge_get_key(), cold (new connection, keys.fetch)',
   persistent: 'the same, connection left open by an earlier request',
   agent: "the agent's share of cold: raw keys.fetch on a new socket",
