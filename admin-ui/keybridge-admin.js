@@ -616,7 +616,7 @@
             return hook(status);
           }),
         );
-        if (agentDown(status) || !status.registered) {
+        if (agentDown(status) || !status.registered || !hasSection('keys')) {
           return hooks;
         }
         return Promise.all([
@@ -660,6 +660,12 @@
       }),
     };
   });
+
+  function hasSection(id) {
+    return sections.some(function (section) {
+      return section.id === id;
+    });
+  }
 
   function sectionById(id) {
     for (var i = 0; i < sections.length; i++) {
@@ -734,7 +740,10 @@
     root.appendChild(section.panel);
   });
   sectionById('status').panel.appendChild(statusSection);
-  sectionById('keys').panel.appendChild(keysSection);
+  // A page without a keys tab (a network's own page) lists no keys.
+  if (hasSection('keys')) {
+    sectionById('keys').panel.appendChild(keysSection);
+  }
   forms.forEach(function (form) {
     sectionById(form.tab).panel.appendChild(form.section);
   });
