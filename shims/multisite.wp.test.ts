@@ -47,7 +47,7 @@ async function route(siteUrl: string, who: Person, operation: string, body: unkn
     body: JSON.stringify(body),
   });
   const text = await response.text();
-  let parsed: Record<string, unknown> | null = null;
+  let parsed: Record<string, unknown> | null;
   try {
     parsed = JSON.parse(text);
   } catch {
