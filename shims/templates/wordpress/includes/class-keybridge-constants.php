@@ -242,6 +242,8 @@ class Keybridge_Constants {
 		if ( false === $source ) {
 			throw new Keybridge_Exception( 'storage-failure', __( 'The loader template is missing from the keybridge plugin.', 'keybridge' ) );
 		}
+		// A must-use plugin's header; in the plugin's folder the template must not have one.
+		$source = str_replace( ' * Loader Name:', ' * Plugin Name:', $source );
 		// The loader names this plugin's folder, whatever it is called here.
 		$source = str_replace( "'keybridge/keybridge.php'", var_export( plugin_basename( dirname( __DIR__ ) . '/keybridge.php' ), true ), $source ); // phpcs:ignore WordPress.PHP.DevelopmentFunctions.error_log_var_export -- a PHP string literal.
 		if ( ! wp_mkdir_p( WPMU_PLUGIN_DIR ) ) {

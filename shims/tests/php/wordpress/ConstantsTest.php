@@ -97,6 +97,10 @@ final class ConstantsTest extends TestCase {
 		$this->assertSame( 0, $exit, $out );
 		$this->assertTrue( Keybridge_Constants::loader_installed() );
 		$this->assertFileExists( WPMU_PLUGIN_DIR . '/keybridge-constants.php' );
+		// WordPress lists it as a must-use plugin, and the plugin's own folder holds one plugin only.
+		require_once ABSPATH . 'wp-admin/includes/plugin.php';
+		$this->assertSame( 'Keybridge constants', get_mu_plugins()['keybridge-constants.php']['Name'] );
+		$this->assertSame( array( 'keybridge.php' ), array_keys( get_plugins( '/keybridge' ) ) );
 
 		$this->assertSame(
 			array(
