@@ -18,6 +18,7 @@ import {
   openSettings,
   openTab,
   runWordPressPhp,
+  success,
   settledAgentRequestCount,
   wordPressEnv,
   type Browser,
@@ -41,15 +42,6 @@ function keyRow(name: string) {
 
 async function severity(id: string): Promise<string | null> {
   return row(id).locator('.kb-severity').getAttribute('data-severity');
-}
-
-/** The success notice of the last operation; an error notice instead fails with its text. */
-async function success(): Promise<string> {
-  const notice = page.locator('#keybridge-admin .kb-notice-success, #keybridge-admin .kb-notice-error');
-  await notice.first().waitFor();
-  const text = (await notice.first().textContent()) ?? '';
-  if (await notice.first().evaluate((box) => box.classList.contains('kb-notice-error'))) throw new Error(`the screen says: ${text}`);
-  return text;
 }
 
 describe('Settings → Keybridge', () => {
@@ -101,7 +93,7 @@ describe('Settings → Keybridge', () => {
     await page.fill('#kb-register-email', `admin-ui-flow-${Date.now()}@example.com`);
     await page.fill('#kb-register-site_name', 'admin-ui flow');
     await page.click('.kb-form-register button[type="submit"]');
-    expect(await success()).toContain('registered');
+    expect(await success(page)).toContain('registered');
     await expect.poll(() => formShown(page, 'key')).toBe(true);
     expect(await formShown(page, 'register')).toBe(false);
     const rows = await page
@@ -119,7 +111,7 @@ describe('Settings → Keybridge', () => {
     await page.fill('#kb-key-value', VALUE);
     await page.fill('#kb-key-label', 'Flow token');
     await page.click('.kb-form-key button[type="submit"]');
-    expect(await success()).toContain(KEY);
+    expect(await success(page)).toContain(KEY);
     await keyRow(KEY).waitFor();
     await expect(keyRow(KEY).locator('.kb-key-label').textContent()).resolves.toBe('Flow token');
     expect(await page.inputValue('#kb-key-value')).toBe('');
@@ -132,7 +124,7 @@ describe('Settings → Keybridge', () => {
   it('rotates the key: a new version, the same value', async () => {
     const before = await keyRow(KEY).locator('td').nth(2).textContent();
     await keyRow(KEY).locator('.kb-rotate').click();
-    expect(await success()).toContain('rotated');
+    expect(await success(page)).toContain('rotated');
     await expect.poll(() => keyRow(KEY).locator('td').nth(2).textContent()).not.toBe(before);
     expect(runWordPressPhp(env, `echo keybridge_get_key( ${JSON.stringify(KEY)} );`)).toBe(VALUE);
   });
@@ -141,7 +133,7 @@ describe('Settings → Keybridge', () => {
     await page.fill('#kb-generate-name', GENERATED);
     expect(await page.inputValue('#kb-generate-bits')).toBe('256');
     await page.click('.kb-form-generate button[type="submit"]');
-    expect(await success()).toContain(GENERATED);
+    expect(await success(page)).toContain(GENERATED);
     await keyRow(GENERATED).waitFor();
     expect(runWordPressPhp(env, `echo strlen( keybridge_get_key( ${JSON.stringify(GENERATED)} ) );`)).toBe('32');
   });
@@ -154,7 +146,7 @@ describe('Settings → Keybridge', () => {
     expect(await keyRow(GENERATED).locator('.kb-delete').isVisible()).toBe(true);
     await keyRow(GENERATED).locator('.kb-delete').click();
     await keyRow(GENERATED).locator('.kb-confirm-yes').click();
-    expect(await success()).toContain('deleted');
+    expect(await success(page)).toContain('deleted');
     await keyRow(GENERATED).waitFor({ state: 'detached' });
     expect(await keyRow(KEY).count()).toBe(1);
   });
@@ -166,7 +158,7 @@ describe('Settings → Keybridge', () => {
     await page.fill('#kb-certificate-locality', 'Amsterdam');
     await page.fill('#kb-certificate-organization', 'Example BV');
     await page.click('.kb-form-certificate button[type="submit"]');
-    expect(await success()).toContain('certificate');
+    expect(await success(page)).toContain('certificate');
     expect(await page.inputValue('#kb-certificate-organization')).toBe('');
     for (const id of ['certificate-found', 'certificate-valid', 'site-registered', 'keyservice'])
       expect({ id, level: await severity(id) }).toEqual({ id, level: 'ok' });

@@ -18,6 +18,7 @@ import {
   openSettings,
   openTab,
   runWordPressPhp,
+  success,
   wordPressEnv,
   type Browser,
 } from './wp-browser.ts';
@@ -31,15 +32,6 @@ const OPTION_VALUE = `panel-secret-${randomBytes(8).toString('hex')}`;
 const KEY = `panels/smtp-${randomBytes(4).toString('hex')}`;
 const KEY_VALUE = `constant-secret-${randomBytes(8).toString('hex')}`;
 const PERIOD_PLUGIN = join(env.WP_PATH, 'wp-content', 'mu-plugins', 'keybridge-test-panels-period.php');
-
-/** The success notice of the last operation; an error notice instead fails with its text. */
-async function success(): Promise<string> {
-  const notice = page.locator('#keybridge-admin .kb-notice-success, #keybridge-admin .kb-notice-error');
-  await notice.first().waitFor();
-  const text = (await notice.first().textContent()) ?? '';
-  if (await notice.first().evaluate((box) => box.classList.contains('kb-notice-error'))) throw new Error(`the screen says: ${text}`);
-  return text;
-}
 
 function php(code: string): string {
   return runWordPressPhp(env, code);
@@ -105,7 +97,7 @@ describe('the settings page’s tabs and the site’s own panels', () => {
     expect(await page.getAttribute('#kb-key-value', 'type')).toBe('password');
     await toggle.click();
     await page.click('#kb-form-key button[type="submit"]');
-    await success();
+    await success(page);
     expect(await page.getAttribute('#kb-key-value', 'type')).toBe('password');
     expect(await page.inputValue('#kb-key-value')).toBe('');
     expect(php(`echo keybridge_get_key( ${JSON.stringify(`${KEY}-typed`)} );`)).toBe(value);
@@ -117,7 +109,7 @@ describe('the settings page’s tabs and the site’s own panels', () => {
     await openTab(page, 'options');
     await page.fill('#kb-protect-option', OPTION);
     await page.click('#kb-form-protect button[type="submit"]');
-    expect(await success()).toContain(OPTION);
+    expect(await success(page)).toContain(OPTION);
     const row = page.locator(`.kb-options-table tr[data-option="${OPTION}"]`);
     await row.waitFor();
     const raw = `global $wpdb; echo $wpdb->get_var( $wpdb->prepare( "SELECT option_value FROM {$wpdb->options} WHERE option_name = %s", ${JSON.stringify(OPTION)} ) );`;
@@ -127,7 +119,7 @@ describe('the settings page’s tabs and the site’s own panels', () => {
 
     await row.getByRole('button', { name: 'Unprotect' }).click();
     await row.locator('.kb-confirm-yes').click();
-    expect(await success()).toContain(OPTION);
+    expect(await success(page)).toContain(OPTION);
     await row.waitFor({ state: 'detached' });
     expect(php(raw)).toBe(OPTION_VALUE);
   });
@@ -146,7 +138,7 @@ describe('the settings page’s tabs and the site’s own panels', () => {
     await page.fill('#kb-constant-constant', 'KB_FIXTURE_SMTP_PASS');
     await page.fill('#kb-constant-key', KEY);
     await page.click('#kb-form-constant button[type="submit"]');
-    expect(await success()).toContain('KB_FIXTURE_SMTP_PASS');
+    expect(await success(page)).toContain('KB_FIXTURE_SMTP_PASS');
     // Mapping installed the loader; the next page defines the constant.
     expect(await mailer('')).toMatchObject({ source: 'constant' });
     await openSettings(page, env);
@@ -164,7 +156,7 @@ describe('the settings page’s tabs and the site’s own panels', () => {
     await notice.waitFor();
     expect(await row.getAttribute('data-state')).toBe('not-loaded');
     await notice.locator('.kb-install-loader').click();
-    expect(await success()).toContain('loader');
+    expect(await success(page)).toContain('loader');
     expect(php('echo Keybridge_Constants::loader_installed() ? "yes" : "no";')).toBe('yes');
   });
 
