@@ -15,8 +15,8 @@ export interface ShimFile {
   source: string;
 }
 
-/** The admin-ui files a shim ships (admin-ui/ owns them). */
-export const ADMIN_UI_FILES = ['keybridge-admin.js', 'keybridge-admin.css'];
+/** The admin-ui files a shim ships (admin-ui/ owns them); keybridge-admin-site.js: a site's own panels. */
+export const ADMIN_UI_FILES = ['keybridge-admin.js', 'keybridge-admin-site.js', 'keybridge-admin.css'];
 
 const TEXT_EXTENSIONS = new Set(['.php', '.js', '.css', '.txt', '.md', '.json', '.html', '.xml', '.pot', '.yml', '.yaml']);
 /** Files that only keep folders in git. */
@@ -46,12 +46,15 @@ function copyTree(root: string, from: string, to: string, version: string): Shim
   }));
 }
 
+/** The CMS-neutral PHP of templates/common/, as written (global `Keybridge_*` classes). */
+export function commonFiles(root: string, target: ShimTarget, version: string): ShimFile[] {
+  return copyTree(root, join(root, 'shims', 'templates', 'common'), target.includesDir, version);
+}
+
+/** The CMS's own glue (templates/<cms>/) and the admin-ui bundle. */
 export function templateFiles(root: string, target: ShimTarget, version: string): ShimFile[] {
   const templates = join(root, 'shims', 'templates');
-  const files = [
-    ...copyTree(root, join(templates, target.templateDir), '.', version),
-    ...copyTree(root, join(templates, 'common'), target.includesDir, version),
-  ];
+  const files = [...copyTree(root, join(templates, target.templateDir), '.', version)];
   const adminUi = join(root, 'admin-ui');
   if (!existsSync(adminUi) || !statSync(adminUi).isDirectory()) {
     throw new Error(`the admin-ui folder is missing (${adminUi}): the shim ships its bundle`);

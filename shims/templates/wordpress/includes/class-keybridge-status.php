@@ -46,6 +46,73 @@ class Keybridge_Status {
 	}
 
 	/**
+	 * What to do about a row, in one surface's words: the row's help, then its action (spec.yaml
+	 * status_actions) as WP-CLI says it (`wp_cli`: "Run: wp keybridge …") or as the settings page
+	 * says it (`page`: the form to use there). Nothing for a green row.
+	 *
+	 * @param array  $row     A status row.
+	 * @param string $surface `wp_cli` or `page`.
+	 * @return string
+	 */
+	public static function what_to_do( array $row, $surface ) {
+		$help   = isset( $row['help'] ) ? (string) $row['help'] : '';
+		$action = isset( $row['action'] ) ? (string) $row['action'] : '';
+		if ( 'ok' === $row['severity'] || ! isset( Keybridge_Spec::STATUS_ACTIONS[ $action ][ $surface ] ) ) {
+			return $help;
+		}
+		$wording = Keybridge_Spec::STATUS_ACTIONS[ $action ][ $surface ];
+		if ( 'wp_cli' === $surface ) {
+			/* translators: %s: a WP-CLI command line. */
+			$todo = sprintf( __( 'Run: %s', 'keybridge' ), $wording );
+		} else {
+			// phpcs:ignore WordPress.WP.I18n.NonSingularStringLiteralText -- the texts are spec.yaml's; translators get them from it.
+			$todo = __( $wording, 'keybridge' );
+		}
+		return '' === $help ? $todo : $help . ' ' . $todo;
+	}
+
+	/**
+	 * The table as this site shows it: on a network, the rows that name keys name this site's
+	 * keys only (under the names the site uses); then the rows this plugin adds itself (the
+	 * secrets defined as constants).
+	 *
+	 * @param array $status Keybridge_Status::fetch() result.
+	 * @return array
+	 */
+	public static function for_this_site( array $status ) {
+		foreach ( $status['rows'] as $index => $row ) {
+			if ( 'keys-need-reset' === $row['id'] && 'ok' !== $row['severity'] && is_multisite() ) {
+				$names = array();
+				foreach ( array_map( 'trim', explode( ',', (string) $row['value'] ) ) as $agent_name ) {
+					$name = Keybridge_Site_Names::from_agent( $agent_name );
+					if ( null !== $name ) {
+						$names[] = $name;
+					}
+				}
+				if ( array() === $names ) {
+					$row = array_merge(
+						$row,
+						array(
+							'severity' => 'ok',
+							'value'    => __( 'none', 'keybridge' ),
+							'help'     => '',
+							'action'   => '',
+						)
+					);
+				} else {
+					$row['value'] = implode( ', ', $names );
+				}
+				$status['rows'][ $index ] = $row;
+			}
+		}
+		$constants = Keybridge_Constants::status_row();
+		if ( null !== $constants ) {
+			$status['rows'][] = $constants;
+		}
+		return $status;
+	}
+
+	/**
 	 * Drops this request's table (after an operation that changes it, such as register).
 	 *
 	 * @return void
@@ -69,6 +136,7 @@ class Keybridge_Status {
 				'severity' => 'warning',
 				'value'    => __( 'unknown: the agent did not answer', 'keybridge' ),
 				'help'     => '',
+				'action'   => '',
 			);
 		}
 		$rows[0] = array(
@@ -77,6 +145,7 @@ class Keybridge_Status {
 			'severity' => 'error',
 			'value'    => self::reason( $e ),
 			'help'     => self::help( $e->problem_type() ),
+			'action'   => '',
 		);
 		return array(
 			'environment' => '',

@@ -129,6 +129,20 @@ final class Keybridge_Spec {
 				'required'   => array( 'names' ),
 			),
 		),
+		'usage.report'         => array(
+			'method'     => 'POST',
+			'path'       => '/v1/usage/report',
+			'auth'       => true,
+			'timeout_ms' => null,
+			'body'       => 'required',
+			'php_method' => 'usage_report',
+			'request'    => array(
+				'properties' => array(
+					'entries' => array( 'type' => 'array' ),
+				),
+				'required'   => array( 'entries' ),
+			),
+		),
 		'keys.rotate'          => array(
 			'method'     => 'POST',
 			'path'       => '/v1/keys/rotate',
@@ -308,6 +322,41 @@ final class Keybridge_Spec {
 	);
 
 	/**
+	 * Status action id => how each surface says it: agent_cli, wp_cli, drush, page (a
+	 * sentence) and form (the admin page's form id).
+	 */
+	const STATUS_ACTIONS = array(
+		'register'         => array(
+			'agent_cli' => 'keybridge register --email you@example.com --site-name NAME',
+			'wp_cli'    => 'wp keybridge register --email=you@example.com --site-name=NAME',
+			'drush'     => 'drush keybridge:register --email=you@example.com --site-name=NAME',
+			'page'      => 'Use the form "Register this site".',
+			'form'      => 'register',
+		),
+		'register-partner' => array(
+			'agent_cli' => 'keybridge register --email you@example.com',
+			'wp_cli'    => 'wp keybridge register --email=you@example.com',
+			'drush'     => 'drush keybridge:register --email=you@example.com',
+			'page'      => 'Use the form "Register this site" (the platform names the site).',
+			'form'      => 'register',
+		),
+		'renew'            => array(
+			'agent_cli' => 'keybridge cert renew',
+			'wp_cli'    => 'wp keybridge cert renew',
+			'drush'     => 'drush keybridge:cert:renew',
+			'page'      => 'Use the form "Renew the certificate".',
+			'form'      => 'renew',
+		),
+		'reset-keys'       => array(
+			'agent_cli' => 'keybridge keys set NAME --value-file VALUE --wrapping-key-file KEK',
+			'wp_cli'    => 'wp keybridge set NAME < VALUE',
+			'drush'     => 'drush keybridge:set NAME < VALUE',
+			'page'      => 'Set each listed key again with the form "Add or replace a key".',
+			'form'      => 'key',
+		),
+	);
+
+	/**
 	 * Problem types the agent answers with (application/problem+json `type`).
 	 */
 	const PROBLEM_TYPES = array(
@@ -384,6 +433,7 @@ final class Keybridge_Spec {
 			'title'      => 'Register this site',
 			'submit'     => 'Register',
 			'shown_when' => 'unregistered',
+			'section'    => 'certificate',
 			'fields'     => array(
 				array(
 					'name'     => 'email',
@@ -410,6 +460,7 @@ final class Keybridge_Spec {
 			'title'      => 'Custom certificate',
 			'submit'     => 'Create certificate',
 			'shown_when' => 'registered',
+			'section'    => 'certificate',
 			'help'       => 'A new key and a development certificate naming your organisation; the current certificate is replaced.',
 			'fields'     => array(
 				array(
@@ -441,11 +492,22 @@ final class Keybridge_Spec {
 			),
 		),
 		array(
+			'id'         => 'renew',
+			'operation'  => 'certificates.renew',
+			'title'      => 'Renew the certificate',
+			'submit'     => 'Renew now',
+			'shown_when' => 'registered',
+			'section'    => 'certificate',
+			'help'       => 'A new key and certificate for this site and environment. The agent also renews by itself at two thirds of the lifetime.',
+			'fields'     => array(),
+		),
+		array(
 			'id'         => 'key',
 			'operation'  => 'keys.set',
 			'title'      => 'Add or replace a key',
 			'submit'     => 'Save key',
 			'shown_when' => 'registered',
+			'section'    => 'keys',
 			'fields'     => array(
 				array(
 					'name'     => 'name',
@@ -472,6 +534,7 @@ final class Keybridge_Spec {
 			'title'      => 'Generate a random key',
 			'submit'     => 'Generate',
 			'shown_when' => 'registered',
+			'section'    => 'keys',
 			'fields'     => array(
 				array(
 					'name'     => 'name',
@@ -502,6 +565,7 @@ final class Keybridge_Spec {
 			'title'      => 'Move to production',
 			'submit'     => 'Move to production',
 			'shown_when' => 'development',
+			'section'    => 'advanced',
 			'help'       => 'This site gets a production certificate and from then on reads production values only. Development values stay in the development vault. The account password proves the request is yours.',
 			'confirm'    => 'Move this site to production? It will read production values from now on; this cannot be undone from this screen.',
 			'fields'     => array(
