@@ -16,6 +16,7 @@ export const PROBLEMS = {
   'invalid-value': { status: 422, title: 'The key value is invalid' },
   'invalid-wrapping-key': { status: 422, title: 'The wrapping key is not a valid kb1 key string' },
   unauthorized: { status: 401, title: 'A valid bearer token is required' },
+  'host-not-allowed': { status: 403, title: 'The Host header must name this machine by a loopback name or address (DNS rebinding guard)' },
   'not-found': { status: 404, title: 'No such route' },
   'method-not-allowed': { status: 405, title: 'Method not allowed' },
   'key-not-found': { status: 404, title: 'No key with this name in this environment' },

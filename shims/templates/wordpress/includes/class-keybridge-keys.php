@@ -20,14 +20,14 @@ if ( ! defined( 'ABSPATH' ) ) {
 class Keybridge_Keys {
 
 	/**
-	 * Largest value keys.set accepts, in bytes.
+	 * Largest value keys.set accepts, in bytes (spec.yaml limits).
 	 */
-	const MAX_VALUE_BYTES = 65536;
+	const MAX_VALUE_BYTES = Keybridge_Spec::LIMITS['value_bytes'];
 
 	/**
-	 * Names per keys.fetch call (the spec's maxItems).
+	 * Names per keys.fetch call (spec.yaml limits).
 	 */
-	const FETCH_BATCH = 100;
+	const FETCH_BATCH = Keybridge_Spec::LIMITS['fetch_names'];
 
 	/**
 	 * The instance of this request.
@@ -147,7 +147,7 @@ class Keybridge_Keys {
 	 * Stores a value (any bytes), keeping the KEK this site holds for the name.
 	 *
 	 * @param string $name  Key name.
-	 * @param string $value The value, at most 65536 bytes.
+	 * @param string $value The value, at most Keybridge_Spec::LIMITS['value_bytes'] bytes.
 	 * @param string $label Optional label shown in listings.
 	 * @return array The agent's answer: name, wrapping_key, version.
 	 * @throws Keybridge_Exception Type `invalid-value` for a non-string or too long value; any
@@ -158,7 +158,8 @@ class Keybridge_Keys {
 			throw new Keybridge_Exception( 'invalid-value', __( 'A key value must be a string.', 'keybridge' ), 0, 'value' );
 		}
 		if ( strlen( $value ) > self::MAX_VALUE_BYTES ) {
-			throw new Keybridge_Exception( 'invalid-value', __( 'A key value may be at most 65536 bytes.', 'keybridge' ), 0, 'value' );
+			/* translators: %d: the largest value in bytes. */
+			throw new Keybridge_Exception( 'invalid-value', sprintf( __( 'A key value may be at most %d bytes.', 'keybridge' ), self::MAX_VALUE_BYTES ), 0, 'value' );
 		}
 		// value_base64 carries any bytes; the plain `value` field would have to be UTF-8.
 		// phpcs:ignore WordPress.PHP.DiscouragedPHPFunctions.obfuscation_base64_encode -- the API's encoding for bytes.
@@ -170,7 +171,7 @@ class Keybridge_Keys {
 	 * Stores random bytes made by the agent, keeping the KEK this site holds for the name.
 	 *
 	 * @param string $name  Key name.
-	 * @param int    $bits  Size: 64 to 4096, a multiple of 8.
+	 * @param int    $bits  Size: a multiple of 8 within Keybridge_Spec::LIMITS generate_min_bits and generate_max_bits.
 	 * @param string $label Optional label.
 	 * @return array The agent's answer: name, wrapping_key, version.
 	 * @throws Keybridge_Exception Any agent problem type.

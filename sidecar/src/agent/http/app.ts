@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import { KeybridgeError } from '../../errors.ts';
+import { LIMITS } from '../../protocol/local-api.ts';
 import { requireBearerToken } from './auth.ts';
 import { capBody } from '../../http/json-body.ts';
 import { problemResponse } from '../../http/problem.ts';
@@ -16,8 +17,8 @@ import { computeStatus, type StatusSources } from '../status.ts';
  * bodies are capped while they stream in.
  */
 
-export const MAX_BODY_BYTES = 256 * 1024;
-export const MAX_TRANSFER_BODY_BYTES = 16 * 1024 * 1024;
+export const MAX_BODY_BYTES = LIMITS.bodyBytes;
+export const MAX_TRANSFER_BODY_BYTES = LIMITS.transferBodyBytes;
 
 export interface AccessLogEntry {
   method: string;

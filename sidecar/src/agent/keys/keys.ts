@@ -12,6 +12,7 @@ import {
 } from '../../crypto/index.ts';
 import { KeybridgeError, describeName } from '../../errors.ts';
 import type { Environment, KeyServiceClient, StoredSecret } from '../../protocol/keyservice.ts';
+import { LIMITS } from '../../protocol/local-api.ts';
 import { CiphertextCache } from './cache.ts';
 import { normaliseKeyName } from './names.ts';
 import { PreparedCiphertexts } from './prepared-ciphertexts.ts';
@@ -32,8 +33,8 @@ export interface SiteIdentity {
   environment: Environment;
 }
 
-export const MAX_VALUE_BYTES = 64 * 1024;
-export const MAX_GENERATE_BITS = 4096;
+export const MAX_VALUE_BYTES = LIMITS.valueBytes;
+export const MAX_GENERATE_BITS = LIMITS.generateMaxBits;
 
 export interface KeyWritten {
   name: string;
@@ -166,8 +167,14 @@ export class AgentKeys {
   }
 
   async generate(rawName: unknown, bits: unknown, options: { label?: string; wrappingKey?: string } = {}): Promise<KeyWritten> {
-    if (typeof bits !== 'number' || !Number.isInteger(bits) || bits < 64 || bits > MAX_GENERATE_BITS || bits % 8 !== 0) {
-      throw new KeybridgeError('invalid-field', `bits must be a multiple of 8 from 64 to ${MAX_GENERATE_BITS}`, {
+    if (
+      typeof bits !== 'number' ||
+      !Number.isInteger(bits) ||
+      bits < LIMITS.generateMinBits ||
+      bits > MAX_GENERATE_BITS ||
+      bits % 8 !== 0
+    ) {
+      throw new KeybridgeError('invalid-field', `bits must be a multiple of 8 from ${LIMITS.generateMinBits} to ${MAX_GENERATE_BITS}`, {
         field: 'bits',
       });
     }

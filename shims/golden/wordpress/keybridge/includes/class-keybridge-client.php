@@ -129,8 +129,8 @@ class Keybridge_Client {
 	}
 
 	/**
-	 * Calls keys.generate: Stores random bytes of the requested size (64 to 4096 bits, a
-	 * multiple of 8).
+	 * Calls keys.generate: Stores random bytes of the requested size (limits.generate_min_bits
+	 * to generate_max_bits bits, a multiple of 8).
 	 *
 	 * POST /v1/keys/generate, with the short default timeout.
 	 *
@@ -157,9 +157,10 @@ class Keybridge_Client {
 	}
 
 	/**
-	 * Calls keys.fetch: Ciphertexts and their AAD fields for up to 100 names in one call, so
-	 * PHP can unwrap kb1 in-process with its own KEK (which then never leaves PHP) and cache
-	 * ciphertexts for cache_ttl_ms. AAD = "kb1" 0x00 site_id 0x00 environment 0x00 key_id.
+	 * Calls keys.fetch: Ciphertexts and their AAD fields for up to limits.fetch_names names in
+	 * one call, so PHP can unwrap kb1 in-process with its own KEK (which then never leaves
+	 * PHP) and cache ciphertexts for cache_ttl_ms. AAD = "kb1" 0x00 site_id 0x00 environment
+	 * 0x00 key_id.
 	 *
 	 * POST /v1/keys/fetch, with the short default timeout.
 	 *
@@ -199,9 +200,9 @@ class Keybridge_Client {
 	}
 
 	/**
-	 * Calls import.lockr: Imports up to 500 Lockr items (ciphertext as Lockr's API returned
-	 * it, encoded = the wrapping key string the site kept). All are unwrapped before any is
-	 * stored.
+	 * Calls import.lockr: Imports up to limits.transfer_items Lockr items (ciphertext as
+	 * Lockr's API returned it, encoded = the wrapping key string the site kept). All are
+	 * unwrapped before any is stored.
 	 *
 	 * POST /v1/import/lockr, with a timeout of 30000 ms.
 	 *
@@ -215,7 +216,8 @@ class Keybridge_Client {
 
 	/**
 	 * Calls export: A keybridge-export-1 bundle (DESIGN.md) of the keys named in
-	 * wrapping_keys, encrypted under the passphrase (at least 12 characters).
+	 * wrapping_keys, encrypted under the passphrase (at least limits.passphrase_min_chars
+	 * characters).
 	 *
 	 * POST /v1/export, with a timeout of 30000 ms.
 	 *

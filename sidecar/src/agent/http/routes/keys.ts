@@ -1,10 +1,11 @@
 import { Hono } from 'hono';
 import { KeybridgeError } from '../../../errors.ts';
 import type { AgentKeys, KeyFetched, KeyRead, KeyWritten } from '../../keys/keys.ts';
+import { LIMITS } from '../../../protocol/local-api.ts';
 import { onlyFields, optionalString, readJsonObject, requiredString } from '../../../http/json-body.ts';
 
-/** At most this many names in one fetch: one page request rarely needs more than a few. */
-export const MAX_FETCH_NAMES = 100;
+/** At most this many names in one fetch (spec.yaml limits): one page request rarely needs more than a few. */
+export const MAX_FETCH_NAMES = LIMITS.fetchNames;
 
 export function keyRoutes(keys: AgentKeys): Hono {
   const app = new Hono();

@@ -3,6 +3,7 @@ import { createBundle, openBundle, unwrapLockr } from '../../../crypto/index.ts'
 import { KeybridgeError } from '../../../errors.ts';
 import type { AgentKeys, KeyWritten } from '../../keys/keys.ts';
 import { normaliseKeyName } from '../../keys/names.ts';
+import { LIMITS } from '../../../protocol/local-api.ts';
 import { onlyFields, readJsonObject, requiredString } from '../../../http/json-body.ts';
 import { writtenJson } from './keys.ts';
 
@@ -12,8 +13,8 @@ import { writtenJson } from './keys.ts';
  * fails the batch without leaving half of it stored. Clients send large sets in batches
  * (the CLI does, with a progress bar).
  */
-export const MAX_TRANSFER_ITEMS = 500;
-export const MIN_PASSPHRASE_LENGTH = 12;
+export const MAX_TRANSFER_ITEMS = LIMITS.transferItems;
+export const MIN_PASSPHRASE_LENGTH = LIMITS.passphraseMinChars;
 
 export function transferRoutes(keys: AgentKeys): Hono {
   const app = new Hono();
