@@ -1,7 +1,8 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AccessLogEntry } from '../src/agent/http/app.ts';
+import type { AccessLogEntry } from '../src/agent/http/pipeline.ts';
+import type { ListenAddress } from '../src/config/listen.ts';
 import { up, type UpInstance } from '../src/roles/up.ts';
 
 /**
@@ -26,13 +27,20 @@ export interface ApiResponse {
 }
 
 export async function startEmbedded(
-  options: { home?: string; cache?: { ttlMs?: number; staleMs?: number }; register?: boolean; webroots?: string[] } = {},
+  options: {
+    home?: string;
+    cache?: { ttlMs?: number; staleMs?: number };
+    register?: boolean;
+    webroots?: string[];
+    /** Default: 127.0.0.1 on a free port. */
+    listen?: ListenAddress;
+  } = {},
 ): Promise<EmbeddedAgent> {
   const home = options.home ?? mkdtempSync(join(tmpdir(), 'kb-test-'));
   const logs: AccessLogEntry[] = [];
   const instance = await up({
     home,
-    listen: { kind: 'tcp', host: '127.0.0.1', port: 0 },
+    listen: options.listen ?? { kind: 'tcp', host: '127.0.0.1', port: 0 },
     log: (entry) => logs.push(entry),
     cache: options.cache,
     register: options.register,

@@ -53,7 +53,7 @@ async function startPartnerAgent(name: string, certFile: string, environment: st
   const client = new HttpsKeyServiceClient({ urls: server.urls, tls: () => certificates.clientTls(), caCertPem: () => server.caCertPem });
   const token = 'P'.repeat(43);
   const agent = createAgent({ client, certificates, token, region: 'eu', webroots: [], cache: DEFAULT_CACHE });
-  const running = await listen(agent.app, { kind: 'tcp', host: '127.0.0.1', port: 0 }, agent.fastReads);
+  const running = await listen(agent.frontEnds, { kind: 'tcp', host: '127.0.0.1', port: 0 });
   agents.push({ stop: async () => (await running.close(), client.close()) });
   const call = async (method: string, path: string, body?: unknown): Promise<ApiResponse> => {
     const response = await fetch(`${running.url}${path}`, {

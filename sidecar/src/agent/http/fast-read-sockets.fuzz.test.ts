@@ -1,7 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbedded, type EmbeddedAgent } from '../../../test-helpers/embedded.ts';
-import { MAX_BODY_BYTES } from './app.ts';
+import { LIMITS } from '../../protocol/local-api.ts';
 import { parseReadRequest } from './strict-request.ts';
 
 /**
@@ -186,7 +186,7 @@ describe('the socket fast path against node:http', () => {
       const mutated = Buffer.from(mutate(goodRead(next() < 0.5 ? '/v1/keys/get' : '/v1/keys/fetch'), next), 'latin1');
       // With a follow-up behind it, as the fast path would see it (a length one byte long
       // then takes the follow-up's first byte, as node:http would).
-      const request = parseReadRequest(Buffer.concat([mutated, followUp]), 0, MAX_BODY_BYTES);
+      const request = parseReadRequest(Buffer.concat([mutated, followUp]), 0, LIMITS.bodyBytes);
       if (request === null) continue;
       accepted++;
       const bytes = Buffer.concat([Buffer.concat([mutated, followUp]).subarray(0, request.end), followUp]);

@@ -1,8 +1,10 @@
-import { connect, createServer, type Socket } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbedded, type EmbeddedAgent } from '../../../test-helpers/embedded.ts';
+import { openSocket, readAnswers, withoutDate, type RawAnswer } from '../../../test-helpers/raw-http.ts';
 import { fastReadSockets } from './fast-read-sockets.ts';
-import type { ReadHandler } from './fast-reads.ts';
+import { RequestPipeline } from './pipeline.ts';
+import type { ReadOperations } from './routes/keys.ts';
 
 /**
  * The socket-level fast path against a real embedded agent: what it serves must be, byte for
@@ -11,14 +13,12 @@ import type { ReadHandler } from './fast-reads.ts';
  * told by node:http's 'request' events, which the fast path never causes.
  */
 let agent: EmbeddedAgent;
-let port: number;
 let nodeRequests = 0;
 let kek: string;
 let otherKek: string;
 
 beforeAll(async () => {
   agent = await startEmbedded();
-  port = Number(new URL(agent.url).port);
   agent.instance.agentServer.on('request', () => nodeRequests++);
   kek = (await agent.call('POST', '/v1/keys/set', { name: 'smtp/password', value: 'first value' })).json.wrapping_key;
   otherKek = (await agent.call('POST', '/v1/keys/set', { name: 'api/ключ', value: 'second value' })).json.wrapping_key;
@@ -45,54 +45,10 @@ function post(path: string, body: string, headers: Record<string, string> = {}):
 const get = (name: string, wrappingKey: string, headers?: Record<string, string>) =>
   post('/v1/keys/get', JSON.stringify({ name, wrapping_key: wrappingKey }), headers);
 
-interface Answer {
-  status: number;
-  head: string;
-  body: string;
-}
-
-/** Reads HTTP/1.1 answers (Content-Length framed) off a socket until `count` have come or it closes. */
-function readAnswers(socket: Socket, count: number, timeoutMs = 5_000): Promise<{ answers: Answer[]; closed: boolean }> {
-  return new Promise((resolve, reject) => {
-    let buffer = Buffer.alloc(0);
-    const answers: Answer[] = [];
-    let closed = false;
-    const timer = setTimeout(() => reject(new Error(`${answers.length} of ${count} answers within ${timeoutMs} ms`)), timeoutMs);
-    const finish = () => {
-      clearTimeout(timer);
-      socket.off('data', onData);
-      resolve({ answers, closed });
-    };
-    const onData = (chunk: Buffer) => {
-      buffer = Buffer.concat([buffer, chunk]);
-      for (;;) {
-        const headEnd = buffer.indexOf('\r\n\r\n');
-        if (headEnd < 0) return;
-        const head = buffer.toString('latin1', 0, headEnd);
-        const length = Number(/\r\ncontent-length: (\d+)/i.exec(head)?.[1] ?? 0);
-        if (buffer.length < headEnd + 4 + length) return;
-        answers.push({ status: Number(head.split(' ')[1]), head, body: buffer.toString('utf8', headEnd + 4, headEnd + 4 + length) });
-        buffer = buffer.subarray(headEnd + 4 + length);
-        if (answers.length === count) return finish();
-      }
-    };
-    socket.on('data', onData);
-    socket.once('close', () => {
-      closed = true;
-      finish();
-    });
-  });
-}
-
-async function open(): Promise<Socket> {
-  const socket = connect(port, '127.0.0.1');
-  socket.setNoDelay(true);
-  await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-  return socket;
-}
+const open = () => openSocket(agent.url);
 
 /** Sends `writes` on a new connection (each a separate write, `gapMs` apart) and reads `count` answers. */
-async function exchange(writes: Buffer[], count: number, gapMs = 30): Promise<{ answers: Answer[]; closed: boolean; viaNode: number }> {
+async function exchange(writes: Buffer[], count: number, gapMs = 30): Promise<{ answers: RawAnswer[]; closed: boolean; viaNode: number }> {
   const before = nodeRequests;
   const socket = await open();
   const reading = readAnswers(socket, count);
@@ -105,10 +61,8 @@ async function exchange(writes: Buffer[], count: number, gapMs = 30): Promise<{ 
   return { ...result, viaNode: nodeRequests - before };
 }
 
-const withoutDate = (answer: Answer) => ({ ...answer, head: answer.head.replace(/\r\nDate: [^\r]+/, '\r\nDate: -') });
-
 /** The same request whole (fast path) and cut in two (node:http): the same answer. */
-async function bothWays(request: Buffer): Promise<Answer> {
+async function bothWays(request: Buffer): Promise<RawAnswer> {
   const whole = await exchange([request], 1);
   expect(whole.viaNode, 'served by the fast path').toBe(0);
   // Cut inside the blank line that ends the head: both parts are non-empty even without a body.
@@ -174,7 +128,7 @@ describe('the socket fast path', () => {
 
   it('hands the connection to node:http at the first request it does not serve, with the bytes after it intact', async () => {
     const set = post('/v1/keys/set', JSON.stringify({ name: 'pipelined/set', value: 'set in a pipeline' }));
-    const health = Buffer.from('GET /v1/health HTTP/1.1\r\nHost: a\r\n\r\n', 'latin1');
+    const health = Buffer.from('GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n', 'latin1');
     const { answers, viaNode } = await exchange([Buffer.concat([get('smtp/password', kek), set, health, get('smtp/password', kek)])], 4);
     expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200]);
     expect(viaNode).toBe(3); // the set, the health check and the read after them
@@ -191,7 +145,7 @@ describe('the socket fast path', () => {
     const before = nodeRequests;
     for (const request of [
       get('smtp/password', kek),
-      Buffer.from('GET /v1/health HTTP/1.1\r\nHost: a\r\n\r\n'),
+      Buffer.from('GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'),
       get('smtp/password', kek),
       get('smtp/password', kek),
     ]) {
@@ -288,7 +242,7 @@ describe('the socket fast path', () => {
     const reading = readAnswers(socket, 1);
     socket.write(
       Buffer.from(
-        `POST /v1/keys/fetch HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer ${other.token}\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{"names":["a"]}`,
+        `POST /v1/keys/fetch HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${other.token}\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{"names":["a"]}`,
       ),
     );
     expect((await reading).answers[0].status).toBe(200);
@@ -301,20 +255,19 @@ describe('the socket fast path', () => {
 
 describe('fastReadSockets on its own', () => {
   it('closes a connection idle for the keep-alive timeout', async () => {
-    const handler: ReadHandler = {
-      authorise: () => undefined,
-      requireJson: () => undefined,
-      answer: async () => ({ status: 200, contentType: 'application/json', text: '{}' }),
-      problem: () => ({ status: 500, contentType: 'application/problem+json', text: '{}' }),
-    };
-    const sockets = fastReadSockets({ handler, handOff: (socket) => socket.destroy(), keepAliveTimeoutMs: 300 });
+    const token = 't'.repeat(43);
+    const reads = { fetchCached: () => ({}) } as unknown as ReadOperations;
+    const pipeline = new RequestPipeline({ token, reads });
+    const sockets = fastReadSockets({ pipeline, handOff: (socket) => socket.destroy(), keepAliveTimeoutMs: 300 });
     const server = createServer((socket) => sockets.accept(socket));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const address = server.address();
     const socket = connect(typeof address === 'object' && address ? address.port : 0, '127.0.0.1');
     const reading = readAnswers(socket, 2, 3_000);
     const started = Date.now();
-    socket.write(`POST /v1/keys/fetch HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\n{}`);
+    socket.write(
+      `POST /v1/keys/fetch HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`,
+    );
     const { answers, closed } = await reading;
     expect(answers).toHaveLength(1);
     expect(answers[0].head).toContain('Keep-Alive: timeout=0');

@@ -45,9 +45,7 @@ export function keyRoutes(keys: AgentKeys): Hono {
     return c.json(writtenJson(written));
   });
 
-  const reads = readOperations(keys);
-  app.post('/get', async (c) => c.json(await reads.get(await readJsonObject(c))));
-  app.post('/fetch', async (c) => c.json(await reads.fetch(await readJsonObject(c))));
+  // POST /get and /fetch, the hot reads, are the pipeline's (pipeline.ts, readOperations below).
 
   app.post('/rotate', async (c) => {
     const body = await readJsonObject(c);
@@ -65,9 +63,8 @@ export function keyRoutes(keys: AgentKeys): Hono {
 }
 
 /**
- * The two read operations a page request makes, as plain functions of the parsed body:
- * the hono routes above and the fast paths (fast-reads.ts) both call them, so the checks
- * and the response shapes live in one place. `getCached` / `fetchCached` give the same
+ * The two read operations a page request makes, as plain functions of the parsed body,
+ * answered by the request pipeline (pipeline.ts) for both of its front ends. `getCached` / `fetchCached` give the same
  * answer (after the same checks, in the same order) without a promise when every record
  * it needs is cached and fresh, and null otherwise.
  */
