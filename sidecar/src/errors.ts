@@ -15,7 +15,7 @@ export const PROBLEMS = {
   'invalid-name': { status: 422, title: 'The key name is invalid' },
   'invalid-value': { status: 422, title: 'The key value is invalid' },
   'invalid-wrapping-key': { status: 422, title: 'The wrapping key is not a valid kb1 key string' },
-  unauthorized: { status: 401, title: 'A valid bearer token is required' },
+  unauthorized: { status: 401, title: 'The request does not prove that it holds the agent token' },
   'host-not-allowed': { status: 403, title: 'The Host header must name this machine by a loopback name or address (DNS rebinding guard)' },
   'not-found': { status: 404, title: 'No such route' },
   'method-not-allowed': { status: 405, title: 'Method not allowed' },

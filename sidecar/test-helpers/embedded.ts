@@ -2,12 +2,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AccessLogEntry } from '../src/agent/http/pipeline.ts';
+import { agentCaller, type ApiResponse } from './agent-caller.ts';
 import type { ListenAddress } from '../src/config/listen.ts';
 import { up, type UpInstance } from '../src/roles/up.ts';
 
 /**
  * A real embedded keybridge (key service + agent, SQLite, software root key) on an
  * ephemeral loopback port in a temp home, for tests that speak the agent's HTTP API.
+ * `call` goes through agent-caller.ts (the CLI's client: connections proven both ways).
  */
 export interface EmbeddedAgent {
   instance: UpInstance;
@@ -19,12 +21,7 @@ export interface EmbeddedAgent {
   stop(): Promise<void>;
 }
 
-export interface ApiResponse {
-  status: number;
-  headers: Headers;
-  json: any;
-  text: string;
-}
+export type { ApiResponse } from './agent-caller.ts';
 
 export async function startEmbedded(
   options: {
@@ -47,30 +44,16 @@ export async function startEmbedded(
     webroots: options.webroots,
   });
   const token = readFileSync(instance.tokenFile, 'utf8').trim();
-  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const init: RequestInit = { method, headers: { Authorization: `Bearer ${token}`, ...headers } };
-    if (body !== undefined) {
-      init.body = typeof body === 'string' ? body : JSON.stringify(body);
-      (init.headers as Record<string, string>)['Content-Type'] ??= 'application/json';
-    }
-    const response = await fetch(`${instance.url}${path}`, init);
-    const text = await response.text();
-    let json: unknown = undefined;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      /* left undefined: the test asserts on text */
-    }
-    return { status: response.status, headers: response.headers, json, text };
-  };
+  const caller = agentCaller(instance.url, { tokenFile: instance.tokenFile });
   return {
     instance,
     home,
     url: instance.url,
     token,
     logs,
-    call,
+    call: caller.call,
     stop: async () => {
+      caller.close();
       await instance.close();
       if (!options.home) rmSync(home, { recursive: true, force: true });
     },

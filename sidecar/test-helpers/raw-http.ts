@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net';
+import { peerName, ProofKey, signRequest } from '../src/protocol/local-auth.ts';
 
 /**
  * Raw HTTP/1.1 on a socket to an agent, for tests that must control every byte a request
@@ -64,8 +65,23 @@ export function withoutDate(answer: RawAnswer): RawAnswer {
   return { ...answer, head: answer.head.replace(/\r\nDate: [^\r]+/, '\r\nDate: -') };
 }
 
+/** An answer without what differs between two equal requests: its Date, and the agent's proof (it answers a fresh nonce). */
+export function comparable(answer: RawAnswer): RawAnswer {
+  const dated = withoutDate(answer);
+  return { ...dated, head: dated.head.replace(/\r\nKeybridge-Proof: [^\r]+/, '\r\nKeybridge-Proof: -') };
+}
+
 /** A request's bytes: the request line, header lines (in order) and the body. */
 export function rawRequest(line: string, headers: [string, string][], body = ''): Buffer {
   const head = headers.map(([name, value]) => `${name}: ${value}\r\n`).join('');
   return Buffer.concat([Buffer.from(`${line}\r\n${head}\r\n`, 'latin1'), Buffer.from(body, 'utf8')]);
+}
+
+/**
+ * The Authorization header a client sends as the first request of the connection `socket`
+ * (to an agent at `url`), and the agent proof the answer must carry (protocol/local-auth.ts).
+ */
+export function signOn(socket: Socket, url: string, token: string, method: string, path: string) {
+  const peer = url.startsWith('unix:') ? 'unix' : peerName(socket.localAddress, socket.localPort);
+  return signRequest(new ProofKey(token), method, path, peer);
 }

@@ -112,27 +112,42 @@ describe('key names', () => {
 });
 
 describe('tokens', () => {
-  it('refuses a missing, wrong or malformed token, and one in the query string', async () => {
+  it('refuses a request without a proof, the token itself, a wrong or malformed proof, and a token in the query string', async () => {
     const url = `${agent.url}/v1/keys`;
-    expect((await fetch(url)).status).toBe(401);
-    expect((await fetch(url, { headers: { Authorization: 'Bearer wrong' } })).status).toBe(401);
+    const proofLike = `Keybridge t=${Date.now()}, n=${'A'.repeat(22)}, m=${'B'.repeat(43)}`;
+    const variants: Record<string, string>[] = [
+      {},
+      { Authorization: 'Bearer wrong' },
+      { Authorization: `Bearer ${agent.token}` },
+      { Authorization: proofLike },
+    ];
+    for (const headers of variants) {
+      const response = await fetch(url, { headers });
+      expect(response.status).toBe(401);
+      expect(await response.text()).not.toContain(agent.token);
+    }
     expect((await fetch(url, { headers: { Authorization: `Basic ${agent.token}` } })).status).toBe(401);
     expect((await fetch(`${url}?token=${agent.token}`)).status).toBe(401);
-    const ok = await fetch(url, { headers: { Authorization: `Bearer ${agent.token}` } });
-    expect(ok.status).toBe(200);
+    const bearer = await (await fetch(url, { headers: { Authorization: `Bearer ${agent.token}` } })).json();
+    expect(bearer.detail).toContain('the agent token is never sent');
+    expect((await agent.call('GET', '/v1/keys')).status).toBe(200);
   });
 
-  it('the fast read path (keys/get, keys/fetch) refuses the same headers with the same problem as the hono routes', async () => {
+  it('the fast read path (keys/get, keys/fetch) refuses the same headers with the same problem as the routed operations', async () => {
+    const t = Date.now();
     const headers = [
       undefined,
       'Bearer wrong',
+      `Bearer ${agent.token}`,
       `Basic ${agent.token}`,
-      `bearer ${agent.token}`,
-      `Bearer  ${agent.token}`,
-      `Bearer ${agent.token} x`,
-      `Bearer ${agent.token}x`,
-      `Bearer ${agent.token.slice(0, -1)}`,
-      'Bearer',
+      `Keybridge t=${t}, n=${'A'.repeat(22)}, m=${'B'.repeat(43)}`,
+      `keybridge t=${t}, n=${'A'.repeat(22)}, m=${'B'.repeat(43)}`,
+      `Keybridge t=${t},n=${'A'.repeat(22)},m=${'B'.repeat(43)}`,
+      `Keybridge  t=${t}, n=${'A'.repeat(22)}, m=${'B'.repeat(43)}`,
+      `Keybridge t=${t}, n=${'A'.repeat(22)}, m=${'B'.repeat(43)} x`,
+      `Keybridge t=${t}, n=${'A'.repeat(21)}, m=${'B'.repeat(43)}`,
+      `Keybridge t=${t}, n=${'A'.repeat(22)}`,
+      'Keybridge',
     ];
     const problem = async (path: string, authorization: string | undefined) => {
       const response = await fetch(`${agent.url}${path}`, {
@@ -144,10 +159,10 @@ describe('tokens', () => {
       return { status: response.status, type: json.type, detail: json.detail };
     };
     for (const authorization of headers) {
-      const hono = await problem('/v1/keys/set', authorization);
-      expect(hono.status, authorization).toBe(401);
-      expect(await problem('/v1/keys/get', authorization), authorization).toEqual(hono);
-      expect(await problem('/v1/keys/fetch', authorization), authorization).toEqual(hono);
+      const routed = await problem('/v1/keys/set', authorization);
+      expect(routed.status, authorization).toBe(401);
+      expect(await problem('/v1/keys/get', authorization), authorization).toEqual(routed);
+      expect(await problem('/v1/keys/fetch', authorization), authorization).toEqual(routed);
     }
   });
 

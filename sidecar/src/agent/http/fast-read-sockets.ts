@@ -102,8 +102,10 @@ export function fastReadSockets(options: FastReadSocketsOptions) {
         this.pending = request.end === this.pending.length ? null : this.pending.subarray(request.end);
         const started = performance.now();
         let answer: Answer | Promise<Answer>;
+        let proof: string | undefined;
         try {
-          pipeline.admit(request);
+          proof = pipeline.admit(request, this.socket);
+          pipeline.checkBodySize(request);
           answer = pipeline.read(request.path, request.contentType, request.body);
         } catch (error) {
           answer = pipeline.problem(error);
@@ -113,19 +115,19 @@ export function fastReadSockets(options: FastReadSocketsOptions) {
           // out in the order of their requests.
           this.busy = true;
           this.socket.pause();
-          void answer.then((value) => this.send(request.path, started, value));
+          void answer.then((value) => this.send(request.path, started, value, proof));
         } else {
-          this.send(request.path, started, answer);
+          this.send(request.path, started, answer, proof);
         }
       }
       if (this.ended && !this.busy) this.socket.end();
     }
 
-    send(path: string, started: number, answer: Answer): void {
+    send(path: string, started: number, answer: Answer, proof: string | undefined): void {
       const socket = this.socket;
       if (socket.destroyed) return;
       // node:http's bytes for res.writeHead(status, headers) with the pipeline's headers.
-      const headers = pipeline.answerHeaders(answer);
+      const headers = pipeline.answerHeaders(answer, proof);
       let head = `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status]}\r\n`;
       for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
       const written = socket.write(`${head}Date: ${dateHeader()}\r\n${keepAlive}${answer.text}`);

@@ -14,21 +14,21 @@ import type { Answer, RequestPipeline } from './pipeline.ts';
 export function nodeFrontEnd(pipeline: RequestPipeline, app: Hono): (req: IncomingMessage, res: ServerResponse) => void {
   const routed = getRequestListener(app.fetch);
 
-  function send(res: ServerResponse, method: string, path: string, started: number, answer: Answer): void {
-    res.writeHead(answer.status, pipeline.answerHeaders(answer));
+  function send(res: ServerResponse, method: string, path: string, started: number, answer: Answer, proof: string | undefined): void {
+    res.writeHead(answer.status, pipeline.answerHeaders(answer, proof));
     res.end(answer.text);
     pipeline.logged(method, path, answer.status, started);
   }
 
-  async function read(req: IncomingMessage, res: ServerResponse, path: string, started: number): Promise<void> {
+  async function read(req: IncomingMessage, res: ServerResponse, path: string, started: number, proof: string | undefined): Promise<void> {
     let body: string;
     try {
       body = await readNodeBody(req, res, pipeline.bodyCap(path));
     } catch (error) {
-      send(res, 'POST', path, started, pipeline.problem(error));
+      send(res, 'POST', path, started, pipeline.problem(error), proof);
       return;
     }
-    send(res, 'POST', path, started, await pipeline.read(path, req.headers['content-type'], body));
+    send(res, 'POST', path, started, await pipeline.read(path, req.headers['content-type'], body), proof);
   }
 
   return (req, res) => {
@@ -40,21 +40,24 @@ export function nodeFrontEnd(pipeline: RequestPipeline, app: Hono): (req: Incomi
     const path = query < 0 ? url : url.slice(0, query);
     const declared = req.headers['content-length'];
     const contentLength = declared === undefined ? undefined : Number(declared);
+    const head = { method, path, host: req.headers.host, authorization: req.headers.authorization, contentLength };
+    let proof: string | undefined;
     try {
-      pipeline.admit({ method, path, host: req.headers.host, authorization: req.headers.authorization, contentLength });
+      proof = pipeline.admit(head, req.socket);
+      pipeline.checkBodySize(head);
     } catch (error) {
       // A refused body is never read: drained, so the connection stays usable, unless it is
       // too large (then the connection closes instead, and the answer says so).
       if (contentLength !== undefined && contentLength > pipeline.bodyCap(path)) res.shouldKeepAlive = false;
       else req.resume();
-      send(res, method, path, started, pipeline.problem(error));
+      send(res, method, path, started, pipeline.problem(error), proof);
       return;
     }
     if (pipeline.isRead(method, path)) {
-      void read(req, res, path, started);
+      void read(req, res, path, started, proof);
       return;
     }
-    const headers = pipeline.commonHeaders();
+    const headers = pipeline.commonHeaders(proof);
     for (let i = 0; i < headers.length; i += 2) res.setHeader(headers[i], headers[i + 1]);
     res.once('finish', () => pipeline.logged(method, path, res.statusCode, started));
     void routed(req, res);

@@ -1,9 +1,11 @@
+import type { Socket } from 'node:net';
 import { asKeybridgeError, KeybridgeError } from '../../errors.ts';
 import { parseJsonObject, requireJsonContentType } from '../../http/json-body.ts';
-import { LIMITS, LOCAL_OPERATIONS } from '../../protocol/local-api.ts';
+import { LIMITS, LOCAL_API_AUTH, LOCAL_OPERATIONS } from '../../protocol/local-api.ts';
+import { peerName } from '../../protocol/local-auth.ts';
+import { ProofChecker } from './auth.ts';
 import { requireLoopbackHost } from './host.ts';
 import type { ReadOperations } from './routes/keys.ts';
-import { tokenVerifier } from './token.ts';
 
 /**
  * The agent's one request pipeline. The agent has two front ends — fast-read-sockets.ts,
@@ -12,11 +14,14 @@ import { tokenVerifier } from './token.ts';
  * decides:
  *
  *  - whether it is admitted, in this order: the Host header (loopback names only on TCP:
- *    DNS rebinding), the token, the declared body size (each operation's cap from
- *    spec.yaml, protocol/local-api.ts);
+ *    DNS rebinding), the caller's proof that it holds the token (auth.ts: the first
+ *    request of a connection carries one, later requests ride on the connection it
+ *    proved), the declared body size (each operation's cap from spec.yaml,
+ *    protocol/local-api.ts);
  *  - what the two hot reads (POST /v1/keys/get and /v1/keys/fetch) answer;
  *  - what a failure answers (application/problem+json with its stable type);
- *  - which headers every answer carries (Cache-Control: no-store included);
+ *  - which headers every answer carries (Cache-Control: no-store, and the agent's own
+ *    proof when the request carried the client's);
  *  - what the access log records (method, path, status, duration: no header, no body).
  *
  * The front ends only move bytes: framing, keep-alive, Date, handing a connection over.
@@ -37,7 +42,7 @@ const BODY_CAPS: ReadonlyMap<string, number> = new Map(
     .filter((op) => op.method === 'POST')
     .map((op) => [op.path, op.maxBodyBytes]),
 );
-const BEARER = 'Bearer ';
+const PROOF_HEADER = LOCAL_API_AUTH.proofHeader;
 
 export interface AccessLogEntry {
   method: string;
@@ -72,21 +77,24 @@ export interface PipelineOptions {
 }
 
 export class RequestPipeline {
-  private readonly matches: (presented: string) => boolean;
+  private readonly proofs: ProofChecker;
   private readonly reads: ReadOperations;
   private readonly log: ((entry: AccessLogEntry) => void) | undefined;
-  /** Set by listen(): a unix socket takes any Host (no browser reaches it). */
-  private checkHost = true;
+  /** Connections whose client has proven it holds the token: their later requests need no proof. */
+  private readonly proven = new WeakSet<Socket>();
+  /** Set by listen(): a unix socket takes any Host (no browser reaches it), and its clients have no address. */
+  private unix = false;
 
   constructor(options: PipelineOptions) {
-    this.matches = tokenVerifier(options.token);
+    this.proofs = new ProofChecker(options.token);
     this.reads = options.reads;
     this.log = options.log;
   }
 
-  /** Told by listen() where the agent listens. */
+  /** Told by listen() once the address is bound: proofs made before now are refused. */
   listening(transport: 'tcp' | 'unix'): void {
-    this.checkHost = transport === 'tcp';
+    this.unix = transport === 'unix';
+    this.proofs.listeningSince(Date.now());
   }
 
   /** The routes the pipeline answers itself, as `METHOD /path`. */
@@ -105,12 +113,27 @@ export class RequestPipeline {
   }
 
   /**
-   * Admits a request or throws the problem it gets: Host, then the token, then the declared
-   * body size. Nothing of the body has been read yet, so a refused body never is.
+   * Admits a request on `connection` or throws the problem it gets: the Host, then the
+   * caller's proof (or a connection proven before; health needs neither). Returns the
+   * agent's proof when the request carried the client's: every answer to it carries that.
+   * Then checkBodySize(). Nothing of the body has been read yet, so a refused body never is.
    */
-  admit(head: RequestHead): void {
-    if (this.checkHost) requireLoopbackHost(head.host);
-    if (!PUBLIC_PATHS.has(head.path)) this.authenticate(head.authorization);
+  admit(head: RequestHead, connection: Socket): string | undefined {
+    if (!this.unix) requireLoopbackHost(head.host);
+    if (head.authorization !== undefined) {
+      const peer = this.unix ? 'unix' : peerName(connection.remoteAddress, connection.remotePort);
+      const proof = this.proofs.verify(head.authorization, head.method, head.path, peer);
+      this.proven.add(connection);
+      return proof;
+    }
+    if (!this.proven.has(connection) && !PUBLIC_PATHS.has(head.path)) {
+      throw new KeybridgeError('unauthorized', `the first request of a connection must carry a ${LOCAL_API_AUTH.scheme} proof`);
+    }
+    return undefined;
+  }
+
+  /** Refuses a request whose declared body is larger than its operation takes (after admit()). */
+  checkBodySize(head: RequestHead): void {
     if (head.contentLength !== undefined && head.contentLength > this.bodyCap(head.path)) {
       throw new KeybridgeError('body-too-large', `at most ${this.bodyCap(head.path)} bytes`);
     }
@@ -139,13 +162,16 @@ export class RequestPipeline {
   }
 
   /** The headers of an answer the front ends write themselves, in order, as name, value, name, value… */
-  answerHeaders(answer: Answer): string[] {
-    return ['Content-Type', answer.contentType, 'Cache-Control', 'no-store', 'Content-Length', String(Buffer.byteLength(answer.text))];
+  answerHeaders(answer: Answer, proof: string | undefined): string[] {
+    const length = String(Buffer.byteLength(answer.text));
+    return proof === undefined
+      ? ['Content-Type', answer.contentType, 'Cache-Control', 'no-store', 'Content-Length', length]
+      : ['Content-Type', answer.contentType, 'Cache-Control', 'no-store', PROOF_HEADER, proof, 'Content-Length', length];
   }
 
   /** The headers every answer of the routed operations carries besides its own (front-node.ts sets them first). */
-  commonHeaders(): string[] {
-    return ['Cache-Control', 'no-store'];
+  commonHeaders(proof: string | undefined): string[] {
+    return proof === undefined ? ['Cache-Control', 'no-store'] : ['Cache-Control', 'no-store', PROOF_HEADER, proof];
   }
 
   /** The access log line of one answered request. */
@@ -161,12 +187,5 @@ export class RequestPipeline {
     } catch (error) {
       return this.problem(error);
     }
-  }
-
-  private authenticate(header: string | undefined): void {
-    // Exactly "Bearer <token>", the token without whitespace; never from the query string.
-    const token = header !== undefined && header.startsWith(BEARER) ? header.slice(BEARER.length) : '';
-    if (token === '' || /\s/.test(token)) throw new KeybridgeError('unauthorized', 'missing Authorization: Bearer header');
-    if (!this.matches(token)) throw new KeybridgeError('unauthorized', 'the token does not match');
   }
 }
