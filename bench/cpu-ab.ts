@@ -29,6 +29,7 @@ import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { authFor, proveConnection, type BenchAuth } from './agent-auth.ts';
 import { getRequests, fetchRequests } from './scenarios.ts';
 import { onAnswers } from './http-answers.ts';
 import { setKeys, warmAndCheck } from './keyset.ts';
@@ -50,6 +51,7 @@ interface Measured {
 async function cpuPerRequest(
   target: Extract<Target, { kind: 'tcp' }>,
   requests: string[],
+  auth: BenchAuth,
   warmup: number,
   count: number,
 ): Promise<Measured> {
@@ -67,9 +69,10 @@ async function cpuPerRequest(
         if (sent >= total) return;
         socket.write(payloads[sent++ % payloads.length]);
       };
-      socket.on('connect', next);
+      const opening = proveConnection(socket, target, auth, payloads[0], next, reject);
       socket.on('error', reject);
-      onAnswers(socket, (statusLine) => {
+      onAnswers(socket, (statusLine, head) => {
+        if (opening(statusLine, head)) return;
         if (!statusLine.startsWith('HTTP/1.1 200')) reject(new Error(`answered ${statusLine}`));
         done++;
         if (done === warmup) {
@@ -96,13 +99,14 @@ const FLOOR_HEADERS = { 'cache-control': 'no-store', 'content-type': 'applicatio
 
 interface Subject {
   name: string;
+  auth: BenchAuth;
   get: { target: Extract<Target, { kind: 'tcp' }>; requests: string[] };
   fetch: { target: Extract<Target, { kind: 'tcp' }>; requests: string[] } | null;
   totals: { get: number; fetch: number; requests: number };
   close(): Promise<void>;
 }
 
-async function startFloor(requests: string[]): Promise<Subject> {
+async function startFloor(requests: string[], auth: BenchAuth): Promise<Subject> {
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
     request.on('data', () => undefined);
     request.on('end', () => {
@@ -115,6 +119,8 @@ async function startFloor(requests: string[]): Promise<Subject> {
   const target = { kind: 'tcp' as const, host: '127.0.0.1', port: (server.address() as AddressInfo).port };
   return {
     name: 'floor (bare node:http)',
+    // The floor answers without a proof: it gets the agent's request bytes, and no opening.
+    auth: { ...auth, scheme: 'none' },
     get: { target, requests },
     fetch: null,
     totals: { get: 0, fetch: 0, requests: 0 },
@@ -129,15 +135,16 @@ async function startAgent(root: string): Promise<Subject> {
   const home = mkdtempSync(join(tmpdir(), 'kb-cpu-ab-'));
   const { up } = (await import(pathToFileURL(join(root, 'sidecar/src/roles/up.ts')).href)) as typeof import('../sidecar/src/roles/up.ts');
   const instance = await up({ home, listen: { kind: 'tcp', host: '127.0.0.1', port: 0 } });
-  const token = readFileSync(instance.tokenFile, 'utf8').trim();
+  const auth = authFor(root, readFileSync(instance.tokenFile, 'utf8').trim());
   const url = new URL(instance.url);
   const target = { kind: 'tcp' as const, host: url.hostname, port: Number(url.port) };
-  const keys = await setKeys(target, token, 100);
-  await warmAndCheck(target, token, keys);
+  const keys = await setKeys(target, auth, 100);
+  await warmAndCheck(target, auth, keys);
   return {
     name: root,
-    get: { target, requests: getRequests(target, token, keys) },
-    fetch: { target, requests: fetchRequests(target, token, keys) },
+    auth,
+    get: { target, requests: getRequests(target, auth, keys) },
+    fetch: { target, requests: fetchRequests(target, auth, keys) },
     totals: { get: 0, fetch: 0, requests: 0 },
     close: async () => {
       await instance.close();
@@ -154,13 +161,15 @@ async function main(): Promise<void> {
   const subjects: Subject[] = [];
   try {
     for (const root of roots) subjects.push(await startAgent(root));
-    subjects.unshift(await startFloor(subjects[0].get.requests));
+    subjects.unshift(await startFloor(subjects[0].get.requests, subjects[0].auth));
     for (let round = 1; round <= rounds; round++) {
       const line: string[] = [];
       for (const subject of subjects) {
-        const get = await cpuPerRequest(subject.get.target, subject.get.requests, WARMUP, MEASURED);
+        const get = await cpuPerRequest(subject.get.target, subject.get.requests, subject.auth, WARMUP, MEASURED);
         subject.totals.get += get.cpuUs;
-        const fetch = subject.fetch ? await cpuPerRequest(subject.fetch.target, subject.fetch.requests, WARMUP, MEASURED) : null;
+        const fetch = subject.fetch
+          ? await cpuPerRequest(subject.fetch.target, subject.fetch.requests, subject.auth, WARMUP, MEASURED)
+          : null;
         subject.totals.fetch += fetch?.cpuUs ?? 0;
         subject.totals.requests += MEASURED;
         line.push(

@@ -18,9 +18,10 @@
  *   persistent  the cold read with the client option `persistent` (KEYBRIDGE_PERSISTENT_CONNECTION):
  *           the socket an earlier request of this PHP process left open is used again, as in
  *           a php-fpm worker's next request; everything else as in `cold`.
- *   agent   the agent's share of `cold`: the same keys.fetch request written by hand on a new
- *           unix socket connection and its answer read, with no client, cache or open around
- *           it (what is left of `cold` after this is PHP's own work).
+ *   agent   the agent's share of `cold`: the same keys.fetch request, signed with a fresh proof
+ *           as the client signs it, written by hand on a new unix socket connection and its
+ *           answer read, with no client, cache or open around it (what is left of `cold` after
+ *           this is PHP's own work; the agent's proof in the answer is not checked here).
  *
  * @package keybridge
  */
@@ -74,11 +75,16 @@ $readers = array(
 if ( 0 === strpos( KEYBRIDGE_AGENT, 'unix:' ) ) {
 	$socket          = 'unix://' . substr( KEYBRIDGE_AGENT, 5 );
 	$fetch           = '{"names":[' . wp_json_encode( $name ) . ']}';
-	$request         = "POST /v1/keys/fetch HTTP/1.1\r\nHost: localhost\r\nAccept: application/json\r\nAuthorization: Bearer "
-		. trim( (string) file_get_contents( KEYBRIDGE_TOKEN_FILE ) ) . "\r\nContent-Type: application/json\r\nContent-Length: " . strlen( $fetch ) . "\r\n\r\n" . $fetch;
-	$readers['agent'] = function () use ( $socket, $request, $expected ) {
+	$signer          = new Keybridge_Agent_Proof( trim( (string) file_get_contents( KEYBRIDGE_TOKEN_FILE ) ) );
+	$readers['agent'] = function () use ( $socket, $fetch, $signer, $expected ) {
+		// The first request of a connection carries a fresh proof (a nonce is taken once), as the client's does.
+		$signed     = $signer->sign( 'POST', '/v1/keys/fetch', 'unix' );
 		$connection = stream_socket_client( $socket );
-		fwrite( $connection, $request );
+		fwrite(
+			$connection,
+			"POST /v1/keys/fetch HTTP/1.1\r\nHost: localhost\r\nAccept: application/json\r\nAuthorization: " . $signed['authorization']
+				. "\r\nContent-Type: application/json\r\nContent-Length: " . strlen( $fetch ) . "\r\n\r\n" . $fetch
+		);
 		$answer = '';
 		$length = null;
 		while ( null === $length || strlen( $answer ) < $length ) {

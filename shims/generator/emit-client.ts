@@ -109,7 +109,7 @@ export function emitClientClass(spec: Spec, target: ShimTarget): string {
     docBlock(
       [
         'Calls the keybridge agent over its unix socket or loopback HTTP: one public method per operation in shims/spec.yaml, plus call() by operation id.',
-        'One connection per client (Keybridge_Agent_Connection: a plain socket speaking HTTP/1.1), opened on the first call and kept for the next ones (keep-alive). The bearer token is read from its file on the first call that needs it and never appears in a message. Every failure is a Keybridge_Exception. Needs Keybridge_Spec, Keybridge_Exception, Keybridge_Agent_Connection and Keybridge_Http_Exchange loaded.',
+        'One connection per client (Keybridge_Agent_Connection: a plain socket speaking HTTP/1.1), opened on the first call and kept for the next ones (keep-alive). The token never travels: each connection proves this client holds it and must be proven by the agent before anything secret is sent on it (Keybridge_Agent_Proof); it is read from its file on the first call that needs it and never appears in a message. Every failure is a Keybridge_Exception. Needs Keybridge_Spec, Keybridge_Exception, Keybridge_Agent_Connection, Keybridge_Agent_Proof and Keybridge_Http_Exchange loaded.',
       ],
       [],
       0,

@@ -20,7 +20,7 @@ export interface Operation {
   id: string;
   method: HttpMethod;
   path: string;
-  /** false only for health: every other call carries the bearer token. */
+  /** false only for health: every other call needs a client proven to hold the token. */
   auth: boolean;
   /** The clients' timeout for this call; undefined means the client's short default. */
   timeoutMs?: number;
