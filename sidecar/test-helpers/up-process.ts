@@ -63,6 +63,26 @@ export function runCli(args: string[], env: Record<string, string> = {}): CliRes
   };
 }
 
+/**
+ * runCli() without blocking this process: for tests whose other end (a server the CLI talks
+ * to) runs in the test process itself.
+ */
+export function runCliAsync(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout!.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stderr!.on('data', (chunk: Buffer) => err.push(chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.once('close', (status) => {
+      clearTimeout(timer);
+      const stdoutBytes = Buffer.concat(out);
+      resolve({ status, stdout: stdoutBytes.toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), stdoutBytes });
+    });
+  });
+}
+
 /** A long-running `keybridge …` process (server or agent role); resolves once `ready` matches its stdout. */
 export async function startRoleProcess(
   args: string[],
