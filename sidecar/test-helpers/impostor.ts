@@ -16,6 +16,8 @@ export interface Impostor {
   bytes(): Buffer;
   /** The client addresses it saw (TCP), one per connection. */
   peers(): { address: string; port: number }[];
+  /** The distinct request lines it received, sorted. */
+  requestLines(): string[];
   close(): Promise<void>;
 }
 
@@ -60,11 +62,25 @@ export async function startImpostor(address: ListenAddress): Promise<Impostor> {
     connections: () => recorded.map((record) => Buffer.concat(record.bytes)),
     bytes: () => Buffer.concat(recorded.flatMap((record) => record.bytes)),
     peers: () => recorded.map((record) => record.peer),
+    requestLines: () => {
+      const text = Buffer.concat(recorded.flatMap((record) => record.bytes)).toString('latin1');
+      return [...new Set(text.split('\r\n').filter((line) => /^(GET|POST) /.test(line)))].sort();
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();
         server.close(() => resolve());
       }),
+  };
+}
+
+/** The agent token and a KEK as a leak scan looks for them: as text, and as the bytes they encode. */
+export function tokenAndKek(token: string, kek: string): Record<string, Buffer | string> {
+  return {
+    token,
+    'token bytes': Buffer.from(token, 'base64url'),
+    KEK: kek,
+    'KEK bytes': Buffer.from(kek.slice('kb1$'.length), 'base64url'),
   };
 }
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildShims } from '../../../shims/generator/build.ts';
-import { leakedSecrets, startImpostor } from '../../test-helpers/impostor.ts';
+import { leakedSecrets, startImpostor, tokenAndKek } from '../../test-helpers/impostor.ts';
 import { readAnswers } from '../../test-helpers/raw-http.ts';
 import { runCli, runCliAsync, startUpProcess } from '../../test-helpers/up-process.ts';
 import type { ListenAddress } from '../config/listen.ts';
@@ -134,22 +134,10 @@ for (const transport of ['tcp', 'unix'] as const) {
 
       const recorded = impostor.connections();
       expect(recorded.length, 'every client did try the address').toBeGreaterThanOrEqual(5);
-      const secrets = {
-        token,
-        'token bytes': Buffer.from(token, 'base64url'),
-        'old value': oldValue,
-        'new value': newValue,
-        KEK: kek,
-        'KEK bytes': Buffer.from(kek.slice('kb1$'.length), 'base64url'),
-      };
+      const secrets = { ...tokenAndKek(token, kek), 'old value': oldValue, 'new value': newValue };
       expect(leakedSecrets(impostor.bytes(), secrets)).toEqual([]);
       // What it did get: handshakes (GET /v1/health) and the page read's names, each with a proof.
-      const lines = impostor
-        .bytes()
-        .toString('latin1')
-        .split('\r\n')
-        .filter((line) => /^(GET|POST) /.test(line));
-      expect([...new Set(lines)].sort()).toEqual(['GET /v1/health HTTP/1.1', 'POST /v1/keys/fetch HTTP/1.1']);
+      expect(impostor.requestLines()).toEqual(['GET /v1/health HTTP/1.1', 'POST /v1/keys/fetch HTTP/1.1']);
 
       // The agent is back on the same address: nothing recorded works on it.
       const back = await startUpProcess(home, ['--listen', listen]);
