@@ -35,12 +35,20 @@ export function openingRequest(request: Buffer, socket: Socket, target: Target, 
   const lineEnd = request.indexOf('\r\n');
   const [method, path] = request.toString('latin1', 0, lineEnd).split(' ');
   const peer = target.kind === 'unix' ? 'unix' : peerName(socket.localAddress, socket.localPort);
-  const signed = signRequest(new ProofKey(token), method, path, peer);
+  const signed = signRequest(proofKey(token), method, path, peer);
   const header = Buffer.from(`Authorization: ${signed.authorization}\r\n`, 'latin1');
   return {
     bytes: Buffer.concat([request.subarray(0, lineEnd + 2), header, request.subarray(lineEnd + 2)]),
     expectedProof: signed.expectedProof,
   };
+}
+
+/** One key per token, as a client keeps it: a key object per connection would be the bench's own cost. */
+const keys = new Map<string, ProofKey>();
+function proofKey(token: string): ProofKey {
+  let key = keys.get(token);
+  if (!key) keys.set(token, (key = new ProofKey(token)));
+  return key;
 }
 
 /** Whether an answer head carries the agent's proof `expected`. */

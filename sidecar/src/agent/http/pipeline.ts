@@ -121,8 +121,7 @@ export class RequestPipeline {
   admit(head: RequestHead, connection: Socket): string | undefined {
     if (!this.unix) requireLoopbackHost(head.host);
     if (head.authorization !== undefined) {
-      const peer = this.unix ? 'unix' : peerName(connection.remoteAddress, connection.remotePort);
-      const proof = this.proofs.verify(head.authorization, head.method, head.path, peer);
+      const proof = this.proofs.verify(head.authorization, head.method, head.path, this.peer(connection));
       this.proven.add(connection);
       return proof;
     }
@@ -130,6 +129,14 @@ export class RequestPipeline {
       throw new KeybridgeError('unauthorized', `the first request of a connection must carry a ${LOCAL_API_AUTH.scheme} proof`);
     }
     return undefined;
+  }
+
+  /** The client end of a connection as its proof names it; a TCP connection that lost its address (reset) proves nothing. */
+  private peer(connection: Socket): string {
+    if (this.unix) return 'unix';
+    const address = connection.remoteAddress;
+    if (address === undefined) throw new KeybridgeError('unauthorized', 'the connection has no client address');
+    return peerName(address, connection.remotePort);
   }
 
   /** Refuses a request whose declared body is larger than its operation takes (after admit()). */
