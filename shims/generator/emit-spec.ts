@@ -55,12 +55,11 @@ export function emitSpecClass(spec: Spec, target: ShimTarget, version: string): 
     ),
     constant(
       'AUTH',
-      'How requests are authenticated without sending the token (spec.yaml `auth`, README "Security model"): the scheme of the Authorization header, the header of the agent\'s proof, the labels that start each MAC input, and how old or early a proof may be.',
+      'How requests are authenticated without sending the token (spec.yaml `auth`, README "Security model"): the scheme of the Authorization header, the header of the agent\'s proof, the label that starts the MAC input, and how old or early a proof may be.',
       {
         scheme: spec.auth.scheme,
         proof_header: spec.auth.proofHeader,
-        client_label: spec.auth.clientLabel,
-        agent_label: spec.auth.agentLabel,
+        label: spec.auth.label,
         max_age_ms: spec.auth.maxAgeMs,
         max_ahead_ms: spec.auth.maxAheadMs,
       },

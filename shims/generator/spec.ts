@@ -78,8 +78,8 @@ export interface Form {
 export interface AuthSpec {
   scheme: string;
   proofHeader: string;
-  clientLabel: string;
-  agentLabel: string;
+  /** The first line of the MAC's input. */
+  label: string;
   maxAgeMs: number;
   maxAheadMs: number;
 }
@@ -190,8 +190,7 @@ function checkAuth(raw: unknown, operationIds: Set<string>): { auth: AuthSpec; b
     auth: {
       scheme: text(auth.scheme, 'auth.scheme', /^[A-Za-z][A-Za-z0-9-]*$/),
       proofHeader: text(auth.proof_header, 'auth.proof_header', /^[A-Za-z][A-Za-z0-9-]*$/),
-      clientLabel: text(auth.client_label, 'auth.client_label', label),
-      agentLabel: text(auth.agent_label, 'auth.agent_label', label),
+      label: text(auth.label, 'auth.label', label),
       maxAgeMs: positiveInteger(auth.max_age_ms, 'auth.max_age_ms'),
       maxAheadMs: positiveInteger(auth.max_ahead_ms, 'auth.max_ahead_ms'),
     },

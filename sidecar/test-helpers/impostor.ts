@@ -42,7 +42,7 @@ export async function startImpostor(address: ListenAddress): Promise<Impostor> {
         if (pending.length < headEnd + 4 + length) return;
         pending = pending.subarray(headEnd + 4 + length);
         socket.write(
-          `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nCache-Control: no-store\r\nKeybridge-Proof: ${randomBytes(32).toString('base64url')}\r\n` +
+          `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nCache-Control: no-store\r\nKeybridge-Proof: ${randomBytes(16).toString('base64url')}\r\n` +
             `Content-Length: ${LURE.length}\r\nConnection: keep-alive\r\n\r\n${LURE}`,
         );
       }

@@ -8,12 +8,13 @@
 
 /**
  * The client's side of the local API's proofs (shims/spec.yaml `auth`; the agent's side is
- * sidecar/src/agent/http/auth.ts). The first request of a connection carries
- * `Authorization: Keybridge t=<ms>, n=<nonce>, m=<MAC>`, an HMAC-SHA256 keyed by the token
- * over a label, the time, a fresh nonce, the request line and this end's address; its answer
- * must carry the agent's HMAC over the same nonce and address, which only a holder of the
- * token can make. Whoever holds the agent's address while the agent is down learns a nonce,
- * a time and a MAC it can neither reverse nor replay. Needs Keybridge_Spec loaded.
+ * sidecar/src/agent/http/auth.ts). Both ends compute one HMAC-SHA256 keyed by the token over
+ * a label, the time, a fresh nonce, the request line and this end's address. The first
+ * request of a connection carries its first half (`Authorization: Keybridge t=<ms>,
+ * n=<nonce>, m=<half>`); the answer must carry the second half, which this client never
+ * sent and only a holder of the token can make. Whoever holds the agent's address while the
+ * agent is down learns a nonce, a time and half a MAC it can neither reverse nor replay.
+ * Needs Keybridge_Spec loaded.
  */
 final class Keybridge_Agent_Proof {
 
@@ -51,16 +52,17 @@ final class Keybridge_Agent_Proof {
 	 * @param string $method The request method.
 	 * @param string $path   The request path.
 	 * @param string $peer   This end of the connection (peer()).
-	 * @return array authorization (the header value) and expected (the agent's proof).
+	 * @return array authorization (the header value, with the MAC's first half) and expected
+	 *               (the agent's proof: its second half).
 	 */
 	public function sign( string $method, string $path, string $peer ): array {
 		$auth  = Keybridge_Spec::AUTH;
 		$time  = sprintf( '%d', (int) floor( microtime( true ) * 1000 ) );
 		$nonce = self::base64url( random_bytes( 16 ) );
-		$mac   = $this->mac( $auth['client_label'] . "\n" . $time . "\n" . $nonce . "\n" . $method . ' ' . $path . "\n" . $peer );
+		$mac   = hash_hmac( 'sha256', $auth['label'] . "\n" . $time . "\n" . $nonce . "\n" . $method . ' ' . $path . "\n" . $peer, $this->token, true );
 		return array(
-			'authorization' => $auth['scheme'] . ' t=' . $time . ', n=' . $nonce . ', m=' . $mac,
-			'expected'      => $this->mac( $auth['agent_label'] . "\n" . $time . "\n" . $nonce . "\n" . $peer ),
+			'authorization' => $auth['scheme'] . ' t=' . $time . ', n=' . $nonce . ', m=' . self::base64url( substr( $mac, 0, 16 ) ),
+			'expected'      => self::base64url( substr( $mac, 16 ) ),
 		);
 	}
 
@@ -73,16 +75,6 @@ final class Keybridge_Agent_Proof {
 	 */
 	public static function matches( string $expected, $proof ): bool {
 		return is_string( $proof ) && hash_equals( $expected, $proof );
-	}
-
-	/**
-	 * HMAC-SHA256 keyed by the token, base64url without padding.
-	 *
-	 * @param string $text What to authenticate.
-	 * @return string The MAC.
-	 */
-	private function mac( string $text ): string {
-		return self::base64url( hash_hmac( 'sha256', $text, $this->token, true ) );
 	}
 
 	/**

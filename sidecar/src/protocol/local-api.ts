@@ -5,8 +5,7 @@
 export const LOCAL_API_AUTH = {
   scheme: 'Keybridge',
   proofHeader: 'Keybridge-Proof',
-  clientLabel: 'keybridge-client-1',
-  agentLabel: 'keybridge-agent-1',
+  label: 'keybridge-proof-1',
   maxAgeMs: 30000,
   maxAheadMs: 5000,
 } as const;

@@ -11,13 +11,14 @@ import { macsEqual, parseClientProof, peerName, ProofKey, signRequest } from './
 const TOKEN = 'k'.repeat(43);
 
 describe('the proofs of the local API', () => {
-  it('are HMAC-SHA256 keyed by the token over the lines spec.yaml describes', () => {
-    const key = new ProofKey(TOKEN);
-    const hmac = (text: string) => createHmac('sha256', TOKEN).update(text).digest('base64url');
-    expect(key.client(1712345678901, 'n'.repeat(22), 'POST', '/v1/keys/fetch', '127.0.0.1:5')).toBe(
-      hmac(`keybridge-client-1\n1712345678901\n${'n'.repeat(22)}\nPOST /v1/keys/fetch\n127.0.0.1:5`),
-    );
-    expect(key.agent(1712345678901, 'n'.repeat(22), 'unix')).toBe(hmac(`keybridge-agent-1\n1712345678901\n${'n'.repeat(22)}\nunix`));
+  it('are the two halves of one HMAC-SHA256 keyed by the token over the lines spec.yaml describes', () => {
+    const mac = createHmac('sha256', TOKEN)
+      .update(`keybridge-proof-1\n1712345678901\n${'n'.repeat(22)}\nPOST /v1/keys/fetch\n127.0.0.1:5`)
+      .digest();
+    expect(new ProofKey(TOKEN).halves(1712345678901, 'n'.repeat(22), 'POST', '/v1/keys/fetch', '127.0.0.1:5')).toEqual({
+      client: mac.subarray(0, 16).toString('base64url'),
+      agent: mac.subarray(16).toString('base64url'),
+    });
   });
 
   it('sign a request with a fresh nonce each time, in the one header form the agent parses', () => {
@@ -27,8 +28,9 @@ describe('the proofs of the local API', () => {
     expect(one.authorization).not.toBe(two.authorization);
     const parsed = parseClientProof(one.authorization);
     expect(parsed).not.toBeNull();
-    expect(key.client(parsed!.t, parsed!.n, 'GET', '/v1/health', '[::1]:7')).toBe(parsed!.m);
-    expect(one.expectedProof).toBe(key.agent(parsed!.t, parsed!.n, '[::1]:7'));
+    const halves = key.halves(parsed!.t, parsed!.n, 'GET', '/v1/health', '[::1]:7');
+    expect(parsed!.m).toBe(halves.client);
+    expect(one.expectedProof).toBe(halves.agent);
     expect(one.authorization).not.toContain(TOKEN);
     for (const bad of [
       one.authorization.replace('Keybridge', 'keybridge'),
@@ -45,7 +47,7 @@ describe('the proofs of the local API', () => {
     expect(peerName('127.0.0.1', 54321)).toBe('127.0.0.1:54321');
     expect(peerName('::1', 54321)).toBe('[::1]:54321');
     expect(peerName(undefined, undefined)).toBe('unix');
-    const mac = new ProofKey(TOKEN).agent(1, 'n', 'unix');
+    const mac = new ProofKey(TOKEN).halves(1, 'n', 'GET', '/', 'unix').agent;
     expect(macsEqual(mac, mac)).toBe(true);
     expect(macsEqual(mac, `${mac.slice(0, -1)}${mac.endsWith('A') ? 'B' : 'A'}`)).toBe(false);
     expect(macsEqual(mac, mac.slice(1))).toBe(false);
@@ -65,8 +67,9 @@ describe('the proofs of the local API', () => {
       const parsed = parseClientProof(signed.authorization);
       expect(parsed, signed.authorization).not.toBeNull();
       const key = new ProofKey(TOKEN);
-      expect(parsed!.m).toBe(key.client(parsed!.t, parsed!.n, 'POST', '/v1/keys/fetch', '[::1]:8877'));
-      expect(signed.expected).toBe(key.agent(parsed!.t, parsed!.n, '[::1]:8877'));
+      const halves = key.halves(parsed!.t, parsed!.n, 'POST', '/v1/keys/fetch', '[::1]:8877');
+      expect(parsed!.m).toBe(halves.client);
+      expect(signed.expected).toBe(halves.agent);
       expect(Math.abs(parsed!.t - Date.now())).toBeLessThan(LOCAL_API_AUTH.maxAheadMs);
     } finally {
       rmSync(out, { recursive: true, force: true });

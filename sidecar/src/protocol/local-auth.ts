@@ -3,12 +3,13 @@ import { LOCAL_API_AUTH } from './local-api.ts';
 
 /**
  * The local API's proofs (spec.yaml `auth`, README "Security model"), shared by the agent
- * and its TypeScript clients (the CLI, tests, the benchmark). The token never travels: a
- * client proves it holds the token with an HMAC keyed by it, over a fresh nonce, the time,
- * the request line and its own address as the agent sees it; the agent answers with an HMAC
- * over the same nonce, which only a holder of the token can make. A recorded proof is
- * useless: the agent refuses one it has seen, one older than it, and one made by another
- * connection (the address differs). PHP does the same in Keybridge_Agent_Proof.
+ * and its TypeScript clients (the CLI, tests, the benchmark). The token never travels: both
+ * ends compute one HMAC-SHA256 keyed by it over the time, a fresh nonce, the request line and
+ * the client's address as the agent sees it. The client sends the first half; the agent
+ * checks it and answers with the second half, which the client never sent and only a holder
+ * of the token can make. A recorded proof is useless: the agent refuses one it has seen, one
+ * older than it, and one made by another connection (the address differs). PHP does the
+ * same in Keybridge_Agent_Proof.
  */
 
 /** What an Authorization header of the local API carries. */
@@ -17,11 +18,11 @@ export interface ClientProof {
   t: number;
   /** 16 random bytes, base64url. */
   n: string;
-  /** The client's HMAC, base64url. */
+  /** The client's half of the MAC, base64url. */
   m: string;
 }
 
-const AUTHORIZATION = new RegExp(`^${LOCAL_API_AUTH.scheme} t=([0-9]{13}), n=([A-Za-z0-9_-]{22}), m=([A-Za-z0-9_-]{43})$`);
+const AUTHORIZATION = new RegExp(`^${LOCAL_API_AUTH.scheme} t=([0-9]{13}), n=([A-Za-z0-9_-]{22}), m=([A-Za-z0-9_-]{22})$`);
 const SCHEME_PREFIX = `${LOCAL_API_AUTH.scheme} `;
 
 /** Whether an Authorization header uses the local API's scheme at all (its fields may still be wrong). */
@@ -45,7 +46,13 @@ export function peerName(address: string | undefined, port: number | undefined):
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
-/** HMAC-SHA256 keyed by the agent token: the two MACs of the scheme. */
+/** Both halves of a proof: `client` goes in the request, `agent` comes back in the answer. */
+export interface ProofHalves {
+  client: string;
+  agent: string;
+}
+
+/** HMAC-SHA256 keyed by the agent token. */
 export class ProofKey {
   private readonly key: KeyObject;
 
@@ -53,18 +60,10 @@ export class ProofKey {
     this.key = createSecretKey(Buffer.from(token, 'utf8'));
   }
 
-  /** The client's MAC over its request line and connection. */
-  client(t: number, n: string, method: string, path: string, peer: string): string {
-    return this.mac(`${LOCAL_API_AUTH.clientLabel}\n${t}\n${n}\n${method} ${path}\n${peer}`);
-  }
-
-  /** The agent's MAC: its answer to the client's nonce on that connection. */
-  agent(t: number, n: string, peer: string): string {
-    return this.mac(`${LOCAL_API_AUTH.agentLabel}\n${t}\n${n}\n${peer}`);
-  }
-
-  private mac(text: string): string {
-    return createHmac('sha256', this.key).update(text).digest('base64url');
+  /** The MAC of one request on one connection, split in its two halves. */
+  halves(t: number, n: string, method: string, path: string, peer: string): ProofHalves {
+    const mac = createHmac('sha256', this.key).update(`${LOCAL_API_AUTH.label}\n${t}\n${n}\n${method} ${path}\n${peer}`).digest();
+    return { client: mac.toString('base64url', 0, 16), agent: mac.toString('base64url', 16, 32) };
   }
 }
 
@@ -72,13 +71,11 @@ export class ProofKey {
 export function signRequest(key: ProofKey, method: string, path: string, peer: string): { authorization: string; expectedProof: string } {
   const t = Date.now();
   const n = randomBytes(16).toString('base64url');
-  return {
-    authorization: `${LOCAL_API_AUTH.scheme} t=${t}, n=${n}, m=${key.client(t, n, method, path, peer)}`,
-    expectedProof: key.agent(t, n, peer),
-  };
+  const halves = key.halves(t, n, method, path, peer);
+  return { authorization: `${LOCAL_API_AUTH.scheme} t=${t}, n=${n}, m=${halves.client}`, expectedProof: halves.agent };
 }
 
-/** Compares two MACs in constant time (their length is public: always 43 characters). */
+/** Compares two halves of MACs in constant time (their length is public: always 22 characters). */
 export function macsEqual(expected: string, presented: string | undefined): boolean {
   if (presented === undefined || presented.length !== expected.length) return false;
   return timingSafeEqual(Buffer.from(expected, 'latin1'), Buffer.from(presented, 'latin1'));

@@ -79,8 +79,9 @@ function keybridge_scripted_read_request( $conn ) {
 
 /**
  * The agent's proof for a request that carried the client's, as spec.yaml `auth` describes
- * it: HMAC-SHA256 keyed by the token over "keybridge-agent-1", t, n and the client's
- * address ("unix" here), base64url; '' when the request carried none.
+ * it: the last 16 bytes of HMAC-SHA256 keyed by the token over "keybridge-proof-1", t, n,
+ * the request line's method and path and the client's address ("unix" here), base64url; ''
+ * when the request carried none.
  *
  * @param array  $request The request (keybridge_scripted_read_request()).
  * @param string $token   The token the MAC is keyed with.
@@ -91,8 +92,9 @@ function keybridge_scripted_proof( array $request, string $token ): string {
 	if ( 1 !== preg_match( '/^Keybridge t=([0-9]+), n=([A-Za-z0-9_-]+), m=/', $authorization, $m ) ) {
 		return '';
 	}
-	$mac = hash_hmac( 'sha256', "keybridge-agent-1\n" . $m[1] . "\n" . $m[2] . "\nunix", $token, true );
-	return 'Keybridge-Proof: ' . rtrim( strtr( base64_encode( $mac ), '+/', '-_' ), '=' ) . "\r\n";
+	list( $method, $path ) = explode( ' ', $request['line'] );
+	$mac                   = hash_hmac( 'sha256', "keybridge-proof-1\n" . $m[1] . "\n" . $m[2] . "\n" . $method . ' ' . $path . "\nunix", $token, true );
+	return 'Keybridge-Proof: ' . rtrim( strtr( base64_encode( substr( $mac, 16 ) ), '+/', '-_' ), '=' ) . "\r\n";
 }
 
 /**

@@ -114,7 +114,7 @@ describe('key names', () => {
 describe('tokens', () => {
   it('refuses a request without a proof, the token itself, a wrong or malformed proof, and a token in the query string', async () => {
     const url = `${agent.url}/v1/keys`;
-    const proofLike = `Keybridge t=${Date.now()}, n=${'A'.repeat(22)}, m=${'B'.repeat(43)}`;
+    const proofLike = `Keybridge t=${Date.now()}, n=${'A'.repeat(22)}, m=${'B'.repeat(22)}`;
     const variants: Record<string, string>[] = [
       {},
       { Authorization: 'Bearer wrong' },
@@ -140,12 +140,12 @@ describe('tokens', () => {
       'Bearer wrong',
       `Bearer ${agent.token}`,
       `Basic ${agent.token}`,
-      `Keybridge t=${t}, n=${'A'.repeat(22)}, m=${'B'.repeat(43)}`,
-      `keybridge t=${t}, n=${'A'.repeat(22)}, m=${'B'.repeat(43)}`,
-      `Keybridge t=${t},n=${'A'.repeat(22)},m=${'B'.repeat(43)}`,
-      `Keybridge  t=${t}, n=${'A'.repeat(22)}, m=${'B'.repeat(43)}`,
-      `Keybridge t=${t}, n=${'A'.repeat(22)}, m=${'B'.repeat(43)} x`,
-      `Keybridge t=${t}, n=${'A'.repeat(21)}, m=${'B'.repeat(43)}`,
+      `Keybridge t=${t}, n=${'A'.repeat(22)}, m=${'B'.repeat(22)}`,
+      `keybridge t=${t}, n=${'A'.repeat(22)}, m=${'B'.repeat(22)}`,
+      `Keybridge t=${t},n=${'A'.repeat(22)},m=${'B'.repeat(22)}`,
+      `Keybridge  t=${t}, n=${'A'.repeat(22)}, m=${'B'.repeat(22)}`,
+      `Keybridge t=${t}, n=${'A'.repeat(22)}, m=${'B'.repeat(22)} x`,
+      `Keybridge t=${t}, n=${'A'.repeat(21)}, m=${'B'.repeat(22)}`,
       `Keybridge t=${t}, n=${'A'.repeat(22)}`,
       'Keybridge',
     ];

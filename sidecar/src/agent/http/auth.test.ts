@@ -61,7 +61,7 @@ const detail = (answer: RawAnswer) => JSON.parse(answer.body).detail as string;
 /** A proof with a chosen time, for the connection `socket`. */
 function proofAt(socket: Socket, t: number, method = 'POST', path = FETCH): string {
   const n = Buffer.alloc(16, t % 251).toString('base64url');
-  const m = new ProofKey(agent.token).client(t, n, method, path, peerName(socket.localAddress, socket.localPort));
+  const m = new ProofKey(agent.token).halves(t, n, method, path, peerName(socket.localAddress, socket.localPort)).client;
   return `${LOCAL_API_AUTH.scheme} t=${t}, n=${n}, m=${m}`;
 }
 
@@ -128,9 +128,10 @@ describe('a client proof', () => {
     checker.listeningSince(t - 10 * LOCAL_API_AUTH.maxAgeMs);
     const n = 'C'.repeat(22);
     const key = new ProofKey(agent.token);
-    const header = `${LOCAL_API_AUTH.scheme} t=${t}, n=${n}, m=${key.client(t, n, 'GET', '/v1/keys', 'unix')}`;
+    const halves = key.halves(t, n, 'GET', '/v1/keys', 'unix');
+    const header = `${LOCAL_API_AUTH.scheme} t=${t}, n=${n}, m=${halves.client}`;
     expect(() => checker.verify(header, 'GET', '/v1/keys', 'unix', t + LOCAL_API_AUTH.maxAgeMs + 1)).toThrow('the proof is too old');
-    expect(checker.verify(header, 'GET', '/v1/keys', 'unix', t + LOCAL_API_AUTH.maxAgeMs)).toBe(key.agent(t, n, 'unix'));
+    expect(checker.verify(header, 'GET', '/v1/keys', 'unix', t + LOCAL_API_AUTH.maxAgeMs)).toBe(halves.agent);
     expect(() => checker.verify(header, 'GET', '/v1/keys', 'unix', t + LOCAL_API_AUTH.maxAgeMs)).toThrow('the proof was used before');
   });
 

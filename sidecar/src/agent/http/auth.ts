@@ -42,14 +42,15 @@ export class ProofChecker {
           : `the agent token is never sent: prove you hold it (Authorization: ${LOCAL_API_AUTH.scheme} t=…, n=…, m=…)`,
       );
     }
-    if (!macsEqual(this.key.client(proof.t, proof.n, method, path, peer), proof.m)) {
+    const halves = this.key.halves(proof.t, proof.n, method, path, peer);
+    if (!macsEqual(halves.client, proof.m)) {
       throw new KeybridgeError('unauthorized', 'the proof does not match the agent token, this request and this connection');
     }
     if (proof.t < this.since) throw new KeybridgeError('unauthorized', 'the proof was made before this agent started');
     if (proof.t < now - LOCAL_API_AUTH.maxAgeMs) throw new KeybridgeError('unauthorized', 'the proof is too old');
     if (proof.t > now + LOCAL_API_AUTH.maxAheadMs) throw new KeybridgeError('unauthorized', 'the proof is dated in the future');
     if (!this.remember(proof.n, now)) throw new KeybridgeError('unauthorized', 'the proof was used before');
-    return this.key.agent(proof.t, proof.n, peer);
+    return halves.agent;
   }
 
   /** Records a nonce; false when it was seen within the window. */

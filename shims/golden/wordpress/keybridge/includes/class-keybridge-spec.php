@@ -295,13 +295,12 @@ final class Keybridge_Spec {
 	/**
 	 * How requests are authenticated without sending the token (spec.yaml `auth`, README
 	 * "Security model"): the scheme of the Authorization header, the header of the agent's
-	 * proof, the labels that start each MAC input, and how old or early a proof may be.
+	 * proof, the label that starts the MAC input, and how old or early a proof may be.
 	 */
 	const AUTH = array(
 		'scheme'       => 'Keybridge',
 		'proof_header' => 'Keybridge-Proof',
-		'client_label' => 'keybridge-client-1',
-		'agent_label'  => 'keybridge-agent-1',
+		'label'        => 'keybridge-proof-1',
 		'max_age_ms'   => 30000,
 		'max_ahead_ms' => 5000,
 	);
