@@ -147,3 +147,22 @@ function intersect(current: Set<string> | null, scripts: readonly string[]): Set
 function codePoint(point: number): string {
   return `U+${point.toString(16).toUpperCase().padStart(4, '0')}`;
 }
+
+export const MAX_LABEL_LENGTH = 200;
+const LABEL_REFUSED = /[\p{Cc}\p{Bidi_Control}\uD800-\uDFFF]/u;
+
+/**
+ * A label is free text shown next to a name, so it may hold spaces and punctuation; it may not
+ * hold control characters or bidi controls (U+202A–U+202E, U+2066–U+2069, U+200E/F, U+061C),
+ * which could make a listing show text in another order than it is stored.
+ */
+export function checkLabel(label: unknown, field = 'label'): string {
+  if (typeof label !== 'string' || label.length > MAX_LABEL_LENGTH || LABEL_REFUSED.test(label)) {
+    throw new KeybridgeError(
+      'invalid-field',
+      `must be a string of at most ${MAX_LABEL_LENGTH} characters without control or bidi control characters`,
+      { field },
+    );
+  }
+  return label;
+}

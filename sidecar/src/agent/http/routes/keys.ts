@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { KeybridgeError } from '../../../errors.ts';
 import type { AgentKeys, KeyFetched, KeyRead, KeyWritten } from '../../keys/keys.ts';
 import { onlyFields, optionalString, readJsonObject, requiredString } from '../../../http/json-body.ts';
+import { encodeCursor, listingQuery } from './listing-query.ts';
 
 /** At most this many names in one fetch: one page request rarely needs more than a few. */
 export const MAX_FETCH_NAMES = 100;
@@ -10,16 +11,18 @@ export function keyRoutes(keys: AgentKeys): Hono {
   const app = new Hono();
 
   app.get('/', async (c) => {
-    const listing = await keys.list();
+    const { limit, after } = listingQuery(c.req.query());
+    const page = await keys.list(limit, after);
     return c.json({
       environment: keys.environment,
-      keys: listing.map((key) => ({
+      keys: page.keys.map((key) => ({
         name: key.name,
         label: key.label,
         version: key.version,
         updated_at: key.updatedAt,
         reads: key.reads,
       })),
+      ...(page.next === null ? {} : { next_cursor: encodeCursor(page.next) }),
     });
   });
 
