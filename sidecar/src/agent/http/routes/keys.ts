@@ -123,6 +123,8 @@ export function writtenJson(written: KeyWritten) {
   return { name: written.name, wrapping_key: written.wrappingKey, version: written.version };
 }
 
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
 /** `value` (UTF-8 text) or `value_base64` (any bytes): exactly one of them. */
 function readValue(body: Record<string, unknown>): Uint8Array {
   const text = body.value;
@@ -132,6 +134,12 @@ function readValue(body: Record<string, unknown>): Uint8Array {
   }
   if (text !== undefined) {
     if (typeof text !== 'string') throw new KeybridgeError('invalid-value', 'must be a string', { field: 'value' });
+    // A \uD800 escape without its pair is valid JSON but no UTF-8 text: it would be stored as U+FFFD.
+    if (LONE_SURROGATE.test(text)) {
+      throw new KeybridgeError('invalid-value', 'is not valid Unicode text (a lone surrogate): send bytes as value_base64', {
+        field: 'value',
+      });
+    }
     return new Uint8Array(Buffer.from(text, 'utf8'));
   }
   if (typeof encoded !== 'string' || !/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(encoded)) {
