@@ -20,7 +20,7 @@ async function postBytes(path: string, body: Buffer) {
   const response = await fetch(`${agent.url}${path}`, {
     method: 'POST',
     headers: { Authorization: `Bearer ${agent.token}`, 'Content-Type': 'application/json' },
-    body,
+    body: new Uint8Array(body),
   });
   const text = await response.text();
   return { status: response.status, json: JSON.parse(text), text };
