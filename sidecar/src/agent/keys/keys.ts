@@ -73,8 +73,15 @@ export interface KeyListing {
 
 /** One page of a listing: keys sorted by name, and the name to continue after when there are more. */
 export interface KeyPage {
-  keys: KeyListing[];
+  keys: readonly KeyListing[];
   next: string | null;
+}
+
+export interface SetOptions {
+  label?: string;
+  wrappingKey?: string;
+  /** The request checked this name with checkNewNames() already (imports check a whole batch first). */
+  lookAlikesChecked?: boolean;
 }
 
 /** A name a request is about to write, for checkNewNames(). */
@@ -187,14 +194,14 @@ export class AgentKeys {
   }
 
   /** Stores a value, reusing the KEK the caller holds for this name (or making one). */
-  async set(rawName: unknown, value: Uint8Array, options: { label?: string; wrappingKey?: string } = {}): Promise<KeyWritten> {
+  async set(rawName: unknown, value: Uint8Array, options: SetOptions = {}): Promise<KeyWritten> {
     const name = checkNewKeyName(rawName);
     if (value.length > MAX_VALUE_BYTES) {
       throw new KeybridgeError('invalid-value', `must be at most ${MAX_VALUE_BYTES} bytes`, { field: 'value' });
     }
     const kek = options.wrappingKey !== undefined ? decodeKekField(options.wrappingKey) : generateKek();
     const explicitLabel = options.label === undefined ? undefined : checkLabel(options.label);
-    await this.index.assertNoLookAlikes([{ name, keyId: this.keyIdFor(name), field: 'name' }]);
+    if (!options.lookAlikesChecked) await this.index.assertNoLookAlikes([{ name, keyId: this.keyIdFor(name), field: 'name' }]);
     // Re-setting a value without a label keeps the label it had.
     const label = explicitLabel ?? (await this.currentLabel(name));
     return this.store(name, value, label, kek);
@@ -272,7 +279,9 @@ export class AgentKeys {
   /** Up to `limit` keys sorted by name, after the name `after` (a previous page's `next`). */
   async list(limit: number, after: string | null = null): Promise<KeyPage> {
     const page = await this.index.page(limit, after);
-    const keys = page.keys.map(listing);
+    // The index's own objects (read-only): one that did not change is the same object next
+    // time, so the route can keep its JSON (routes/keys.ts).
+    const keys: readonly KeyListing[] = page.keys;
     return { keys, next: page.more ? keys[keys.length - 1].name : null };
   }
 

@@ -20,7 +20,7 @@ import { nameSkeleton } from './names.ts';
  *   writing look-alike names within that window are not stopped (the key service sees only
  *   opaque ids); a key-service check of a skeleton id would close it.
  */
-export const LISTING_MAX_AGE_MS = 5_000;
+export const LISTING_MAX_AGE_MS = 30_000;
 export const WRITE_MAX_AGE_MS = 1_000;
 /**
  * Work done per turn of the event loop while refreshing, ~1 ms: an unsealed name and label
@@ -168,7 +168,13 @@ export class NameIndex {
     for (const meta of metas) {
       const known = previous?.byId.get(meta.keyId);
       if (known && known.sealedName === meta.sealedName && known.sealedLabel === meta.sealedLabel) {
-        put(next, { ...known, version: meta.version, updatedAt: meta.updatedAt, reads: meta.reads }, previous?.skeletons.get(meta.keyId));
+        // The same object while nothing changed, so what callers derived from it stays valid.
+        const same = known.version === meta.version && known.updatedAt === meta.updatedAt && known.reads === meta.reads;
+        put(
+          next,
+          same ? known : { ...known, version: meta.version, updatedAt: meta.updatedAt, reads: meta.reads },
+          previous?.skeletons.get(meta.keyId),
+        );
         work += 1;
       } else {
         put(next, unseal(scope.nameKey, meta));

@@ -39,7 +39,8 @@ export function transferRoutes(keys: AgentKeys): Hono {
     const names = await keys.checkNewNames(decoded.map((item, index) => ({ name: item.name, field: `items[${index}].name` })));
     assertUniqueNames(names);
     const written: KeyWritten[] = [];
-    for (const [index, item] of decoded.entries()) written.push(await keys.set(names[index], item.value, { label: item.label }));
+    for (const [index, item] of decoded.entries())
+      written.push(await keys.set(names[index], item.value, { label: item.label, lookAlikesChecked: true }));
     return c.json({ keys: written.map(writtenJson) });
   });
 
@@ -73,7 +74,13 @@ export function transferRoutes(keys: AgentKeys): Hono {
     assertUniqueNames(names);
     const written: KeyWritten[] = [];
     for (const [index, item] of items.entries()) {
-      written.push(await keys.set(names[index], item.value, { label: item.label, wrappingKey: wrappingKeys.get(names[index]) }));
+      written.push(
+        await keys.set(names[index], item.value, {
+          label: item.label,
+          wrappingKey: wrappingKeys.get(names[index]),
+          lookAlikesChecked: true,
+        }),
+      );
     }
     return c.json({ keys: written.map(writtenJson) });
   });
