@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VERSION } from '../../sidecar/src/version.ts';
 import { emitClientClass } from './emit-client.ts';
+import { emitNameTablesClass } from './emit-name-tables.ts';
 import { emitSpecClass } from './emit-spec.ts';
 import { loadSpec, type Spec } from './spec.ts';
 import { WORDPRESS, type ShimTarget } from './target.ts';
@@ -20,7 +21,13 @@ export function generatedFiles(spec: Spec, target: ShimTarget, version: string):
   return [
     { path: `${target.includesDir}/${target.classFile(`${target.classPrefix}Client`)}`, content: emitClientClass(spec, target) },
     { path: `${target.includesDir}/${target.classFile(`${target.classPrefix}Spec`)}`, content: emitSpecClass(spec, target, version) },
-  ].map((file) => ({ ...file, source: 'shims/spec.yaml' }));
+  ]
+    .map((file) => ({ ...file, source: 'shims/spec.yaml' }))
+    .concat({
+      path: `${target.includesDir}/${target.classFile(`${target.classPrefix}Name_Tables`)}`,
+      content: emitNameTablesClass(target),
+      source: 'sidecar/src/agent/keys/name-tables.json',
+    });
 }
 
 /** Every file of one shim; two sources for one path is an error, not a silent overwrite. */

@@ -8,8 +8,11 @@ import { startUpProcess, type UpProcess } from '../../test-helpers/up-process.ts
 /**
  * Issue 13, finding 8, against a real `keybridge up` process: with 5,000 keys, 10 listings
  * at once used to push a cached keys/get from 2 ms to 483 ms (every name unsealed on the
- * event loop, per listing). The bound here is generous on purpose (a shared 2-core machine);
- * the exact figures are `npm run bench` (bench/listing-load.ts).
+ * event loop, per listing). The bound here is generous on purpose: 20 ms, or five times the
+ * idle p99 of the same run where a shared 2-core machine is too busy for 20 ms even without
+ * listings (the listing process itself takes CPU from the agent there); a stall of the
+ * agent's event loop fails it either way. The exact figures are `npm run bench`
+ * (bench/listing-load.ts).
  */
 const KEYS = 5_000;
 let home: string;
@@ -33,8 +36,8 @@ afterAll(async () => {
 describe('listing 5,000 keys does not stall reads', () => {
   it('keeps keys/get p99 under 20 ms while 10 listings (2 with the status table) run', async () => {
     const wrappingKey = await readableKey(agent, 'reader/key');
-    // The same reads without listings first: on a busy shared machine the bound below grows
-    // with what this machine gives an idle agent, so noise cannot fail the test, a stall can.
+    // The same reads without listings first: the bound below grows with what this machine
+    // gives an idle agent.
     const idle = await timeReads(agent, 'reader/key', wrappingKey, 2_000);
     const load = startListingLoad(agent, 10, 2);
     // Let the listings start before timing.
@@ -54,6 +57,6 @@ describe('listing 5,000 keys does not stall reads', () => {
         `under 10 listings ${percentile(loaded, 50).toFixed(2)} / ${p99.toFixed(2)} (${loaded.length} reads); ` +
         `${counts.listings} full listings of ${counts.keysSeen} keys, ${counts.statuses} status tables`,
     );
-    expect(p99).toBeLessThan(Math.max(20, 3 * idleP99));
+    expect(p99).toBeLessThan(Math.max(20, 5 * idleP99));
   }, 120_000);
 });

@@ -15,7 +15,8 @@ if ( ! defined( 'ABSPATH' ) ) {
  * Reads fetch the ciphertext (one agent call for any number of names, cached for the agent's
  * own TTL) and open it here with the KEK, so on reads the KEK never leaves PHP. Writes send the
  * KEK the site already holds for the name, so the name keeps its KEK across environments.
- * Names are passed to the agent as given: it checks them and answers `invalid-name`.
+ * Names being written are checked here with the agent's own rules (Keybridge_Names) and again
+ * by the agent; reads pass names as given (NFC), so keys stored before the rules stay readable.
  */
 class Keybridge_Keys {
 
@@ -269,10 +270,12 @@ class Keybridge_Keys {
 	 * @throws Keybridge_Exception Any agent problem type; `storage-failure` when the KEK cannot be saved.
 	 */
 	private function write( $method, $name, array $body, $label ) {
-		$name         = self::normalize( $name );
+		// The agent's own rules, checked here first (it checks again, and alone knows the
+		// vault's other names: a look-alike of one of them is its `name-confusable`).
+		$name         = Keybridge_Names::check_new( $name );
 		$body['name'] = (string) $name;
 		if ( '' !== (string) $label ) {
-			$body['label'] = (string) $label;
+			$body['label'] = Keybridge_Names::check_label( (string) $label );
 		}
 		$kek = Keybridge_Keks::get( $name );
 		if ( null !== $kek ) {
@@ -344,23 +347,12 @@ class Keybridge_Keys {
 
 	/**
 	 * The name as the agent keeps it: Unicode NFC (when PHP has intl), so a name typed in
-	 * another normal form finds the same KEK and cache entry. Nothing else is changed.
+	 * another normal form finds the same KEK and cache entry (Keybridge_Names).
 	 *
 	 * @param string $name Key name.
 	 * @return string
 	 */
 	private static function normalize( $name ) {
-		$name = (string) $name;
-		// ASCII is NFC already: most names skip the Normalizer.
-		if ( 1 !== preg_match( '/[\x80-\xff]/', $name ) ) {
-			return $name;
-		}
-		if ( class_exists( 'Normalizer' ) ) {
-			$normalized = Normalizer::normalize( $name, Normalizer::FORM_C );
-			if ( is_string( $normalized ) ) {
-				return $normalized;
-			}
-		}
-		return $name;
+		return Keybridge_Names::normalize( $name );
 	}
 }
