@@ -1,8 +1,9 @@
 import { Hono } from 'hono';
 import { KeybridgeError } from '../../../errors.ts';
-import type { AgentKeys, KeyFetched, KeyListing, KeyRead, KeyWritten } from '../../keys/keys.ts';
+import type { AgentKeys, KeyFetched, KeyRead, KeyWritten } from '../../keys/keys.ts';
 import { onlyFields, optionalString, readJsonObject, requiredString } from '../../../http/json-body.ts';
-import { encodeCursor, listingQuery } from './listing-query.ts';
+import { listingBodies } from './listing-body.ts';
+import { listingQuery } from './listing-query.ts';
 
 /** At most this many names in one fetch: one page request rarely needs more than a few. */
 export const MAX_FETCH_NAMES = 100;
@@ -10,24 +11,11 @@ export const MAX_FETCH_NAMES = 100;
 export function keyRoutes(keys: AgentKeys): Hono {
   const app = new Hono();
 
-  // Each key's JSON is made once and kept while its listing object is the same (the name
-  // index reuses unchanged ones): a page of 1,000 keys is then a join, not 1,000 objects to
-  // build and serialise on the event loop that also answers reads (issue 13, finding 8).
-  const listingJson = new WeakMap<KeyListing, string>();
-  const keyJson = (key: KeyListing): string => {
-    let json = listingJson.get(key);
-    if (json === undefined) {
-      json = JSON.stringify({ name: key.name, label: key.label, version: key.version, updated_at: key.updatedAt, reads: key.reads });
-      listingJson.set(key, json);
-    }
-    return json;
-  };
+  const listingBody = listingBodies();
   app.get('/', async (c) => {
     const { limit, after } = listingQuery(c.req.query());
     const page = await keys.list(limit, after);
-    const next = page.next === null ? '' : `,"next_cursor":${JSON.stringify(encodeCursor(page.next))}`;
-    const body = `{"environment":${JSON.stringify(keys.environment)},"keys":[${page.keys.map(keyJson).join(',')}]${next}}`;
-    return c.body(body, 200, { 'Content-Type': 'application/json' });
+    return c.body(listingBody(keys.environment, page), 200, { 'Content-Type': 'application/json' });
   });
 
   app.post('/set', async (c) => {
