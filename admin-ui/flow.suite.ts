@@ -82,6 +82,17 @@ describe('Settings → Keybridge', () => {
     expect(await page.locator('.kb-form-key').isVisible()).toBe(false);
   });
 
+  it('points the red rows at the register form below, not at a command', async () => {
+    const help = row('site-registered').locator('.kb-help');
+    expect(await help.textContent()).not.toMatch(/keybridge register|wp keybridge/);
+    const link = help.locator('a.kb-action-link');
+    await expect(link.textContent()).resolves.toBe('Use the form "Register this site".');
+    expect(await link.getAttribute('href')).toBe('#kb-form-register');
+    await link.click();
+    // The link moves the keyboard to the form's first field.
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('kb-register-email');
+  });
+
   it('registers the site; every row turns ok but at-rest, a warning for the software root key', async () => {
     await page.fill('#kb-register-email', `admin-ui-flow-${Date.now()}@example.com`);
     await page.fill('#kb-register-site_name', 'admin-ui flow');

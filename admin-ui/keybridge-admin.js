@@ -214,6 +214,37 @@
     ]);
   }
 
+  /**
+   * The row's help, then what to do on this page: the CMS words the row's action (spec.yaml
+   * status_actions) and names the form; a link takes the keyboard and the eye there.
+   */
+  function helpCell(row) {
+    var action = (config.statusActions || {})[row.action];
+    var cell = el('td', { className: 'kb-help' }, [row.help ? el('span', { textContent: row.help }) : null]);
+    if (!action || row.severity === 'ok') {
+      return cell;
+    }
+    if (row.help) {
+      cell.appendChild(document.createTextNode(' '));
+    }
+    var target = formSection(action.form);
+    if (target && !target.hidden) {
+      var link = el('a', { className: 'kb-action-link', href: '#' + target.id, textContent: action.text });
+      link.addEventListener('click', function (event) {
+        event.preventDefault();
+        target.scrollIntoView();
+        var first = target.querySelector('input, select, textarea, button');
+        if (first) {
+          first.focus();
+        }
+      });
+      cell.appendChild(link);
+    } else {
+      cell.appendChild(el('span', { className: 'kb-action', textContent: action.text }));
+    }
+    return cell;
+  }
+
   function renderStatus(status) {
     statusBody.textContent = '';
     (status.rows || []).forEach(function (row) {
@@ -222,7 +253,7 @@
           el('th', { scope: 'row', textContent: rowTitles[row.id] || row.title }),
           severityCell(row.severity),
           el('td', { className: 'kb-value', textContent: row.value }),
-          el('td', { className: 'kb-help', textContent: row.help }),
+          helpCell(row),
         ]),
       );
     });
@@ -382,7 +413,7 @@
     var submit = el('button', { type: 'submit', className: classes.primary || 'button button-primary', textContent: spec.submit });
     var actions = el('p', { className: 'kb-form-actions' }, [submit]);
     fieldset.appendChild(actions);
-    var section = el('section', { className: 'kb-section kb-form-' + spec.id, hidden: true }, [
+    var section = el('section', { id: 'kb-form-' + spec.id, className: 'kb-section kb-form-' + spec.id, hidden: true }, [
       el('h2', { textContent: spec.title }),
       spec.help ? el('p', { className: 'description', textContent: spec.help }) : null,
       form,
@@ -532,13 +563,23 @@
     }
   }
 
+  function formSection(id) {
+    for (var i = 0; i < forms.length; i++) {
+      if (forms[i].spec.id === id) {
+        return forms[i].section;
+      }
+    }
+    return null;
+  }
+
   function applyStatus(status) {
     var down = agentDown(status);
-    renderStatus(status);
+    // Forms first: a row's action links to its form only while that form is on the page.
     forms.forEach(function (form) {
       form.section.hidden = !shown(form.spec, status);
       form.fieldset.disabled = down;
     });
+    renderStatus(status);
     keysSection.hidden = down || !status.registered;
     if (down) {
       notice(politeRegion, 'success', '');

@@ -7,7 +7,15 @@
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { callRoute, ensureRegistered, openAdminBrowser, openSettings, runWordPressPhp, wordPressEnv, type Browser } from '../admin-ui/wp-browser.ts';
+import {
+  callRoute,
+  ensureRegistered,
+  openAdminBrowser,
+  openSettings,
+  runWordPressPhp,
+  wordPressEnv,
+  type Browser,
+} from '../admin-ui/wp-browser.ts';
 
 const env = wordPressEnv();
 let browser: Browser;

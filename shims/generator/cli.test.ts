@@ -13,12 +13,14 @@ function keybridge(...args: string[]) {
   return { code: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
-it('keybridge shims build --out DIR prints the plugin path (exit 0), usage mistakes exit 2, failures 1', () => {
+it('keybridge shims build --out DIR prints the plugin and module paths (exit 0), usage mistakes exit 2, failures 1', () => {
   const out = join(scratch, 'out');
   const ok = keybridge('shims', 'build', '--out', out);
   expect(ok.code, ok.stderr).toBe(0);
-  expect(ok.stdout).toBe(`${join(out, 'wordpress', 'keybridge')}\n`);
+  expect(ok.stdout).toBe(`${join(out, 'wordpress', 'keybridge')}\n${join(out, 'drupal', 'keybridge')}\n`);
   expect(existsSync(join(out, 'wordpress', 'keybridge', 'includes', 'class-keybridge-client.php'))).toBe(true);
+  expect(existsSync(join(out, 'drupal', 'keybridge', 'src', 'Common', 'Client.php'))).toBe(true);
+  expect(existsSync(join(out, 'drupal', 'keybridge', 'keybridge.info.yml'))).toBe(true);
 
   expect(keybridge('shims', 'build').code).toBe(2);
   expect(keybridge('shims', 'build').stderr).toContain('--out is required');

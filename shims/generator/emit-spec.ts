@@ -44,6 +44,8 @@ export function emitSpecClass(spec: Spec, target: ShimTarget, version: string): 
   }
   const statusRows: Record<string, PhpValue> = {};
   for (const row of spec.statusRows) statusRows[row.id] = row.title;
+  const statusActions: Record<string, PhpValue> = {};
+  for (const { id, ...wording } of spec.statusActions) statusActions[id] = wording;
   const clientProblems: Record<string, PhpValue> = {};
   for (const item of spec.clientProblemTypes) clientProblems[item.type] = item.title;
 
@@ -56,6 +58,11 @@ export function emitSpecClass(spec: Spec, target: ShimTarget, version: string): 
       operations,
     ),
     constant('STATUS_ROWS', 'Status row id => title, in the order the agent returns them.', statusRows),
+    constant(
+      'STATUS_ACTIONS',
+      "Status action id => how each surface says it: agent_cli, wp_cli, drush, page (a sentence) and form (the admin page's form id).",
+      statusActions,
+    ),
     constant('PROBLEM_TYPES', 'Problem types the agent answers with (application/problem+json `type`).', spec.problemTypes),
     constant('CLIENT_PROBLEM_TYPES', 'Problem types the PHP client raises itself => title.', clientProblems),
     constant(

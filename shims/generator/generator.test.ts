@@ -7,26 +7,55 @@ import { VERSION } from '../../sidecar/src/version.ts';
 import { REPO_ROOT, buildShims, generatedFiles } from './build.ts';
 import { phpLiteral, phpString } from './php-literal.ts';
 import { SPEC_PATH, SpecError, checkSpec, loadSpec, phpMethodName } from './spec.ts';
-import { WORDPRESS } from './target.ts';
+import { TARGETS, WORDPRESS } from './target.ts';
 
-// UPDATE_GOLDEN=1 npx vitest run shims/generator/generator.test.ts rewrites shims/golden/ after a
-// deliberate change; without it any drift between the generator and the goldens fails.
-const GOLDEN = join(REPO_ROOT, 'shims', 'golden', WORDPRESS.outputDir);
+// Golden files: any drift between the generator and shims/golden/ fails, for every CMS's form of
+// the generated files (WordPress's Keybridge_* classes, Drupal's PSR-4 ones). After a deliberate
+// change, `UPDATE_GOLDEN=1 npx vitest run shims/generator/generator.test.ts` rewrites the goldens,
+// and that run still fails ("goldens were rewritten"): a person reads `git diff shims/golden` and
+// runs the tests again without it. `npm test` never passes UPDATE_GOLDEN on.
+const UPDATE_GOLDEN = process.env.UPDATE_GOLDEN === '1';
+const REWRITTEN = 'goldens were rewritten: review the diff (git diff shims/golden) and run again without UPDATE_GOLDEN';
 const spec = loadSpec();
 const generated = generatedFiles(spec, WORDPRESS, VERSION);
 const scratch = mkdtempSync(join(tmpdir(), 'keybridge-shims-test-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
+/** Every file under dir, as paths relative to it. */
+function filesUnder(dir: string, prefix = ''): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? filesUnder(join(dir, entry.name), `${prefix}${entry.name}/`) : [`${prefix}${entry.name}`],
+  );
+}
+
 describe('generated PHP equals shims/golden/', () => {
-  for (const file of generated) {
-    it(file.path, () => {
-      const golden = join(GOLDEN, file.path);
-      if (process.env.UPDATE_GOLDEN === '1') {
-        mkdirSync(dirname(golden), { recursive: true });
-        writeFileSync(golden, file.content);
+  for (const target of TARGETS) {
+    const goldenDir = join(REPO_ROOT, 'shims', 'golden', target.outputDir);
+    const files = generatedFiles(spec, target, VERSION);
+    for (const file of files) {
+      it(`${target.outputDir}/${file.path}`, () => {
+        const golden = join(goldenDir, file.path);
+        // Compared with what was on disk before any rewrite: a rewritten golden never passes in the run that wrote it.
+        const before = existsSync(golden) ? readFileSync(golden, 'utf8') : null;
+        if (before !== file.content && UPDATE_GOLDEN) {
+          mkdirSync(dirname(golden), { recursive: true });
+          writeFileSync(golden, file.content);
+          expect.fail(`${target.outputDir}/${file.path}: ${REWRITTEN}`);
+        }
+        expect(before, `${golden} is missing: run with UPDATE_GOLDEN=1`).not.toBeNull();
+        expect(file.content, `${file.path} differs from its golden: a deliberate change? run with UPDATE_GOLDEN=1`).toBe(before);
+      });
+    }
+
+    it(`holds no golden file under ${target.outputDir} the generator no longer writes`, () => {
+      const made = new Set(files.map((file) => file.path));
+      const stale = filesUnder(goldenDir).filter((path) => !made.has(path));
+      if (stale.length > 0 && UPDATE_GOLDEN) {
+        for (const path of stale) rmSync(join(goldenDir, path));
+        expect.fail(`removed ${stale.join(', ')}: ${REWRITTEN}`);
       }
-      expect(existsSync(golden), `${golden} is missing: run with UPDATE_GOLDEN=1`).toBe(true);
-      expect(file.content).toBe(readFileSync(golden, 'utf8'));
+      expect(stale, 'golden files nothing generates: run with UPDATE_GOLDEN=1').toEqual([]);
     });
   }
 });
@@ -121,7 +150,7 @@ describe('a bad spec stops the build with the field named', () => {
     rmSync(join(root, 'admin-ui'), { recursive: true });
     rmSync(join(root, 'shims', 'templates'), { recursive: true });
     expect(() => buildShims({ outDir: out, root })).toThrow('the admin-ui folder is missing');
-    expect(readdirSync(out)).toEqual(['wordpress']);
+    expect(readdirSync(out)).toEqual(['drupal', 'wordpress']);
   });
 });
 

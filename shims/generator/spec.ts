@@ -35,6 +35,21 @@ export interface StatusRow {
   title: string;
 }
 
+/** What a status row asks the owner to do, worded per surface (spec.yaml `status_actions`). */
+export interface StatusAction {
+  id: string;
+  /** `keybridge …` (the agent's CLI). */
+  agent_cli: string;
+  /** `wp keybridge …`. */
+  wp_cli: string;
+  /** `drush keybridge:…`. */
+  drush: string;
+  /** A sentence for the admin page. */
+  page: string;
+  /** The id of the admin page's form that does it. */
+  form: string;
+}
+
 export interface ClientProblemType {
   type: string;
   title: string;
@@ -62,6 +77,7 @@ export interface Spec {
   basePath: string;
   operations: Operation[];
   statusRows: StatusRow[];
+  statusActions: StatusAction[];
   problemTypes: string[];
   clientProblemTypes: ClientProblemType[];
   adminOperations: string[];
@@ -222,6 +238,24 @@ export function checkSpec(raw: unknown): Spec {
     'row id',
   );
 
+  const statusActions = list(root.status_actions, 'status_actions').map((rawAction, index) => {
+    const field = `status_actions[${index}]`;
+    const action = object(rawAction, field);
+    return {
+      id: text(action.id, `${field}.id`, SLUG),
+      agent_cli: text(action.agent_cli, `${field}.agent_cli`, /^keybridge /),
+      wp_cli: text(action.wp_cli, `${field}.wp_cli`, /^wp keybridge /),
+      drush: text(action.drush, `${field}.drush`, /^drush keybridge:/),
+      page: text(action.page, `${field}.page`),
+      form: text(action.form, `${field}.form`, SLUG),
+    };
+  });
+  unique(
+    statusActions.map((action) => action.id),
+    'status_actions',
+    'action id',
+  );
+
   const problemTypes = list(root.problem_types, 'problem_types').map((type, index) => text(type, `problem_types[${index}]`, SLUG));
   unique(problemTypes, 'problem_types', 'problem type');
 
@@ -248,7 +282,12 @@ export function checkSpec(raw: unknown): Spec {
     'form id',
   );
 
-  return { version, basePath, operations, statusRows, problemTypes, clientProblemTypes, adminOperations, forms };
+  const formIds = new Set(forms.map((form) => form.id));
+  statusActions.forEach((action, index) => {
+    if (!formIds.has(action.form)) throw new SpecError(`status_actions[${index}].form`, `"${action.form}" is not a form id`);
+  });
+
+  return { version, basePath, operations, statusRows, statusActions, problemTypes, clientProblemTypes, adminOperations, forms };
 }
 
 /** `keys.set` → `keys_set`: the PHP method (and WordPress-style function) name of an operation. */

@@ -1,6 +1,8 @@
+import { psr4ClassName } from './php-namespace.ts';
+
 /**
  * What differs between the CMSs a shim is built for. The generator reads only this, so a
- * Drupal target is one more entry here (plus its templates), not a change to the emitters.
+ * CMS is one more entry here (plus its templates), not a change to the emitters.
  */
 export interface ShimTarget {
   /** Folder under shims/templates/ holding this CMS's glue. */
@@ -17,6 +19,11 @@ export interface ShimTarget {
   classFile(className: string): string;
   /** The `@package` tag of generated files. */
   packageName: string;
+  /**
+   * The namespace the shared PHP (templates/common/ and the generated client and spec) is
+   * emitted in, as PSR-4 classes (php-namespace.ts); absent: global `Keybridge_*` classes.
+   */
+  namespace?: string;
 }
 
 export const WORDPRESS: ShimTarget = {
@@ -30,4 +37,17 @@ export const WORDPRESS: ShimTarget = {
   packageName: 'Keybridge',
 };
 
-export const TARGETS: readonly ShimTarget[] = [WORDPRESS];
+export const DRUPAL: ShimTarget = {
+  templateDir: 'drupal',
+  outputDir: 'drupal/keybridge',
+  // PSR-4: Drupal\keybridge\Common\AgentConnection is src/Common/AgentConnection.php.
+  includesDir: 'src/Common',
+  assetsDir: 'assets',
+  classPrefix: 'Keybridge_',
+  classFile: (className) => `${psr4ClassName(className)}.php`,
+  // The same @package as the WordPress form: the shared PHP is one source.
+  packageName: 'Keybridge',
+  namespace: 'Drupal\\keybridge\\Common',
+};
+
+export const TARGETS: readonly ShimTarget[] = [WORDPRESS, DRUPAL];

@@ -46,12 +46,15 @@ function copyTree(root: string, from: string, to: string, version: string): Shim
   }));
 }
 
+/** The CMS-neutral PHP of templates/common/, as written (global `Keybridge_*` classes). */
+export function commonFiles(root: string, target: ShimTarget, version: string): ShimFile[] {
+  return copyTree(root, join(root, 'shims', 'templates', 'common'), target.includesDir, version);
+}
+
+/** The CMS's own glue (templates/<cms>/) and the admin-ui bundle. */
 export function templateFiles(root: string, target: ShimTarget, version: string): ShimFile[] {
   const templates = join(root, 'shims', 'templates');
-  const files = [
-    ...copyTree(root, join(templates, target.templateDir), '.', version),
-    ...copyTree(root, join(templates, 'common'), target.includesDir, version),
-  ];
+  const files = [...copyTree(root, join(templates, target.templateDir), '.', version)];
   const adminUi = join(root, 'admin-ui');
   if (!existsSync(adminUi) || !statSync(adminUi).isDirectory()) {
     throw new Error(`the admin-ui folder is missing (${adminUi}): the shim ships its bundle`);

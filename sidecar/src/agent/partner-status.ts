@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { PARTNERS, partnerEnvironment } from '../protocol/partners.ts';
 import type { PartnerBinding } from './certs/partner.ts';
 import type { SiteCredentials } from './certs/store.ts';
-import type { StatusRow } from './status.ts';
+import { row, type StatusRow } from './status-row.ts';
 
 /**
  * The status rows that read differently on a partner platform (DESIGN.md, "Status table":
@@ -20,38 +20,32 @@ import type { StatusRow } from './status.ts';
 export function environmentRow(credentials: SiteCredentials | null, partner: PartnerBinding | null): StatusRow {
   const title = 'Environment';
   if (!partner) {
-    return {
-      id: 'environment',
-      title,
-      severity: credentials ? 'ok' : 'warning',
-      value: credentials?.environment ?? 'unknown until registered',
-      help: '',
-    };
+    return row('environment', title, credentials ? 'ok' : 'warning', credentials?.environment ?? 'unknown until registered', '');
   }
   const platformTitle = PARTNERS[partner.name].title;
   const platform = partner.environment === null ? `${platformTitle}, environment unknown` : `${platformTitle} ${partner.environment}`;
-  if (!credentials) return { id: 'environment', title, severity: 'warning', value: `unknown until registered (${platform})`, help: '' };
+  if (!credentials) return row('environment', title, 'warning', `unknown until registered (${platform})`, '');
   const value = `${credentials.environment} (${platform})`;
   if (partner.environment === null) {
-    return {
-      id: 'environment',
+    return row(
+      'environment',
       title,
-      severity: 'warning',
+      'warning',
       value,
-      help: 'Set PANTHEON_ENVIRONMENT (or partner.environment in the agent config) so the certificate can be checked against the platform environment.',
-    };
+      'Set PANTHEON_ENVIRONMENT (or partner.environment in the agent config) so the certificate can be checked against the platform environment.',
+    );
   }
   const expected = partnerEnvironment(partner.name, partner.environment);
   if (expected !== credentials.environment) {
-    return {
-      id: 'environment',
+    return row(
+      'environment',
       title,
-      severity: 'error',
-      value: `${value}: ${partner.environment} needs a ${expected} certificate`,
-      help: `Ask ${platformTitle} for the right certificate: ${partner.environment} must have a ${expected} certificate in ${partner.certFile}. The platform issues it; keybridge cannot replace it here.`,
-    };
+      'error',
+      `${value}: ${partner.environment} needs a ${expected} certificate`,
+      `Ask ${platformTitle} for the right certificate: ${partner.environment} must have a ${expected} certificate in ${partner.certFile}. The platform issues it; keybridge cannot replace it here.`,
+    );
   }
-  return { id: 'environment', title, severity: 'ok', value, help: '' };
+  return row('environment', title, 'ok', value, '');
 }
 
 /** Certificate found, on a partner: the platform's file, which exists before registration too. */
@@ -59,23 +53,23 @@ export function partnerCertificateRow(partner: PartnerBinding, credentials: Site
   const title = 'Client certificate found';
   const platformTitle = PARTNERS[partner.name].title;
   if (loadError)
-    return {
-      id: 'certificate-found',
+    return row(
+      'certificate-found',
       title,
-      severity: 'error',
-      value: loadError,
-      help: `Check ${partner.certFile} (installed by ${platformTitle}) and the certificate directory.`,
-    };
+      'error',
+      loadError,
+      `Check ${partner.certFile} (installed by ${platformTitle}) and the certificate directory.`,
+    );
   if (credentials || existsSync(partner.certFile)) {
-    return { id: 'certificate-found', title, severity: 'ok', value: `${partner.certFile} (${platformTitle} binding)`, help: '' };
+    return row('certificate-found', title, 'ok', `${partner.certFile} (${platformTitle} binding)`, '');
   }
-  return {
-    id: 'certificate-found',
+  return row(
+    'certificate-found',
     title,
-    severity: 'error',
-    value: `none at ${partner.certFile}`,
-    help: `${platformTitle} installs this file in every environment: check PANTHEON_BINDING, or set partner.certFile in the agent config.`,
-  };
+    'error',
+    `none at ${partner.certFile}`,
+    `${platformTitle} installs this file in every environment: check PANTHEON_BINDING, or set partner.certFile in the agent config.`,
+  );
 }
 
 /** What to do about certificates on a partner: the platform renews them, not this agent. */

@@ -7,21 +7,15 @@ import type { KeyServiceClient, KeyServiceInfo } from '../protocol/keyservice.ts
 import type { CertificateStore, SiteCredentials } from './certs/store.ts';
 import type { AgentKeys } from './keys/keys.ts';
 import { environmentRow, partnerCertificateRow, partnerRenewalHelp } from './partner-status.ts';
+import { row, type StatusRow } from './status-row.ts';
+
+export type { Severity, StatusRow } from './status-row.ts';
 
 /**
  * The status table of DESIGN.md: one list of rows, shown by the CLI, the admin pages and
  * the CMS health reports. Each row says what to do when it is not green. Row ids and
  * titles are listed in shims/spec.yaml.
  */
-export type Severity = 'ok' | 'warning' | 'error';
-
-export interface StatusRow {
-  id: string;
-  title: string;
-  severity: Severity;
-  value: string;
-  help: string;
-}
 
 export interface StatusReport {
   environment: string;
@@ -55,6 +49,7 @@ export async function computeStatus(sources: StatusSources): Promise<StatusRepor
   }
   const path = sources.certificates.certificatePath;
   const partner = sources.certificates.partner;
+  const register = partner ? 'register-partner' : 'register';
   if (partner) rows.push(partnerCertificateRow(partner, credentials, loadError));
   else if (credentials) rows.push(row('certificate-found', 'Client certificate found', 'ok', path, ''));
   else if (loadError)
@@ -69,13 +64,7 @@ export async function computeStatus(sources: StatusSources): Promise<StatusRepor
     );
   else
     rows.push(
-      row(
-        'certificate-found',
-        'Client certificate found',
-        'error',
-        `none at ${path}`,
-        'Register this site: keybridge register --email you@example.com --site-name NAME',
-      ),
+      row('certificate-found', 'Client certificate found', 'error', `none at ${path}`, 'This site is not registered yet.', register),
     );
 
   rows.push(
@@ -87,13 +76,7 @@ export async function computeStatus(sources: StatusSources): Promise<StatusRepor
   rows.push(
     credentials
       ? row('site-registered', 'Site registered', 'ok', `${credentials.accountEmail || 'registered'} (site ${credentials.siteId})`, '')
-      : row(
-          'site-registered',
-          'Site registered',
-          'error',
-          'not registered',
-          `Run keybridge register --email you@example.com${partner ? '' : ' --site-name NAME'}`,
-        ),
+      : row('site-registered', 'Site registered', 'error', 'not registered', 'Register this site with the key service.', register),
   );
   rows.push(environmentRow(credentials, partner));
 
@@ -174,6 +157,7 @@ export async function computeStatus(sources: StatusSources): Promise<StatusRepor
           'warning',
           needReset.join(', '),
           'These values were set under another wrapping key (for example before a database copy): set each key again in this environment.',
+          'reset-keys',
         ),
   );
 
@@ -195,7 +179,8 @@ function validityRow(credentials: SiteCredentials, now: Date, platformRenews: st
       title,
       'error',
       value,
-      'Renew now: keybridge cert renew (the agent renews by itself at two thirds of the lifetime; check that it can reach the key service).',
+      'Renew now (the agent renews by itself at two thirds of the lifetime; check that it can reach the key service).',
+      'renew',
     );
   if (daysLeft < 30)
     return row(
@@ -230,8 +215,4 @@ function directoryRow(dir: string, webroots: readonly string[]): StatusRow {
   }
   if (isOpenToOthers(dir)) return row('certificate-directory', title, 'error', `${dir} is readable by others`, `Run: chmod 700 ${dir}`);
   return row('certificate-directory', title, 'ok', dir, '');
-}
-
-function row(id: string, title: string, severity: Severity, value: string, help: string): StatusRow {
-  return { id, title, severity, value, help };
 }

@@ -35,6 +35,13 @@ describe('keybridge up', () => {
     expect(upProcess.output()).toContain(`$settings['keybridge']['token_file'] = '${join(home, 'agent.token')}';`);
   });
 
+  it('status exits 0 with yellow rows only, and 1 with --strict (the software root key is a warning)', () => {
+    const plain = runCli(['status'], env);
+    expect(plain.status, plain.stdout).toBe(0);
+    expect(plain.stdout).toMatch(/WARN\s+At-rest protection/);
+    expect(runCli(['status', '--strict'], env).status).toBe(1);
+  });
+
   it('keeps its home private', () => {
     expect(statSync(home).mode & 0o777).toBe(0o700);
     expect(statSync(join(home, 'agent.token')).mode & 0o777).toBe(0o600);
@@ -53,6 +60,13 @@ describe('keybridge up', () => {
       expect(row('certificate-found').severity).toBe('error');
       expect(row('certificate-directory').severity).toBe('error');
       expect(existsSync(join(otherHome, 'certs', 'client.pem'))).toBe(false);
+      // Red rows: exit 1, and the text says what to run in this CLI's own words (spec.yaml status_actions).
+      const text = runCli(['status'], { KEYBRIDGE_HOME: otherHome });
+      expect(text.status).toBe(1);
+      expect(text.stdout).toContain(
+        'ERROR Site registered: Register this site with the key service. Run: keybridge register --email you@example.com --site-name NAME',
+      );
+      expect(text.stdout).not.toContain('wp keybridge');
     } finally {
       await other.stop();
       rmSync(otherHome, { recursive: true, force: true });

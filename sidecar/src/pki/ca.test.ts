@@ -7,7 +7,7 @@ import forge from 'node-forge';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createCertificateAuthority, issueCertificate, type CertificateAuthority, type IssueOptions } from './ca.ts';
 import { createCsr, parseCsr } from './csr.ts';
-import { environmentOf, inspectCertificate } from './inspect.ts';
+import { environmentOf, inspectCertificate, matchesPrivateKey } from './inspect.ts';
 import { generateKeyPair } from './keys.ts';
 import { DAY, HOUR, testCa, thrown } from '../../test-helpers/pki-fixtures.ts';
 
@@ -174,28 +174,16 @@ describe('certificate authority', () => {
     }
   });
 
-  it('makes a 2048-bit key + CSR and issues its certificate quickly (measured, target < 300 ms)', () => {
-    const rows: Array<{ total: number; key: number; rest: number }> = [];
-    for (let i = 0; i < 5; i += 1) {
-      const start = performance.now();
-      const keyPair = generateKeyPair();
-      const keyDone = performance.now();
-      const csr = parseCsr(createCsr(keyPair, { commonName: 'site-1' }));
-      issueCertificate(ca, { ...base(), publicKeyPem: csr.publicKeyPem });
-      const end = performance.now();
-      rows.push({ total: end - start, key: keyDone - start, rest: end - keyDone });
-    }
-    const median = (pick: (r: (typeof rows)[number]) => number) =>
-      rows
-        .map(pick)
-        .sort((a, b) => a - b)[2]!
-        .toFixed(1);
-    const list = rows.map((r) => `${r.total.toFixed(0)} (key ${r.key.toFixed(0)})`).join(', ');
-    // Other test files run in parallel, so this is a loaded machine's figure; RSA key generation
-    // (a random prime search in OpenSSL) dominates and varies the most.
-    console.log(
-      `key + CSR + parse + issue, ms: ${list}; median total ${median((r) => r.total)}, key ${median((r) => r.key)}, CSR+parse+issue ${median((r) => r.rest)}`,
-    );
-    expect(rows).toHaveLength(5);
+  // The time this takes (target < 300 ms) is measured by `npm run bench` (bench/keyservice, section cert).
+  it('makes a fresh 2048-bit key + CSR and issues a certificate for exactly that key (the registration path)', () => {
+    const keyPair = generateKeyPair();
+    const csr = parseCsr(createCsr(keyPair, { commonName: 'site-1' }));
+    const pem = issueCertificate(ca, { ...base(), publicKeyPem: csr.publicKeyPem });
+    const leaf = new X509Certificate(pem);
+    expect(leaf.publicKey.asymmetricKeyDetails?.modulusLength).toBe(2048);
+    expect(leaf.publicKey.equals(createPublicKey(keyPair.publicKeyPem))).toBe(true);
+    expect(matchesPrivateKey(pem, keyPair.privateKeyPem)).toBe(true);
+    expect(matchesPrivateKey(pem, leafKey.privateKeyPem)).toBe(false);
+    expect(leaf.verify(new X509Certificate(ca.certPem).publicKey)).toBe(true);
   });
 });

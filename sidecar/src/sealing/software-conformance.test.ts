@@ -10,4 +10,8 @@ const dir = mkdtempSync(join(tmpdir(), 'kb-rootkey-conf-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 let count = 0;
-rootKeyConformance('software', () => openSoftwareRootKey(join(dir, `root-${++count}.key`)));
+// Each place is a key file of its own; opening it again reads the same key.
+rootKeyConformance('software', () => {
+  const file = join(dir, `root-${++count}.key`);
+  return () => openSoftwareRootKey(file);
+});

@@ -151,9 +151,9 @@ export function certificatesConformance(current: () => RegistryHarness): void {
       expect(results.filter(Boolean)).toHaveLength(1);
     });
 
-    it('lets exactly one use win across two registries on one database', async () => {
+    it('lets exactly one use win across two registries on one database', async (ctx) => {
       const { registry, openPeer } = current();
-      if (!openPeer) return;
+      if (!openPeer) return ctx.skip('this implementation has no peer registry on one database');
       const site = await newSite(registry);
       const peer = await openPeer();
       try {

@@ -77,8 +77,8 @@ export function registryConformanceSuite(name: string, makeRegistry: MakeRegistr
         expect(await registry.findAccountByEmail('race@example.org')).toEqual(winner);
       });
 
-      it('lets exactly one create win across two registries on one database', async () => {
-        if (!harness.openPeer) return;
+      it('lets exactly one create win across two registries on one database', async (ctx) => {
+        if (!harness.openPeer) return ctx.skip('this implementation has no peer registry on one database');
         const peer = await harness.openPeer();
         try {
           const results = await Promise.allSettled(

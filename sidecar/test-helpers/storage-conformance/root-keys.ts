@@ -138,9 +138,9 @@ export function rootKeyConformance(current: () => StorageHarness): void {
       expect(await storage.findVault(VAULT_A)).toEqual(created);
     });
 
-    it('shows a rotation made through a peer storage (another server node)', async () => {
+    it('shows a rotation made through a peer storage (another server node)', async (ctx) => {
       const harness = current();
-      if (!harness.openPeer) return;
+      if (!harness.openPeer) return ctx.skip('this implementation has no peer storage on one database');
       const peer = await harness.openPeer();
       try {
         await beginRotation(peer);

@@ -196,8 +196,8 @@ export function storageConformanceSuite(name: string, makeStorage: MakeStorage):
         expect(await storage.listAudit({ vaultId, keyId: KEY_1 })).toHaveLength(100);
       });
 
-      it('stays consistent across two storages on one database', async () => {
-        if (!harness.openPeer) return;
+      it('stays consistent across two storages on one database', async (ctx) => {
+        if (!harness.openPeer) return ctx.skip('this implementation has no peer storage on one database');
         const peer = await harness.openPeer();
         try {
           const [mine, theirs] = await Promise.all([newVault(storage), newVault(peer)]);

@@ -23,11 +23,12 @@ class Keybridge_Admin_Config {
 	 */
 	public static function build() {
 		return array(
-			'endpoint'   => self::endpoint(),
-			'headers'    => array( 'X-WP-Nonce' => wp_create_nonce( 'wp_rest' ) ),
-			'statusRows' => self::status_rows(),
-			'forms'      => self::forms(),
-			'classes'    => array(
+			'endpoint'      => self::endpoint(),
+			'headers'       => array( 'X-WP-Nonce' => wp_create_nonce( 'wp_rest' ) ),
+			'statusRows'    => self::status_rows(),
+			'statusActions' => self::status_actions(),
+			'forms'         => self::forms(),
+			'classes'       => array(
 				'table'        => 'widefat striped',
 				'button'       => 'button',
 				'primary'      => 'button button-primary',
@@ -38,7 +39,7 @@ class Keybridge_Admin_Config {
 				'icon_warning' => 'dashicons dashicons-warning',
 				'icon_error'   => 'dashicons dashicons-dismiss',
 			),
-			'strings'    => self::strings(),
+			'strings'       => self::strings(),
 		);
 	}
 
@@ -82,6 +83,22 @@ class Keybridge_Admin_Config {
 			);
 		}
 		return $rows;
+	}
+
+	/**
+	 * What each status action asks, as this page says it: a sentence and the form that does it.
+	 *
+	 * @return array Action id => array( text, form ).
+	 */
+	private static function status_actions() {
+		$actions = array();
+		foreach ( Keybridge_Spec::STATUS_ACTIONS as $id => $wording ) {
+			$actions[ $id ] = array(
+				'text' => self::translate( $wording['page'] ),
+				'form' => $wording['form'],
+			);
+		}
+		return $actions;
 	}
 
 	/**

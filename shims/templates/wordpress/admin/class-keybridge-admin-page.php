@@ -127,7 +127,8 @@ class Keybridge_Admin_Page {
 			echo '<th scope="row">' . esc_html( isset( $titles[ $id ] ) ? $titles[ $id ] : (string) $row['title'] ) . '</th>';
 			echo '<td>' . esc_html( $words[ $severity ] ) . '</td>';
 			echo '<td>' . esc_html( (string) $row['value'] ) . '</td>';
-			echo '<td>' . esc_html( (string) $row['help'] ) . '</td>';
+			// Without JavaScript the page has no forms: say what to run instead.
+			echo '<td>' . esc_html( Keybridge_Status::what_to_do( $row, 'wp_cli' ) ) . '</td>';
 			echo '</tr>';
 		}
 		echo '</tbody></table>';

@@ -33,6 +33,9 @@ class Keybridge_CLI_Cert_Command extends WP_CLI_Command {
 	 * --org=<organization>
 	 * : Organization.
 	 *
+	 * [--format=<format>]
+	 * : Print the new certificate (environment, serial, not_after, path) as table, json, csv or yaml.
+	 *
 	 * @param array $args       Positional arguments.
 	 * @param array $assoc_args Options.
 	 * @return void
@@ -49,13 +52,18 @@ class Keybridge_CLI_Cert_Command extends WP_CLI_Command {
 				return Keybridge_Plugin::client()->certificates_create( $body );
 			}
 		);
-		self::done( $certificate );
+		self::done( $certificate, $assoc_args );
 	}
 
 	/**
 	 * Renews the certificate now.
 	 *
 	 * The agent also renews it by itself at two thirds of its lifetime.
+	 *
+	 * ## OPTIONS
+	 *
+	 * [--format=<format>]
+	 * : Print the new certificate (environment, serial, not_after, path) as table, json, csv or yaml.
 	 *
 	 * @param array $args       Positional arguments.
 	 * @param array $assoc_args Options.
@@ -67,17 +75,27 @@ class Keybridge_CLI_Cert_Command extends WP_CLI_Command {
 				return Keybridge_Plugin::client()->certificates_renew();
 			}
 		);
-		self::done( $certificate );
+		self::done( $certificate, $assoc_args );
 	}
 
 	/**
 	 * Reports the new certificate.
 	 *
 	 * @param array $certificate The agent's answer.
+	 * @param array $assoc_args  The command's options (--format).
 	 * @return void
 	 */
-	private static function done( array $certificate ) {
+	private static function done( array $certificate, array $assoc_args ) {
 		Keybridge_Status::forget();
-		WP_CLI::success( sprintf( 'New %s certificate %s, valid until %s (%s).', $certificate['environment'], $certificate['serial'], $certificate['not_after'], $certificate['path'] ) );
+		Keybridge_CLI_IO::result(
+			$assoc_args,
+			array(
+				'environment' => $certificate['environment'],
+				'serial'      => $certificate['serial'],
+				'not_after'   => $certificate['not_after'],
+				'path'        => $certificate['path'],
+			),
+			sprintf( 'New %s certificate %s, valid until %s (%s).', $certificate['environment'], $certificate['serial'], $certificate['not_after'], $certificate['path'] )
+		);
 	}
 }

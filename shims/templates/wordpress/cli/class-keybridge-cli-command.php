@@ -28,25 +28,33 @@ class Keybridge_CLI_Command extends WP_CLI_Command {
 	}
 
 	/**
-	 * Shows the status table.
+	 * Shows the status table; exits 1 when a check is red, so deploy scripts and monitoring can gate on it.
+	 *
+	 * Exit status: 0 when no row is an error (warnings allowed unless --strict), 1 when a row
+	 * is an error (with --strict also a warning), or when the agent cannot be reached (the
+	 * table still shows why). The "help" column says what to run.
 	 *
 	 * ## OPTIONS
 	 *
 	 * [--format=<format>]
-	 * : table or json (the agent's status object).
+	 * : table, csv or yaml (the rows), or json (the agent's whole status object).
 	 * ---
 	 * default: table
 	 * options:
 	 *   - table
 	 *   - json
+	 *   - csv
+	 *   - yaml
 	 * ---
+	 *
+	 * [--strict]
+	 * : Exit 1 on warnings too.
 	 *
 	 * ## EXAMPLES
 	 *
 	 *     wp keybridge status
 	 *     wp keybridge status --format=json
-	 *
-	 * Exits 1 when the agent cannot be reached (the table still shows why).
+	 *     wp keybridge status --strict || echo "keybridge needs attention"
 	 *
 	 * @param array $args       Positional arguments.
 	 * @param array $assoc_args Options.
@@ -54,14 +62,94 @@ class Keybridge_CLI_Command extends WP_CLI_Command {
 	 */
 	public function status( $args, $assoc_args ) {
 		$status = Keybridge_Status::fetch();
-		if ( 'json' === WP_CLI\Utils\get_flag_value( $assoc_args, 'format', 'table' ) ) {
+		$format = WP_CLI\Utils\get_flag_value( $assoc_args, 'format', 'table' );
+		if ( 'json' === $format ) {
 			WP_CLI::line( (string) wp_json_encode( $status, JSON_PRETTY_PRINT | JSON_UNESCAPED_SLASHES ) );
 		} else {
-			WP_CLI\Utils\format_items( 'table', $status['rows'], array( 'title', 'severity', 'value', 'help' ) );
+			$rows = array();
+			foreach ( $status['rows'] as $row ) {
+				$rows[] = array(
+					'title'    => $row['title'],
+					'severity' => $row['severity'],
+					'value'    => $row['value'],
+					'help'     => Keybridge_Status::what_to_do( $row, 'wp_cli' ),
+				);
+			}
+			WP_CLI\Utils\format_items( $format, $rows, array( 'title', 'severity', 'value', 'help' ) );
 		}
-		if ( 'error' === $status['rows'][0]['severity'] ) {
-			WP_CLI::error( $status['rows'][0]['value'] );
+		$failing = WP_CLI\Utils\get_flag_value( $assoc_args, 'strict', false ) ? array( 'error', 'warning' ) : array( 'error' );
+		$failed  = array();
+		foreach ( $status['rows'] as $row ) {
+			if ( in_array( $row['severity'], $failing, true ) ) {
+				$failed[] = sprintf( '%s: %s (%s)', $row['title'], $row['value'], $row['severity'] );
+			}
 		}
+		if ( array() !== $failed ) {
+			WP_CLI::error( sprintf( 'keybridge needs attention: %s.', implode( '; ', $failed ) ) );
+		}
+	}
+
+	/**
+	 * Lists the keys stored in this environment: names, labels, versions, reads, and whether this site holds each key's wrapping key.
+	 *
+	 * The `kek` column: `held` (this site can read it), `missing` (this site's database has no
+	 * wrapping key for it: it was set elsewhere) or `needs-reset` (set under another wrapping key,
+	 * e.g. before a database copy: set it again here). Values are never shown.
+	 *
+	 * ## OPTIONS
+	 *
+	 * [--format=<format>]
+	 * : Output format.
+	 * ---
+	 * default: table
+	 * options:
+	 *   - table
+	 *   - json
+	 *   - csv
+	 *   - yaml
+	 *   - count
+	 * ---
+	 *
+	 * ## EXAMPLES
+	 *
+	 *     wp keybridge list
+	 *     wp keybridge list --format=json
+	 *
+	 * @subcommand list
+	 *
+	 * @param array $args       Positional arguments.
+	 * @param array $assoc_args Options.
+	 * @return void
+	 */
+	public function list_keys( $args, $assoc_args ) {
+		$keys        = self::attempt(
+			static function () {
+				return Keybridge_Plugin::client()->keys_list();
+			}
+		);
+		$needs_reset = self::names_needing_reset();
+		$held        = array_flip( Keybridge_Keks::names() );
+		$items       = array();
+		foreach ( $keys['keys'] as $key ) {
+			if ( isset( $needs_reset[ $key['name'] ] ) ) {
+				$kek = 'needs-reset';
+			} else {
+				$kek = isset( $held[ $key['name'] ] ) ? 'held' : 'missing';
+			}
+			$items[] = array(
+				'name'       => $key['name'],
+				'label'      => $key['label'],
+				'version'    => $key['version'],
+				'updated_at' => $key['updated_at'],
+				'reads'      => $key['reads'],
+				'kek'        => $kek,
+			);
+		}
+		WP_CLI\Utils\format_items(
+			WP_CLI\Utils\get_flag_value( $assoc_args, 'format', 'table' ),
+			$items,
+			array( 'name', 'label', 'version', 'updated_at', 'reads', 'kek' )
+		);
 	}
 
 	/**
@@ -91,9 +179,10 @@ class Keybridge_CLI_Command extends WP_CLI_Command {
 	}
 
 	/**
-	 * Stores a value (read from stdin unless given).
+	 * Stores a value read from stdin or a file, never from the command line.
 	 *
-	 * Without <value> and --value-file the value is read from stdin, which keeps it out of the shell history and the process list: prefer that.
+	 * The value comes from stdin (exact bytes) or --value-file: a value given as an argument
+	 * would be in the shell history and, while the command runs, in every user's process list.
 	 *
 	 * ## OPTIONS
 	 *
@@ -101,7 +190,7 @@ class Keybridge_CLI_Command extends WP_CLI_Command {
 	 * : Key name.
 	 *
 	 * [<value>]
-	 * : The value (visible to other users of this host while the command runs).
+	 * : Refused: a value given here is in the shell history and the process list. Declared only so the refusal does not repeat it.
 	 *
 	 * [--value-file=<file>]
 	 * : Read the value from this file (exact bytes).
@@ -121,8 +210,9 @@ class Keybridge_CLI_Command extends WP_CLI_Command {
 	public function set( $args, $assoc_args ) {
 		$file = WP_CLI\Utils\get_flag_value( $assoc_args, 'value-file', null );
 		if ( isset( $args[1] ) ) {
-			$value = $args[1];
-		} elseif ( null !== $file ) {
+			WP_CLI::error( 'invalid-value: a value on the command line is visible to other users of this host: pipe it on stdin or use --value-file=<file>.' );
+		}
+		if ( null !== $file ) {
 			if ( ! is_readable( $file ) ) {
 				WP_CLI::error( sprintf( 'invalid-value: cannot read the value file %s', $file ) );
 			}
@@ -178,11 +268,22 @@ class Keybridge_CLI_Command extends WP_CLI_Command {
 	 * --email=<email>
 	 * : Account email.
 	 *
-	 * [--password=<password>]
-	 * : Account password, needed when the account exists.
+	 * [--password]
+	 * : Read the account password (needed when the account exists) from stdin, or ask for it on a terminal without echo.
+	 *
+	 * [--password-file=<file>]
+	 * : Read the account password from this file.
 	 *
 	 * [--site-name=<name>]
 	 * : Site name.
+	 *
+	 * [--format=<format>]
+	 * : Print the registration (site_id, environment, account_email) as table, json, csv or yaml.
+	 *
+	 * ## EXAMPLES
+	 *
+	 *     wp keybridge register --email=you@example.com --site-name="Shop"
+	 *     wp keybridge register --email=you@example.com --password --site-name="Shop" < password.txt
 	 *
 	 * @subcommand register
 	 *
@@ -191,9 +292,10 @@ class Keybridge_CLI_Command extends WP_CLI_Command {
 	 * @return void
 	 */
 	public function register_site( $args, $assoc_args ) {
-		$body = array( 'email' => (string) $assoc_args['email'] );
-		if ( isset( $assoc_args['password'] ) ) {
-			$body['password'] = (string) $assoc_args['password'];
+		$body     = array( 'email' => (string) $assoc_args['email'] );
+		$password = Keybridge_CLI_IO::secret( $assoc_args, 'password', 'Account password' );
+		if ( null !== $password ) {
+			$body['password'] = $password;
 		}
 		if ( isset( $assoc_args['site-name'] ) ) {
 			$body['site_name'] = (string) $assoc_args['site-name'];
@@ -204,7 +306,15 @@ class Keybridge_CLI_Command extends WP_CLI_Command {
 			}
 		);
 		Keybridge_Status::forget();
-		WP_CLI::success( sprintf( 'Registered site %s (%s) for %s.', $certificate['site_id'], $certificate['environment'], $certificate['account_email'] ) );
+		Keybridge_CLI_IO::result(
+			$assoc_args,
+			array(
+				'site_id'       => $certificate['site_id'],
+				'environment'   => $certificate['environment'],
+				'account_email' => $certificate['account_email'],
+			),
+			sprintf( 'Registered site %s (%s) for %s.', $certificate['site_id'], $certificate['environment'], $certificate['account_email'] )
+		);
 	}
 
 	/**
@@ -216,6 +326,9 @@ class Keybridge_CLI_Command extends WP_CLI_Command {
 	 *
 	 * [--yes]
 	 * : Do not ask for confirmation.
+	 *
+	 * [--format=<format>]
+	 * : Print the outcome (status: issued or pending) as table, json, csv or yaml.
 	 *
 	 * @param array $args       Positional arguments.
 	 * @param array $assoc_args Options.
@@ -229,11 +342,27 @@ class Keybridge_CLI_Command extends WP_CLI_Command {
 			}
 		);
 		Keybridge_Status::forget();
-		if ( 'pending' === $answer['status'] ) {
-			WP_CLI::success( 'The production request waits for the key service operator\'s approval.' );
-			return;
+		Keybridge_CLI_IO::result(
+			$assoc_args,
+			array( 'status' => $answer['status'] ),
+			'pending' === $answer['status']
+				? 'The production request waits for the key service operator\'s approval.'
+				: 'This site now has a production certificate.'
+		);
+	}
+
+	/**
+	 * The keys the agent's status lists as set under another wrapping key, as a set.
+	 *
+	 * @return array Name => true.
+	 */
+	private static function names_needing_reset() {
+		foreach ( Keybridge_Status::fetch()['rows'] as $row ) {
+			if ( 'keys-need-reset' === $row['id'] && 'ok' !== $row['severity'] ) {
+				return array_flip( array_map( 'trim', explode( ',', $row['value'] ) ) );
+			}
 		}
-		WP_CLI::success( 'This site now has a production certificate.' );
+		return array();
 	}
 
 	/**

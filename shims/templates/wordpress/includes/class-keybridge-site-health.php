@@ -68,8 +68,9 @@ class Keybridge_Site_Health {
 			$status = 'recommended';
 		}
 		$description = '<p>' . esc_html( $row['value'] ) . '</p>';
-		if ( '' !== $row['help'] ) {
-			$description .= '<p>' . esc_html( $row['help'] ) . '</p>';
+		$todo        = Keybridge_Status::what_to_do( $row, 'page' );
+		if ( '' !== $todo ) {
+			$description .= '<p>' . esc_html( $todo ) . '</p>';
 		}
 		return array(
 			/* translators: 1: status row title, 2: its value. */
@@ -132,6 +133,7 @@ class Keybridge_Site_Health {
 			'severity' => 'warning',
 			'value'    => __( 'not reported by the agent', 'keybridge' ),
 			'help'     => '',
+			'action'   => '',
 		);
 	}
 

@@ -46,6 +46,32 @@ class Keybridge_Status {
 	}
 
 	/**
+	 * What to do about a row, in one surface's words: the row's help, then its action (spec.yaml
+	 * status_actions) as WP-CLI says it (`wp_cli`: "Run: wp keybridge …") or as the settings page
+	 * says it (`page`: the form to use there). Nothing for a green row.
+	 *
+	 * @param array  $row     A status row.
+	 * @param string $surface `wp_cli` or `page`.
+	 * @return string
+	 */
+	public static function what_to_do( array $row, $surface ) {
+		$help   = isset( $row['help'] ) ? (string) $row['help'] : '';
+		$action = isset( $row['action'] ) ? (string) $row['action'] : '';
+		if ( 'ok' === $row['severity'] || ! isset( Keybridge_Spec::STATUS_ACTIONS[ $action ][ $surface ] ) ) {
+			return $help;
+		}
+		$wording = Keybridge_Spec::STATUS_ACTIONS[ $action ][ $surface ];
+		if ( 'wp_cli' === $surface ) {
+			/* translators: %s: a WP-CLI command line. */
+			$todo = sprintf( __( 'Run: %s', 'keybridge' ), $wording );
+		} else {
+			// phpcs:ignore WordPress.WP.I18n.NonSingularStringLiteralText -- the texts are spec.yaml's; translators get them from it.
+			$todo = __( $wording, 'keybridge' );
+		}
+		return '' === $help ? $todo : $help . ' ' . $todo;
+	}
+
+	/**
 	 * Drops this request's table (after an operation that changes it, such as register).
 	 *
 	 * @return void
@@ -69,6 +95,7 @@ class Keybridge_Status {
 				'severity' => 'warning',
 				'value'    => __( 'unknown: the agent did not answer', 'keybridge' ),
 				'help'     => '',
+				'action'   => '',
 			);
 		}
 		$rows[0] = array(
@@ -77,6 +104,7 @@ class Keybridge_Status {
 			'severity' => 'error',
 			'value'    => self::reason( $e ),
 			'help'     => self::help( $e->problem_type() ),
+			'action'   => '',
 		);
 		return array(
 			'environment' => '',

@@ -217,9 +217,15 @@ final class ClientFailureTest extends TestCase {
 		$this->assertStringNotContainsString( 'secret-header-value', $e->getMessage() );
 	}
 
+	/**
+	 * A mode 0000 token file. Root reads it anyway, so npm test (run as root in CI) runs this
+	 * group again as the user nobody (scripts/runner/phpunit.mjs).
+	 *
+	 * @group unprivileged
+	 */
 	public function test_an_unreadable_token_file_is_token_file_unreadable() {
 		if ( 0 === posix_geteuid() ) {
-			$this->markTestSkipped( 'running as root, which reads a mode 0000 file anyway' );
+			$this->markTestSkipped( 'running as root, which reads a mode 0000 file anyway: npm test runs it as nobody' );
 		}
 		$path = self::$dir . '/locked.token';
 		file_put_contents( $path, self::$token );

@@ -85,6 +85,20 @@ final class Keybridge_WP_Fixture {
 	}
 
 	/**
+	 * The status table of a fresh, unregistered agent (a real `keybridge up --no-register` of
+	 * its own, stopped again): the rows a site owner sees before registering.
+	 */
+	public static function unregistered_status(): array {
+		require_once dirname( __DIR__ ) . '/client/class-keybridge-test-agent.php';
+		$agent = Keybridge_Test_Agent::start( 'unix', array( '--no-register' ) );
+		try {
+			return $agent->client()->status();
+		} finally {
+			$agent->stop();
+		}
+	}
+
+	/**
 	 * A key or option name no earlier run (nor the browser test) has used.
 	 *
 	 * @param string $prefix Readable part.

@@ -3,9 +3,9 @@ import { SpecError } from '../../../../shims/generator/spec.ts';
 import { parse, requireOption } from '../args.ts';
 import { CliError, UsageError } from '../errors.ts';
 
-export const SHIMS_USAGE = 'keybridge shims build --out DIR' + ' '.repeat(20) + '# writes DIR/wordpress/keybridge from shims/spec.yaml';
+export const SHIMS_USAGE = 'keybridge shims build --out DIR' + ' '.repeat(20) + '# DIR/wordpress/keybridge, DIR/drupal/keybridge';
 
-/** `keybridge shims build --out DIR`: generates the CMS shims; prints the plugin's path. */
+/** `keybridge shims build --out DIR`: generates the CMS shims; prints each shim's path, one a line. */
 export async function shimsCommand(argv: string[]): Promise<void> {
   const [action, ...rest] = argv;
   if (action !== 'build') throw new UsageError(action ? `unknown shims command "${action}"` : 'shims needs a command: build');
@@ -19,5 +19,5 @@ export async function shimsCommand(argv: string[]): Promise<void> {
     if (error instanceof SpecError) throw new CliError(error.message);
     throw new CliError(`shims build failed: ${(error as Error).message}`);
   }
-  process.stdout.write(`${result.pluginDir}\n`);
+  process.stdout.write(result.shims.map((shim) => `${shim.dir}\n`).join(''));
 }

@@ -1,21 +1,26 @@
+import { loadSpec } from '../../../../shims/generator/spec.ts';
 import { AGENT_OPTIONS, parse } from '../args.ts';
 import { AgentClient, locateAgent } from '../agent-client.ts';
 import { printJson, printTable } from '../output.ts';
 
-export const STATUS_USAGE = 'keybridge status [--json]';
+export const STATUS_USAGE = 'keybridge status [--json] [--strict]';
 
 interface StatusReport {
   environment: string;
   region: string;
   registered: boolean;
-  rows: { id: string; title: string; severity: 'ok' | 'warning' | 'error'; value: string; help: string }[];
+  rows: { id: string; title: string; severity: 'ok' | 'warning' | 'error'; value: string; help: string; action: string }[];
 }
 
 const MARK = { ok: 'ok', warning: 'WARN', error: 'ERROR' } as const;
 
-/** Prints the status table; exits 1 when any row is red, so scripts can gate on it. */
+/**
+ * Prints the status table; exits 1 when any row is red (with --strict also when one is
+ * yellow), so scripts and monitoring can gate on it. A row's `action` is worded here as the
+ * `keybridge` command that does it (shims/spec.yaml `status_actions`).
+ */
 export async function statusCommand(argv: string[]): Promise<number> {
-  const { values } = parse(argv, AGENT_OPTIONS, { min: 0, max: 0 });
+  const { values } = parse(argv, { ...AGENT_OPTIONS, strict: { type: 'boolean' } }, { min: 0, max: 0 });
   const client = new AgentClient(locateAgent(values));
   let report: StatusReport;
   try {
@@ -29,10 +34,15 @@ export async function statusCommand(argv: string[]): Promise<number> {
       ['', 'CHECK', 'VALUE'],
       report.rows.map((row) => [MARK[row.severity], row.title, row.value]),
     );
+    const commands = new Map(loadSpec().statusActions.map((action) => [action.id, action.agent_cli]));
     for (const row of report.rows) {
-      if (row.severity !== 'ok' && row.help) process.stdout.write(`\n${MARK[row.severity]} ${row.title}: ${row.help}`);
+      if (row.severity === 'ok') continue;
+      const command = commands.get(row.action);
+      const todo = [row.help, command ? `Run: ${command}` : ''].filter(Boolean).join(' ');
+      if (todo) process.stdout.write(`\n${MARK[row.severity]} ${row.title}: ${todo}`);
     }
     process.stdout.write('\n');
   }
-  return report.rows.some((row) => row.severity === 'error') ? 1 : 0;
+  const failing = values.strict ? ['error', 'warning'] : ['error'];
+  return report.rows.some((row) => failing.includes(row.severity)) ? 1 : 0;
 }

@@ -296,6 +296,41 @@ final class Keybridge_Spec {
 	);
 
 	/**
+	 * Status action id => how each surface says it: agent_cli, wp_cli, drush, page (a
+	 * sentence) and form (the admin page's form id).
+	 */
+	const STATUS_ACTIONS = array(
+		'register'         => array(
+			'agent_cli' => 'keybridge register --email you@example.com --site-name NAME',
+			'wp_cli'    => 'wp keybridge register --email=you@example.com --site-name=NAME',
+			'drush'     => 'drush keybridge:register --email=you@example.com --site-name=NAME',
+			'page'      => 'Use the form "Register this site".',
+			'form'      => 'register',
+		),
+		'register-partner' => array(
+			'agent_cli' => 'keybridge register --email you@example.com',
+			'wp_cli'    => 'wp keybridge register --email=you@example.com',
+			'drush'     => 'drush keybridge:register --email=you@example.com',
+			'page'      => 'Use the form "Register this site" (the platform names the site).',
+			'form'      => 'register',
+		),
+		'renew'            => array(
+			'agent_cli' => 'keybridge cert renew',
+			'wp_cli'    => 'wp keybridge cert renew',
+			'drush'     => 'drush keybridge:cert:renew',
+			'page'      => 'Use the form "Renew the certificate".',
+			'form'      => 'renew',
+		),
+		'reset-keys'       => array(
+			'agent_cli' => 'keybridge keys set NAME --value-file VALUE --wrapping-key-file KEK',
+			'wp_cli'    => 'wp keybridge set NAME < VALUE',
+			'drush'     => 'drush keybridge:set NAME < VALUE',
+			'page'      => 'Set each listed key again with the form "Add or replace a key".',
+			'form'      => 'key',
+		),
+	);
+
+	/**
 	 * Problem types the agent answers with (application/problem+json `type`).
 	 */
 	const PROBLEM_TYPES = array(
@@ -426,6 +461,15 @@ final class Keybridge_Spec {
 					'required' => true,
 				),
 			),
+		),
+		array(
+			'id'         => 'renew',
+			'operation'  => 'certificates.renew',
+			'title'      => 'Renew the certificate',
+			'submit'     => 'Renew now',
+			'shown_when' => 'registered',
+			'help'       => 'A new key and certificate for this site and environment. The agent also renews by itself at two thirds of the lifetime.',
+			'fields'     => array(),
 		),
 		array(
 			'id'         => 'key',
