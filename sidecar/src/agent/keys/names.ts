@@ -157,7 +157,13 @@ const LABEL_REFUSED = /[\p{Cc}\p{Bidi_Control}\uD800-\uDFFF]/u;
  * which could make a listing show text in another order than it is stored.
  */
 export function checkLabel(label: unknown, field = 'label'): string {
-  if (typeof label !== 'string' || label.length > MAX_LABEL_LENGTH || LABEL_REFUSED.test(label)) {
+  // Characters (code points), as the PHP shims count them; the UTF-16 length bounds the work first.
+  if (
+    typeof label !== 'string' ||
+    label.length > MAX_LABEL_LENGTH * 2 ||
+    [...label].length > MAX_LABEL_LENGTH ||
+    LABEL_REFUSED.test(label)
+  ) {
     throw new KeybridgeError(
       'invalid-field',
       `must be a string of at most ${MAX_LABEL_LENGTH} characters without control or bidi control characters`,
