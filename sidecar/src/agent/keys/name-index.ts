@@ -14,7 +14,8 @@ import { nameSkeleton } from './names.ts';
  *   name at once, and a 2 ms read waited 483 ms behind it).
  * - Listings and counts accept an index up to LISTING_MAX_AGE_MS old and refresh it in the
  *   background past that; only the very first waits. Writes through this agent update it at
- *   once, so what this agent did shows without delay.
+ *   once, so what this agent did shows without delay. Each listing page still makes one light
+ *   authenticated call (whoami), so revoking the certificate stops listings at once.
  * - A new name is checked against an index at most WRITE_MAX_AGE_MS old: its confusable
  *   skeleton (names.ts) must not belong to another key of the vault. Two agents of one vault
  *   writing look-alike names within that window are not stopped (the key service sees only
@@ -70,6 +71,8 @@ export class NameIndex {
   private readonly now: () => number;
   private snapshot: Snapshot | null = null;
   private refreshing: Promise<Snapshot> | null = null;
+  /** A whoami on its way: the pages asked meanwhile wait for it too. */
+  private confirming: Promise<unknown> | null = null;
   /** Writes made while a refresh is on its way: replayed on its result (null: a deletion). */
   private writesDuringRefresh: Map<string, IndexedKey | null> | null = null;
 
@@ -79,8 +82,14 @@ export class NameIndex {
     this.now = options.now ?? Date.now;
   }
 
-  /** The keys sorted by name, up to `limit` after the name `after` (exclusive). */
+  /**
+   * The keys sorted by name, up to `limit` after the name `after` (exclusive). Each page first
+   * asks the key service who this agent is (one light call shared by the pages asked at the
+   * same moment), so a revoked certificate lists nothing from the index: it is refused at its
+   * next request, like every other call that reaches the key service.
+   */
   async page(limit: number, after: string | null): Promise<{ keys: IndexedKey[]; more: boolean }> {
+    await this.confirmAccess();
     const snapshot = await this.forListing();
     const sorted = (snapshot.sorted ??= [...snapshot.byId.values()].sort((a, b) => compareNames(a.name, b.name)));
     const start = after === null ? 0 : firstAfter(sorted, after);
@@ -129,6 +138,13 @@ export class NameIndex {
   deleted(keyId: string): void {
     this.writesDuringRefresh?.set(keyId, null);
     if (this.snapshot && this.inScope(this.snapshot)) remove(this.snapshot, keyId);
+  }
+
+  private confirmAccess(): Promise<unknown> {
+    this.confirming ??= this.client.whoami().finally(() => {
+      this.confirming = null;
+    });
+    return this.confirming;
   }
 
   private async forListing(): Promise<Snapshot> {
