@@ -8,11 +8,13 @@ import { startUpProcess, type UpProcess } from '../../test-helpers/up-process.ts
 /**
  * Issue 13, finding 8, against a real `keybridge up` process: with 5,000 keys, 10 listings
  * at once used to push a cached keys/get from 2 ms to 483 ms (every name unsealed on the
- * event loop, per listing). The bound here is generous on purpose: 20 ms, or five times the
- * idle p99 of the same run where a shared 2-core machine is too busy for 20 ms even without
- * listings (the listing process itself takes CPU from the agent there); a stall of the
- * agent's event loop fails it either way. The exact figures are `npm run bench`
- * (bench/listing-load.ts).
+ * event loop, per listing). The bounds here are generous on purpose, for a shared 2-core
+ * machine where the listing process itself takes CPU from the agent: the loaded median under
+ * ten times the idle one (a stall fails it at once), and the p99 under 20 ms or ten times the
+ * idle p99 of the same run where the machine is too busy for 20 ms even without listings.
+ * Every listing page also asks the key service whoami (a revoked certificate lists nothing),
+ * which on `keybridge up` costs the shared event loop ~2 ms a page. The exact figures are
+ * `npm run bench` (bench/listing-load.ts).
  */
 const KEYS = 5_000;
 let home: string;
@@ -57,6 +59,9 @@ describe('listing 5,000 keys does not stall reads', () => {
         `under 10 listings ${percentile(loaded, 50).toFixed(2)} / ${p99.toFixed(2)} (${loaded.length} reads); ` +
         `${counts.listings} full listings of ${counts.keysSeen} keys, ${counts.statuses} status tables`,
     );
-    expect(p99).toBeLessThan(Math.max(20, 5 * idleP99));
+    // The median catches a stall whatever the machine (before the fix: 760-870 ms against an idle
+    // 1-2 ms); the p99 bound is the issue's 20 ms, widened on a machine busy enough to miss it idle.
+    expect(percentile(loaded, 50)).toBeLessThan(Math.max(10, 10 * percentile(idle, 50)));
+    expect(p99).toBeLessThan(Math.max(20, 10 * idleP99));
   }, 120_000);
 });
