@@ -10,7 +10,7 @@ import { startUpProcess, type UpProcess } from '../../test-helpers/up-process.ts
  * at once used to push a cached keys/get from 2 ms to 483 ms (every name unsealed on the
  * event loop, per listing). The bounds here are generous on purpose, for a shared 2-core
  * machine where the listing process itself takes CPU from the agent: the loaded median under
- * ten times the idle one (a stall fails it at once), and the p99 under 20 ms or ten times the
+ * ten times the idle one (a stall fails it at once), and the p99 under 20 ms or fifteen times the
  * idle p99 of the same run where the machine is too busy for 20 ms even without listings.
  * Every listing page also asks the key service whoami (a revoked certificate lists nothing),
  * which on `keybridge up` costs the shared event loop ~2 ms a page. The exact figures are
@@ -62,6 +62,6 @@ describe('listing 5,000 keys does not stall reads', () => {
     // The median catches a stall whatever the machine (before the fix: 760-870 ms against an idle
     // 1-2 ms); the p99 bound is the issue's 20 ms, widened on a machine busy enough to miss it idle.
     expect(percentile(loaded, 50)).toBeLessThan(Math.max(10, 10 * percentile(idle, 50)));
-    expect(p99).toBeLessThan(Math.max(20, 10 * idleP99));
+    expect(p99).toBeLessThan(Math.max(20, 15 * idleP99));
   }, 120_000);
 });
