@@ -12,6 +12,7 @@ import { AgentKeys, type SiteIdentity } from './keys/keys.ts';
 import type { FastPath } from './http/listen.ts';
 import { readOperations } from './http/routes/keys.ts';
 import type { HttpsKeyServiceClient } from './keyservice/https-client.ts';
+import { UsageReporter } from './usage.ts';
 
 /** Everything the agent needs; the key service is reached over mutual TLS. */
 export interface AgentOptions {
@@ -56,6 +57,7 @@ export function createAgent(options: AgentOptions): Agent {
     token: options.token,
     keys,
     registrar,
+    usage: new UsageReporter(keys, options.client),
     version: VERSION,
     log: options.log,
     status: {

@@ -8,6 +8,8 @@ import type { AgentKeys } from '../keys/keys.ts';
 import { certificateRoutes } from './routes/certificates.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { transferRoutes } from './routes/transfer.ts';
+import { usageRoutes } from './routes/usage.ts';
+import type { UsageReporter } from '../usage.ts';
 import { computeStatus, type StatusSources } from '../status.ts';
 
 /**
@@ -31,6 +33,7 @@ export interface AgentAppOptions {
   keys: AgentKeys;
   registrar: Registrar;
   status: StatusSources;
+  usage: UsageReporter;
   version: string;
   /** Called once per request; sees no headers and no bodies, so it cannot log a secret. */
   log?: (entry: AccessLogEntry) => void;
@@ -56,12 +59,14 @@ export function createAgentApp(options: AgentAppOptions): Hono {
   app.use('/v1/register', capBody(MAX_BODY_BYTES));
   app.use('/v1/certificates/*', capBody(MAX_BODY_BYTES));
   app.use('/v1/production', capBody(MAX_BODY_BYTES));
+  app.use('/v1/usage/*', capBody(MAX_BODY_BYTES));
 
   app.get('/v1/health', (c) => c.json({ status: 'ok', version: options.version }));
   app.get('/v1/status', async (c) => c.json(await computeStatus(options.status)));
   app.route('/v1/keys', keyRoutes(options.keys));
   app.route('/v1', transferRoutes(options.keys));
   app.route('/v1', certificateRoutes(options.registrar));
+  app.route('/v1/usage', usageRoutes(options.usage));
 
   app.notFound((c) => problemResponse(c, new KeybridgeError('not-found', `${c.req.method} ${c.req.path}`)));
   app.onError((error, c) => problemResponse(c, error));

@@ -174,6 +174,24 @@ class Keybridge_Client {
 	}
 
 	/**
+	 * Calls usage.report: Which code of the site read which keys: counts the CMS keeps (in
+	 * APCu) and sends in batches, about once a minute, never one call per read. caller names
+	 * the plugin, theme or must-use plugin whose file asked (plugin:<folder>,
+	 * mu-plugin:<file>, theme:<folder>), or core or unknown; denied counts reads a key's allow
+	 * list refused. The agent has the key service record each entry in its audit, under the
+	 * key's opaque id.
+	 *
+	 * POST /v1/usage/report, with the short default timeout.
+	 *
+	 * @param array $body Request fields: entries (required).
+	 * @return array The decoded JSON object the agent answered.
+	 * @throws Keybridge_Exception On any failure; see Keybridge_Exception::problem_type().
+	 */
+	public function usage_report( array $body ): array {
+		return $this->call( 'usage.report', $body );
+	}
+
+	/**
 	 * Calls keys.rotate: Re-wraps a value under a new KEK; the CMS must store the returned
 	 * wrapping_key.
 	 *

@@ -133,6 +133,20 @@ final class Keybridge_Spec {
 				'required'   => array( 'names' ),
 			),
 		),
+		'usage.report'        => array(
+			'method'     => 'POST',
+			'path'       => '/v1/usage/report',
+			'auth'       => true,
+			'timeout_ms' => null,
+			'body'       => 'required',
+			'php_method' => 'usage_report',
+			'request'    => array(
+				'properties' => array(
+					'entries' => array( 'type' => 'array' ),
+				),
+				'required'   => array( 'entries' ),
+			),
+		),
 		'keys.rotate'         => array(
 			'method'     => 'POST',
 			'path'       => '/v1/keys/rotate',
@@ -406,6 +420,7 @@ final class Keybridge_Spec {
 			'title'      => 'Register this site',
 			'submit'     => 'Register',
 			'shown_when' => 'unregistered',
+			'section'    => 'certificate',
 			'fields'     => array(
 				array(
 					'name'     => 'email',
@@ -432,6 +447,7 @@ final class Keybridge_Spec {
 			'title'      => 'Custom certificate',
 			'submit'     => 'Create certificate',
 			'shown_when' => 'registered',
+			'section'    => 'certificate',
 			'help'       => 'A new key and a development certificate naming your organisation; the current certificate is replaced.',
 			'fields'     => array(
 				array(
@@ -468,6 +484,7 @@ final class Keybridge_Spec {
 			'title'      => 'Renew the certificate',
 			'submit'     => 'Renew now',
 			'shown_when' => 'registered',
+			'section'    => 'certificate',
 			'help'       => 'A new key and certificate for this site and environment. The agent also renews by itself at two thirds of the lifetime.',
 			'fields'     => array(),
 		),
@@ -477,6 +494,7 @@ final class Keybridge_Spec {
 			'title'      => 'Add or replace a key',
 			'submit'     => 'Save key',
 			'shown_when' => 'registered',
+			'section'    => 'keys',
 			'fields'     => array(
 				array(
 					'name'     => 'name',
@@ -503,6 +521,7 @@ final class Keybridge_Spec {
 			'title'      => 'Generate a random key',
 			'submit'     => 'Generate',
 			'shown_when' => 'registered',
+			'section'    => 'keys',
 			'fields'     => array(
 				array(
 					'name'     => 'name',
@@ -533,6 +552,7 @@ final class Keybridge_Spec {
 			'title'      => 'Move to production',
 			'submit'     => 'Move to production',
 			'shown_when' => 'development',
+			'section'    => 'advanced',
 			'help'       => 'This site gets a production certificate and from then on reads production values only. Development values stay in the development vault.',
 			'confirm'    => 'Move this site to production? It will read production values from now on; this cannot be undone from this screen.',
 			'fields'     => array(),

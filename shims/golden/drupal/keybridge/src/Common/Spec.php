@@ -135,6 +135,20 @@ final class Spec {
 				'required'   => array( 'names' ),
 			),
 		),
+		'usage.report'        => array(
+			'method'     => 'POST',
+			'path'       => '/v1/usage/report',
+			'auth'       => true,
+			'timeout_ms' => null,
+			'body'       => 'required',
+			'php_method' => 'usage_report',
+			'request'    => array(
+				'properties' => array(
+					'entries' => array( 'type' => 'array' ),
+				),
+				'required'   => array( 'entries' ),
+			),
+		),
 		'keys.rotate'         => array(
 			'method'     => 'POST',
 			'path'       => '/v1/keys/rotate',
@@ -408,6 +422,7 @@ final class Spec {
 			'title'      => 'Register this site',
 			'submit'     => 'Register',
 			'shown_when' => 'unregistered',
+			'section'    => 'certificate',
 			'fields'     => array(
 				array(
 					'name'     => 'email',
@@ -434,6 +449,7 @@ final class Spec {
 			'title'      => 'Custom certificate',
 			'submit'     => 'Create certificate',
 			'shown_when' => 'registered',
+			'section'    => 'certificate',
 			'help'       => 'A new key and a development certificate naming your organisation; the current certificate is replaced.',
 			'fields'     => array(
 				array(
@@ -470,6 +486,7 @@ final class Spec {
 			'title'      => 'Renew the certificate',
 			'submit'     => 'Renew now',
 			'shown_when' => 'registered',
+			'section'    => 'certificate',
 			'help'       => 'A new key and certificate for this site and environment. The agent also renews by itself at two thirds of the lifetime.',
 			'fields'     => array(),
 		),
@@ -479,6 +496,7 @@ final class Spec {
 			'title'      => 'Add or replace a key',
 			'submit'     => 'Save key',
 			'shown_when' => 'registered',
+			'section'    => 'keys',
 			'fields'     => array(
 				array(
 					'name'     => 'name',
@@ -505,6 +523,7 @@ final class Spec {
 			'title'      => 'Generate a random key',
 			'submit'     => 'Generate',
 			'shown_when' => 'registered',
+			'section'    => 'keys',
 			'fields'     => array(
 				array(
 					'name'     => 'name',
@@ -535,6 +554,7 @@ final class Spec {
 			'title'      => 'Move to production',
 			'submit'     => 'Move to production',
 			'shown_when' => 'development',
+			'section'    => 'advanced',
 			'help'       => 'This site gets a production certificate and from then on reads production values only. Development values stay in the development vault.',
 			'confirm'    => 'Move this site to production? It will read production values from now on; this cannot be undone from this screen.',
 			'fields'     => array(),
