@@ -12,6 +12,7 @@ import {
   ensureRegistered,
   openAdminBrowser,
   openSettings,
+  openTab,
   runWordPressPhp,
   wordPressEnv,
   type Browser,
@@ -61,6 +62,7 @@ afterAll(async () => {
 
 describe('the admin screen with more keys than one page', () => {
   it('shows 100 keys, then the rest on "Show more keys", each once', async () => {
+    await openTab(page, 'keys');
     await page.locator('#keybridge-admin .kb-keys-table tbody tr').first().waitFor();
     expect(await keyNamesOnScreen()).toHaveLength(100);
     const more = page.locator('#keybridge-admin .kb-more-keys');
@@ -100,6 +102,7 @@ describe('the admin screen with more keys than one page', () => {
 
 describe('the key form and names that look like others', () => {
   it('refuses invisible characters and mixed scripts with invalid-name, keeping no KEK', async () => {
+    await openTab(page, 'keys');
     for (const name of ['names/a\u3164b', 'names/\u0440\u0430ssword', 'names/a\ufe0fb']) {
       const answer = await saveKey(name);
       expect(answer.kind).toBe('error');
