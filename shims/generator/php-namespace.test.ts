@@ -68,7 +68,7 @@ describe('the shared library in both forms', () => {
     const wordpress = sharedFiles(REPO_ROOT, spec, WORDPRESS, VERSION);
     const drupal = sharedFiles(REPO_ROOT, spec, DRUPAL, VERSION);
     expect(drupal.map((f) => f.path).sort()).toEqual(
-      ['AgentConnection', 'CiphertextCache', 'Client', 'HttpExchange', 'Kb1', 'KeybridgeException', 'Spec'].map(
+      ['AgentConnection', 'CiphertextCache', 'Client', 'HttpExchange', 'Kb1', 'KeybridgeException', 'NameTables', 'Names', 'Spec'].map(
         (name) => `src/Common/${name}.php`,
       ),
     );

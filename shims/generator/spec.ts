@@ -26,6 +26,8 @@ export interface Operation {
   timeoutMs?: number;
   summary: string;
   request?: Shape;
+  /** A GET operation's URL query parameters (their names are the shape's properties). */
+  query?: Shape;
 }
 
 export interface StatusRow {
@@ -174,7 +176,13 @@ function checkOperation(raw: unknown, field: string, basePath: string): Operatio
       });
     }
   }
-  return { id, method, path, auth: op.auth !== false, timeoutMs, summary, request };
+  let query: Shape | undefined;
+  if (op.query !== undefined) {
+    if (method !== 'GET') throw new SpecError(`${field}.query`, 'only a GET operation takes query parameters');
+    query = object(op.query, `${field}.query`) as Shape;
+    object(query.properties, `${field}.query.properties`);
+  }
+  return { id, method, path, auth: op.auth !== false, timeoutMs, summary, request, query };
 }
 
 function checkForm(raw: unknown, field: string, operationIds: Set<string>): Form {

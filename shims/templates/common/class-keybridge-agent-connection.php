@@ -137,12 +137,16 @@ final class Keybridge_Agent_Connection {
 	 * Sends one operation and reads its answer.
 	 *
 	 * @param array $operation An entry of Keybridge_Spec::OPERATIONS.
-	 * @param array $body      The request fields (ignored by operations without a body).
+	 * @param array $body      The request fields, or a GET operation's query parameters (ignored by operations without either).
 	 * @return array The decoded JSON object the agent answered (a 202 "pending" too).
 	 * @throws Keybridge_Exception On any failure; see Keybridge_Exception::problem_type().
 	 */
 	public function call( array $operation, array $body = array() ): array {
-		$request = $operation['method'] . ' ' . $operation['path'] . " HTTP/1.1\r\nHost: " . $this->host . "\r\nAccept: application/json\r\n";
+		$path = $operation['path'];
+		if ( 'query' === $operation['body'] && array() !== $body ) {
+			$path .= '?' . http_build_query( $body, '', '&', PHP_QUERY_RFC3986 );
+		}
+		$request = $operation['method'] . ' ' . $path . " HTTP/1.1\r\nHost: " . $this->host . "\r\nAccept: application/json\r\n";
 		if ( $operation['auth'] ) {
 			$request .= 'Authorization: Bearer ' . $this->token() . "\r\n";
 		}

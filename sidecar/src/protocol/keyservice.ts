@@ -94,6 +94,8 @@ export interface KeyServiceClient {
   get(keyIds: readonly string[]): Promise<(StoredSecret | null)[]>;
   list(): Promise<StoredSecretMeta[]>;
   delete(keyId: string): Promise<boolean>;
+  /** Who the key service takes this client for; fails as any call does once the certificate is revoked. */
+  whoami(): Promise<{ siteId: string; environment: Environment; serial: string }>;
 }
 
 /**

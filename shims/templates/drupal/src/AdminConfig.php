@@ -163,6 +163,7 @@ class AdminConfig {
       'agentDown' => $this->t('The keybridge agent cannot be reached, so keys cannot be read or changed. Start the agent, then reload this page.'),
       'keysUnavailable' => $this->t('The keys cannot be listed: %s'),
       'noKeys' => $this->t('No keys are stored in this environment yet.'),
+      'moreKeys' => $this->t('Show more keys'),
       'name' => $this->t('Name'),
       'label' => $this->t('Label'),
       'version' => $this->t('Version'),

@@ -66,7 +66,7 @@ class Keybridge_Client {
 	 * Calls one operation by its spec id (e.g. 'keys.set').
 	 *
 	 * @param string $operation_id An id from Keybridge_Spec::OPERATIONS.
-	 * @param array  $body         The request fields (ignored by operations without a body).
+	 * @param array  $body         The request fields (a GET's query parameters; ignored by operations without either).
 	 * @return array The decoded JSON object the agent answered (a 202 "pending" too).
 	 * @throws Keybridge_Exception On any failure; see Keybridge_Exception::problem_type().
 	 */
@@ -103,15 +103,17 @@ class Keybridge_Client {
 
 	/**
 	 * Calls keys.list: Keys stored in this environment (names decrypted by the agent, never
-	 * values).
+	 * values), sorted by name, one page at a time: next_cursor is present when more keys
+	 * follow; pass it as cursor.
 	 *
 	 * GET /v1/keys, with the short default timeout.
 	 *
+	 * @param array $query Query parameters: limit, cursor.
 	 * @return array The decoded JSON object the agent answered.
 	 * @throws Keybridge_Exception On any failure; see Keybridge_Exception::problem_type().
 	 */
-	public function keys_list(): array {
-		return $this->call( 'keys.list' );
+	public function keys_list( array $query = array() ): array {
+		return $this->call( 'keys.list', $query );
 	}
 
 	/**

@@ -27,8 +27,9 @@ final class Spec {
 
 	/**
 	 * Operation id => method, path, whether it needs the token, its timeout in ms (null: the
-	 * client default), whether it takes a body (none, optional, required), the client method,
-	 * the request top-level fields (name => JSON type) and required fields.
+	 * client default), whether it takes a body (none, query: URL query parameters, optional,
+	 * required), the client method, the request top-level fields (name => JSON type) and
+	 * required fields.
 	 */
 	const OPERATIONS = array(
 		'health'              => array(
@@ -60,10 +61,13 @@ final class Spec {
 			'path'       => '/v1/keys',
 			'auth'       => true,
 			'timeout_ms' => null,
-			'body'       => 'none',
+			'body'       => 'query',
 			'php_method' => 'keys_list',
 			'request'    => array(
-				'properties' => array(),
+				'properties' => array(
+					'limit'  => array( 'type' => 'integer' ),
+					'cursor' => array( 'type' => 'string' ),
+				),
 				'required'   => array(),
 			),
 		),
@@ -351,6 +355,7 @@ final class Spec {
 		'unsupported-media-type',
 		'invalid-field',
 		'invalid-name',
+		'name-confusable',
 		'invalid-value',
 		'invalid-wrapping-key',
 		'unauthorized',
