@@ -24,7 +24,7 @@ export default tseslint.config(
   },
   {
     // The admin screen runs in the browser, as a classic script (no modules).
-    files: ['admin-ui/keybridge-admin.js'],
+    files: ['admin-ui/keybridge-admin*.js'],
     languageOptions: { sourceType: 'script', globals: { ...globals.browser } },
   },
 );

@@ -13,9 +13,12 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ARTIFACTS,
+  formShown,
   openAdminBrowser,
   openSettings,
+  openTab,
   runWordPressPhp,
+  success,
   settledAgentRequestCount,
   wordPressEnv,
   type Browser,
@@ -39,15 +42,6 @@ function keyRow(name: string) {
 
 async function severity(id: string): Promise<string | null> {
   return row(id).locator('.kb-severity').getAttribute('data-severity');
-}
-
-/** The success notice of the last operation; an error notice instead fails with its text. */
-async function success(): Promise<string> {
-  const notice = page.locator('#keybridge-admin .kb-notice-success, #keybridge-admin .kb-notice-error');
-  await notice.first().waitFor();
-  const text = (await notice.first().textContent()) ?? '';
-  if (await notice.first().evaluate((box) => box.classList.contains('kb-notice-error'))) throw new Error(`the screen says: ${text}`);
-  return text;
 }
 
 describe('Settings → Keybridge', () => {
@@ -78,18 +72,20 @@ describe('Settings → Keybridge', () => {
     // Severity is a word and an icon as well as a colour.
     await expect(row('certificate-found').locator('.kb-severity-text').textContent()).resolves.toBe('Error');
     expect(await row('certificate-found').locator('.kb-severity [aria-hidden="true"]').count()).toBe(1);
-    expect(await page.locator('.kb-form-register').isVisible()).toBe(true);
-    expect(await page.locator('.kb-form-key').isVisible()).toBe(false);
+    expect(await formShown(page, 'register')).toBe(true);
+    expect(await formShown(page, 'key')).toBe(false);
   });
 
-  it('points the red rows at the register form below, not at a command', async () => {
+  it('points the red rows at the register form on its tab, not at a command', async () => {
     const help = row('site-registered').locator('.kb-help');
     expect(await help.textContent()).not.toMatch(/keybridge register|wp keybridge/);
     const link = help.locator('a.kb-action-link');
     await expect(link.textContent()).resolves.toBe('Use the form "Register this site".');
     expect(await link.getAttribute('href')).toBe('#kb-form-register');
     await link.click();
-    // The link moves the keyboard to the form's first field.
+    // The link opens the form's tab and moves the keyboard to its first field.
+    expect(await page.getAttribute('#kb-tab-certificate', 'aria-selected')).toBe('true');
+    expect(await page.locator('#kb-panel-status').isVisible()).toBe(false);
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('kb-register-email');
   });
 
@@ -97,9 +93,9 @@ describe('Settings → Keybridge', () => {
     await page.fill('#kb-register-email', `admin-ui-flow-${Date.now()}@example.com`);
     await page.fill('#kb-register-site_name', 'admin-ui flow');
     await page.click('.kb-form-register button[type="submit"]');
-    expect(await success()).toContain('registered');
-    await page.locator('.kb-form-key').waitFor();
-    expect(await page.locator('.kb-form-register').isVisible()).toBe(false);
+    expect(await success(page)).toContain('registered');
+    await expect.poll(() => formShown(page, 'key')).toBe(true);
+    expect(await formShown(page, 'register')).toBe(false);
     const rows = await page
       .locator('#keybridge-admin tr[data-row]')
       .evaluateAll((trs) =>
@@ -110,11 +106,12 @@ describe('Settings → Keybridge', () => {
   });
 
   it('adds a key: listed, counted, the value field cleared and the value nowhere in the page', async () => {
+    await openTab(page, 'keys');
     await page.fill('#kb-key-name', KEY);
     await page.fill('#kb-key-value', VALUE);
     await page.fill('#kb-key-label', 'Flow token');
     await page.click('.kb-form-key button[type="submit"]');
-    expect(await success()).toContain(KEY);
+    expect(await success(page)).toContain(KEY);
     await keyRow(KEY).waitFor();
     await expect(keyRow(KEY).locator('.kb-key-label').textContent()).resolves.toBe('Flow token');
     expect(await page.inputValue('#kb-key-value')).toBe('');
@@ -127,7 +124,7 @@ describe('Settings → Keybridge', () => {
   it('rotates the key: a new version, the same value', async () => {
     const before = await keyRow(KEY).locator('td').nth(2).textContent();
     await keyRow(KEY).locator('.kb-rotate').click();
-    expect(await success()).toContain('rotated');
+    expect(await success(page)).toContain('rotated');
     await expect.poll(() => keyRow(KEY).locator('td').nth(2).textContent()).not.toBe(before);
     expect(runWordPressPhp(env, `echo keybridge_get_key( ${JSON.stringify(KEY)} );`)).toBe(VALUE);
   });
@@ -136,7 +133,7 @@ describe('Settings → Keybridge', () => {
     await page.fill('#kb-generate-name', GENERATED);
     expect(await page.inputValue('#kb-generate-bits')).toBe('256');
     await page.click('.kb-form-generate button[type="submit"]');
-    expect(await success()).toContain(GENERATED);
+    expect(await success(page)).toContain(GENERATED);
     await keyRow(GENERATED).waitFor();
     expect(runWordPressPhp(env, `echo strlen( keybridge_get_key( ${JSON.stringify(GENERATED)} ) );`)).toBe('32');
   });
@@ -149,18 +146,19 @@ describe('Settings → Keybridge', () => {
     expect(await keyRow(GENERATED).locator('.kb-delete').isVisible()).toBe(true);
     await keyRow(GENERATED).locator('.kb-delete').click();
     await keyRow(GENERATED).locator('.kb-confirm-yes').click();
-    expect(await success()).toContain('deleted');
+    expect(await success(page)).toContain('deleted');
     await keyRow(GENERATED).waitFor({ state: 'detached' });
     expect(await keyRow(KEY).count()).toBe(1);
   });
 
   it('replaces the certificate with a custom one from the form; the rows stay ok', async () => {
+    await openTab(page, 'certificate');
     await page.fill('#kb-certificate-country', 'NL');
     await page.fill('#kb-certificate-state', 'Noord-Holland');
     await page.fill('#kb-certificate-locality', 'Amsterdam');
     await page.fill('#kb-certificate-organization', 'Example BV');
     await page.click('.kb-form-certificate button[type="submit"]');
-    expect(await success()).toContain('certificate');
+    expect(await success(page)).toContain('certificate');
     expect(await page.inputValue('#kb-certificate-organization')).toBe('');
     for (const id of ['certificate-found', 'certificate-valid', 'site-registered', 'keyservice'])
       expect({ id, level: await severity(id) }).toEqual({ id, level: 'ok' });
@@ -169,6 +167,7 @@ describe('Settings → Keybridge', () => {
 
   it('asks before the move to production, and cancelling sends nothing', async () => {
     const before = await settledAgentRequestCount(env);
+    await openTab(page, 'advanced');
     await page.click('.kb-form-production button[type="submit"]');
     const question = page.locator('.kb-form-production .kb-confirm-text');
     await expect(question.textContent()).resolves.toContain('Move this site to production?');

@@ -1,9 +1,11 @@
 /*
- * keybridge admin screen: the status table, the keys and the forms of shims/spec.yaml.
+ * keybridge admin screen: the status table, the keys and the forms of shims/spec.yaml, in tabs.
  *
- * One framework-free file, no build step, the same for every CMS. The CMS page defines
- * `window.keybridgeAdmin` (endpoint, headers with its nonce, translated status rows, forms,
- * strings and its own CSS classes) and an element `#keybridge-admin`; this file fills it.
+ * Framework-free, no build step, the same for every CMS. The CMS page defines
+ * `window.keybridgeAdmin` (endpoint, headers with its nonce, tabs, translated status rows,
+ * forms, strings and its own CSS classes) and an element `#keybridge-admin`; this file fills
+ * it, and hands what a CMS's own panels need (keybridge-admin-site.js: protected options,
+ * constants, usage) to `window.keybridgeAdminUi`.
  *
  * Rules this file keeps (a security review reads them here):
  * - every server string goes into the page with textContent, never as HTML;
@@ -36,6 +38,7 @@
       agentDown: 'The keybridge agent cannot be reached, so keys cannot be read or changed. Start the agent, then reload this page.',
       keysUnavailable: 'The keys cannot be listed: %s',
       noKeys: 'No keys are stored in this environment yet.',
+      moreKeys: 'Show more keys',
       name: 'Name',
       label: 'Label',
       version: 'Version',
@@ -57,6 +60,9 @@
       done: 'Done.',
       requestFailed: 'The request failed (HTTP %s).',
       networkFailed: 'The site did not answer. Check your connection and try again.',
+      show: 'Show',
+      hide: 'Hide',
+      showField: 'Show %s',
     },
     config.strings || {},
   );
@@ -226,11 +232,12 @@
     if (row.help) {
       cell.appendChild(document.createTextNode(' '));
     }
-    var target = formSection(action.form);
+    var target = action.form ? formSection(action.form) : null;
     if (target && !target.hidden) {
       var link = el('a', { className: 'kb-action-link', href: '#' + target.id, textContent: action.text });
       link.addEventListener('click', function (event) {
         event.preventDefault();
+        showSectionOf(target);
         target.scrollIntoView();
         var first = target.querySelector('input, select, textarea, button');
         if (first) {
@@ -238,6 +245,8 @@
         }
       });
       cell.appendChild(link);
+    } else if (action.href) {
+      cell.appendChild(el('a', { className: 'kb-action-link', href: action.href, textContent: action.text }));
     } else {
       cell.appendChild(el('span', { className: 'kb-action', textContent: action.text }));
     }
@@ -275,8 +284,27 @@
     ]),
     keysBody,
   ]);
+  // The agent lists keys a page at a time (keys.list limit/cursor); the rest on request.
+  var KEYS_PAGE = 100;
+  var nextCursor = null;
+  var moreKeys = el('button', { type: 'button', className: cls(classes.button || 'button', 'kb-more-keys'), hidden: true });
+  moreKeys.textContent = strings.moreKeys;
+  moreKeys.addEventListener('click', function () {
+    clearMessages();
+    busy(moreKeys, true);
+    listKeys(nextCursor).then(
+      function () {
+        busy(moreKeys, false);
+      },
+      function (problem) {
+        busy(moreKeys, false);
+        showError(problem);
+      },
+    );
+  });
   keysSection.appendChild(keysNote);
   keysSection.appendChild(keysTable);
+  keysSection.appendChild(moreKeys);
 
   function button(text, className, onClick) {
     var node = el('button', { type: 'button', className: className, textContent: text });
@@ -289,10 +317,21 @@
     return isNaN(date.getTime()) ? String(iso) : date.toLocaleString();
   }
 
-  function renderKeys(keys) {
-    keysBody.textContent = '';
-    keysTable.hidden = keys.length === 0;
-    keysNote.textContent = keys.length === 0 ? strings.noKeys : '';
+  /** One page of keys: the first (cursor null) replaces the table, later ones are appended. */
+  function listKeys(cursor) {
+    var query = { limit: KEYS_PAGE };
+    if (cursor) query.cursor = cursor;
+    return call('keys.list', query).then(function (answer) {
+      renderKeys(answer.keys || [], Boolean(cursor));
+      nextCursor = answer.next_cursor || null;
+      moreKeys.hidden = nextCursor === null;
+    });
+  }
+
+  function renderKeys(keys, append) {
+    if (!append) keysBody.textContent = '';
+    keysTable.hidden = keysBody.childNodes.length + keys.length === 0;
+    keysNote.textContent = keysBody.childNodes.length + keys.length === 0 ? strings.noKeys : '';
     keys.forEach(function (key) {
       var actions = el('td', { className: 'kb-actions' });
       keysBody.appendChild(
@@ -423,6 +462,11 @@
       clearMessages();
       busy(trigger, true);
       sending = true;
+      Object.keys(controls).forEach(function (name) {
+        if (controls[name].input.kbReveal) {
+          setRevealed(controls[name].input, controls[name].input.kbReveal, false);
+        }
+      });
       call(spec.operation, formBody(spec, controls)).then(
         function (answer) {
           sending = false;
@@ -449,7 +493,7 @@
       );
     }
 
-    return { spec: spec, section: section, fieldset: fieldset };
+    return { spec: spec, section: section, fieldset: fieldset, tab: spec.section || 'advanced' };
   }
 
   function buildField(spec, field) {
@@ -475,10 +519,39 @@
       el('label', { for: id, textContent: field.label }),
       el('br'),
       input,
+      field.type === 'password' ? revealButton(input, field.label) : null,
       field.help ? el('span', { id: id + '-help', className: 'description kb-field-help', textContent: field.help }) : null,
       error,
     ]);
     return { input: input, error: error, row: row, field: field };
+  }
+
+  /**
+   * A secret field is masked; this button shows what was typed (for the owner to check it)
+   * and masks it again. The form masks it again after every send.
+   */
+  function revealButton(input, label) {
+    var toggle = el('button', {
+      type: 'button',
+      className: cls(classes.button || 'button', 'kb-reveal'),
+      'aria-controls': input.id,
+      'aria-pressed': 'false',
+      'aria-label': format(strings.showField, label),
+      textContent: strings.show,
+    });
+    toggle.addEventListener('click', function () {
+      var showing = input.type === 'text';
+      setRevealed(input, toggle, !showing);
+      input.focus();
+    });
+    input.kbReveal = toggle;
+    return toggle;
+  }
+
+  function setRevealed(input, toggle, revealed) {
+    input.type = revealed ? 'text' : 'password';
+    toggle.setAttribute('aria-pressed', revealed ? 'true' : 'false');
+    toggle.textContent = revealed ? strings.hide : strings.show;
   }
 
   /** The request body: the form's fields only; empty optional fields are left out. */
@@ -502,6 +575,10 @@
   }
 
   function successText(operation, answer) {
+    var own = (config.successMessages || {})[operation];
+    if (own) {
+      return format(own, answer.option || answer.constant || answer.name || '');
+    }
     if (KEY_MESSAGES[operation]) {
       return format(strings[KEY_MESSAGES[operation]], answer.name);
     }
@@ -556,22 +633,31 @@
     }
   }
 
+  /** Functions a CMS's own panels (keybridge-admin-site.js) run after each refresh, with the status. */
+  var refreshHooks = [];
+  var lastStatus = null;
+
   function refresh() {
     return call('status').then(
       function (status) {
+        lastStatus = status;
         applyStatus(status);
-        if (agentDown(status) || !status.registered) {
-          return null;
-        }
-        return call('keys.list').then(
-          function (answer) {
-            renderKeys(answer.keys || []);
-          },
-          function (problem) {
-            renderKeys([]);
-            keysNote.textContent = format(strings.keysUnavailable, problem.title);
-          },
+        var hooks = Promise.all(
+          refreshHooks.map(function (hook) {
+            return hook(status);
+          }),
         );
+        if (agentDown(status) || !status.registered || !hasSection('keys')) {
+          return hooks;
+        }
+        return Promise.all([
+          hooks,
+          listKeys(null).then(null, function (problem) {
+            renderKeys([], false);
+            moreKeys.hidden = true;
+            keysNote.textContent = format(strings.keysUnavailable, problem.title);
+          }),
+        ]);
       },
       function (problem) {
         statusBody.textContent = '';
@@ -580,15 +666,154 @@
     );
   }
 
+  // ---- tabs (config.sections) ---------------------------------------------------------
+
+  var sections = (config.sections || [{ id: 'status', title: strings.statusHeading }]).map(function (section) {
+    return {
+      id: section.id,
+      tab: el('a', {
+        id: 'kb-tab-' + section.id,
+        href: '#kb-tab-' + section.id,
+        role: 'tab',
+        className: cls(classes.tab || 'nav-tab', 'kb-tab'),
+        'aria-controls': 'kb-panel-' + section.id,
+        textContent: section.title,
+      }),
+      panel: el('div', {
+        id: 'kb-panel-' + section.id,
+        role: 'tabpanel',
+        className: 'kb-panel',
+        'aria-labelledby': 'kb-tab-' + section.id,
+      }),
+    };
+  });
+
+  function hasSection(id) {
+    return sections.some(function (section) {
+      return section.id === id;
+    });
+  }
+
+  function sectionById(id) {
+    for (var i = 0; i < sections.length; i++) {
+      if (sections[i].id === id) {
+        return sections[i];
+      }
+    }
+    // A part whose tab this page does not have goes to the last tab (advanced).
+    return sections[sections.length - 1];
+  }
+
+  function showSection(id, focusTab) {
+    var chosen = sectionById(id);
+    sections.forEach(function (section) {
+      var active = section === chosen;
+      section.panel.hidden = !active;
+      section.tab.setAttribute('aria-selected', active ? 'true' : 'false');
+      section.tab.setAttribute('tabindex', active ? '0' : '-1');
+      section.tab.classList.toggle(classes.tab_active || 'nav-tab-active', active);
+    });
+    if (focusTab) {
+      chosen.tab.focus();
+    }
+  }
+
+  /** Shows the tab holding `node` (a form the status table links to). */
+  function showSectionOf(node) {
+    sections.forEach(function (section) {
+      if (section.panel.contains(node)) {
+        showSection(section.id, false);
+      }
+    });
+  }
+
+  var tabList = el(
+    'nav',
+    { className: cls(classes.tabs || 'nav-tab-wrapper', 'kb-tabs'), role: 'tablist' },
+    sections.map(function (section) {
+      return section.tab;
+    }),
+  );
+  sections.forEach(function (section, index) {
+    section.tab.addEventListener('click', function (event) {
+      event.preventDefault();
+      showSection(section.id, false);
+      // A reload (after saving WordPress's own settings, say) comes back to this tab.
+      if (window.history && window.history.replaceState) {
+        window.history.replaceState(null, '', '#kb-tab-' + section.id);
+      }
+    });
+    // Arrow keys move between tabs, as WAI-ARIA's tab pattern does.
+    section.tab.addEventListener('keydown', function (event) {
+      var step = event.key === 'ArrowRight' ? 1 : event.key === 'ArrowLeft' ? -1 : 0;
+      if (step) {
+        event.preventDefault();
+        showSection(sections[(index + step + sections.length) % sections.length].id, true);
+      }
+    });
+  });
+
+  // ---- the page ------------------------------------------------------------------------
+
+  // What PHP printed for everyone (the configuration lines) goes to its tab; the rest of the
+  // server-rendered content was for browsers without JavaScript.
+  var configuration = document.getElementById('kb-configuration');
   root.textContent = '';
   root.classList.add('kb-admin');
   root.appendChild(politeRegion);
   root.appendChild(alertRegion);
-  root.appendChild(statusSection);
-  root.appendChild(keysSection);
-  forms.forEach(function (form) {
-    root.appendChild(form.section);
+  root.appendChild(tabList);
+  sections.forEach(function (section) {
+    root.appendChild(section.panel);
   });
+  sectionById('status').panel.appendChild(statusSection);
+  // A page without a keys tab (a network's own page) lists no keys.
+  if (hasSection('keys')) {
+    sectionById('keys').panel.appendChild(keysSection);
+  }
+  forms.forEach(function (form) {
+    sectionById(form.tab).panel.appendChild(form.section);
+  });
+  if (configuration) {
+    sectionById('advanced').panel.appendChild(configuration);
+  }
   keysSection.hidden = true;
+  /** A link to `#kb-tab-<id>` (this page's or another's) opens that tab. */
+  function showAskedSection() {
+    var asked = /^#kb-tab-([a-z]+)$/.exec(window.location.hash);
+    showSection(asked ? asked[1] : sections[0].id, false);
+  }
+  window.addEventListener('hashchange', showAskedSection);
+  showAskedSection();
+
+  window.keybridgeAdminUi = {
+    config: config,
+    strings: strings,
+    classes: classes,
+    el: el,
+    cls: cls,
+    format: format,
+    button: button,
+    busy: busy,
+    call: call,
+    formatDate: formatDate,
+    confirmStep: confirmStep,
+    showSuccess: showSuccess,
+    showError: showError,
+    clearMessages: clearMessages,
+    refresh: refresh,
+    /** Adds content to a tab (the last tab if this page has no such tab), before `before` when it is in that tab. */
+    addToSection: function (id, node, before) {
+      var panel = sectionById(id).panel;
+      panel.insertBefore(node, before && before.parentNode === panel ? before : null);
+    },
+    /** Runs `hook(status)` after every refresh (it may return a promise), and now if a status came already. */
+    onRefresh: function (hook) {
+      refreshHooks.push(hook);
+      if (lastStatus) {
+        hook(lastStatus);
+      }
+    },
+  };
   refresh();
 })();

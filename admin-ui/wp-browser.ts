@@ -79,6 +79,26 @@ export async function openSettings(page: Page, env: WordPressEnv): Promise<void>
   await page.waitForSelector('#keybridge-admin tr[data-row="agent"]');
 }
 
+/** The success notice of the screen's last operation; an error notice instead fails with its text. */
+export async function success(page: Page): Promise<string> {
+  const notice = page.locator('#keybridge-admin .kb-notice-success, #keybridge-admin .kb-notice-error');
+  await notice.first().waitFor();
+  const text = (await notice.first().textContent()) ?? '';
+  if (await notice.first().evaluate((box) => box.classList.contains('kb-notice-error'))) throw new Error(`the screen says: ${text}`);
+  return text;
+}
+
+/** Opens one tab of the settings page (status, keys, options, certificate, advanced) as a person would: by clicking it. */
+export async function openTab(page: Page, id: string): Promise<void> {
+  await page.click(`#kb-tab-${id}`);
+  await page.waitForSelector(`#kb-panel-${id}:not([hidden])`);
+}
+
+/** Whether a form is on the page for the site's state (its tab may be another than the one shown). */
+export async function formShown(page: Page, id: string): Promise<boolean> {
+  return (await page.locator(`#kb-form-${id}`).getAttribute('hidden')) === null;
+}
+
 export interface RouteAnswer {
   status: number;
   headers: Record<string, string>;

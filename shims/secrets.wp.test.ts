@@ -1,6 +1,8 @@
 // The secret scan of the WordPress pass: values stored through every door the plugin has
-// (the PHP function, a protected option, the admin screen's REST route) and read back — also
-// with the agent down, so the error paths log — must appear in no file of the running site:
+// (the PHP function, a protected option, the admin screen's REST route, a constant the
+// loader defines for a plugin, reads counted and refused by an allow list in real page
+// requests) and read back — also with the agent down, so the error paths log — must appear in
+// no file of the running site:
 // logs (WordPress's debug.log, php -S, the agent, MariaDB), the WordPress tree, the agent's
 // home (its SQLite store holds ciphertexts only) and MariaDB's own data files (the database
 // holds KEKs and references, never a value) — except the one value that was plaintext in the
@@ -24,6 +26,7 @@ const secrets = {
   protectedBefore: `kbscan-option-before-${randomBytes(12).toString('hex')}`,
   protectedAfter: `kbscan-option-after-${randomBytes(12).toString('hex')}`,
   viaRest: `kbscan-rest-${randomBytes(12).toString('hex')}`,
+  viaConstant: `kbscan-constant-${randomBytes(12).toString('hex')}`,
 };
 const option = `kbscan_smtp_password_${tag}`;
 /** Where, in MariaDB's data directory, the scan found the protected option's value from before it was protected. */
@@ -63,7 +66,9 @@ afterAll(() => {
   // Leave the shared site as it was: no scan keys, no scan option (best effort).
   try {
     phpInSite(
-      `keybridge_unprotect_option(${php(option)}); delete_option(${php(option)}); keybridge_delete_key('scan/${tag}/function'); keybridge_delete_key('scan/${tag}/rest');`,
+      `keybridge_unprotect_option(${php(option)}); delete_option(${php(option)}); keybridge_delete_key('scan/${tag}/function'); keybridge_delete_key('scan/${tag}/rest');` +
+        ` Keybridge_Usage::set_allowed('scan/${tag}/function', array()); keybridge_delete_key('scan/${tag}/constant');` +
+        ` $map = Keybridge_Constants::map(); unset( $map['KB_FIXTURE_SMTP_PASS'] ); update_option( Keybridge_Constants::OPTION, $map, true );`,
     );
   } catch {
     /* the scan's own result stands */
@@ -97,12 +102,30 @@ describe('secret scan of the running WordPress site', () => {
     expect(phpInSite(`echo keybridge_get_key( 'scan/${tag}/rest' );`)).toBe(secrets.viaRest);
   });
 
+  it('serves a constant to the unmodified mailer plugin and counts a plugin’s reads, allowed and refused', async () => {
+    phpInSite(
+      `keybridge_set_key( 'scan/${tag}/constant', ${php(secrets.viaConstant)} ); Keybridge_Constants::set( 'KB_FIXTURE_SMTP_PASS', 'scan/${tag}/constant' );`,
+    );
+    const mailer = async (query: string) => (await fetch(`${env.WP_URL}/?kb-fixture-mailer=1${query}`)).text();
+    const page = await mailer(`&reads=3&key=${encodeURIComponent(`scan/${tag}/function`)}`);
+    expect(JSON.parse(page)).toMatchObject({ source: 'constant' });
+    expect(page).not.toContain(secrets.viaConstant);
+    // Refused by an allow list: logged as access-denied, with the name, never the value.
+    phpInSite(`Keybridge_Usage::set_allowed( 'scan/${tag}/function', array( 'plugin:somebody-else' ) );`);
+    expect(JSON.parse(await mailer(`&key=${encodeURIComponent(`scan/${tag}/function`)}`))).toMatchObject({ key: null });
+    // Counts go to the agent and the option in a batch (the CLI process sends its own at once).
+    phpInSite('Keybridge_Usage::flush( true );');
+  });
+
   it('logs a failed read with the agent down, without the value', async () => {
     await fixture.stopAgent();
     try {
       // A fresh process has an empty cache: the read must go to the (stopped) agent and fail.
       expect(phpInSite(`var_export( keybridge_get_key( 'scan/${tag}/function' ) );`)).toBe('NULL');
       expect(phpInSite(`var_export( get_option( ${php(option)} ) );`)).toBe('false');
+      // The loader with the agent down: the constant stays undefined, the page still renders.
+      expect(phpInSite(`var_export( defined( 'KB_FIXTURE_SMTP_PASS' ) );`)).toBe('false');
+      expect((await fetch(`${env.WP_URL}/?kb-fixture-mailer=1`)).status).toBe(200);
     } finally {
       await fixture.startAgent();
     }

@@ -57,7 +57,7 @@ const CLIENT_CORE = String.raw`	/**
 	 * Calls one operation by its spec id (e.g. 'keys.set').
 	 *
 	 * @param string $operation_id An id from Keybridge_Spec::OPERATIONS.
-	 * @param array  $body         The request fields (ignored by operations without a body).
+	 * @param array  $body         The request fields (a GET's query parameters; ignored by operations without either).
 	 * @return array The decoded JSON object the agent answered (a 202 "pending" too).
 	 * @throws Keybridge_Exception On any failure; see Keybridge_Exception::problem_type().
 	 */
@@ -69,8 +69,9 @@ const CLIENT_CORE = String.raw`	/**
 	}`;
 
 function requestFields(op: Operation): string {
-  const required = new Set(op.request?.required ?? []);
-  return Object.keys(op.request?.properties ?? {})
+  const fields = op.query ?? op.request;
+  const required = new Set(fields?.required ?? []);
+  return Object.keys(fields?.properties ?? {})
     .map((name) => (required.has(name) ? `${name} (required)` : name))
     .join(', ');
 }
@@ -89,6 +90,10 @@ function operationMethod(op: Operation): string {
   if (kind === 'none') {
     signature = `public function ${method}(): array`;
     call = `return $this->call( ${phpString(op.id)} );`;
+  } else if (kind === 'query') {
+    tags.push(`@param array $query Query parameters: ${requestFields(op)}.`);
+    signature = `public function ${method}( array $query = array() ): array`;
+    call = `return $this->call( ${phpString(op.id)}, $query );`;
   } else {
     const fields = `Request fields: ${requestFields(op)}.`;
     tags.push(`@param array $body ${fields}`);

@@ -4,19 +4,24 @@ import { phpLiteral, phpString, type PhpValue } from './php-literal.ts';
 import { phpMethodName, type Spec } from './spec.ts';
 import type { ShimTarget } from './target.ts';
 
-/** How an operation takes its request body: none (GET or an empty object), optional, or required. */
-export function bodyKind(op: Spec['operations'][number]): 'none' | 'optional' | 'required' {
-  if (op.method === 'GET' || !op.request) return 'none';
+/**
+ * How an operation takes its request fields: none (a GET without query parameters, or an
+ * empty object), query (a GET's optional URL query parameters), optional, or required (a body).
+ */
+export function bodyKind(op: Spec['operations'][number]): 'none' | 'query' | 'optional' | 'required' {
+  if (op.method === 'GET') return op.query ? 'query' : 'none';
+  if (!op.request) return 'none';
   const properties = Object.keys(op.request.properties ?? {});
   if (properties.length === 0) return 'none';
   return (op.request.required ?? []).length > 0 ? 'required' : 'optional';
 }
 
-/** The request's top-level fields (name => array( 'type' => … )) and required names, for CMS-side checks. */
+/** The request's top-level fields or query parameters (name => array( 'type' => … )) and required names, for CMS-side checks. */
 function requestShape(op: Spec['operations'][number]): PhpValue {
+  const fields = op.query ?? op.request;
   const properties: Record<string, PhpValue> = {};
-  for (const [name, shape] of Object.entries(op.request?.properties ?? {})) properties[name] = { type: shape.type ?? null };
-  return { properties, required: op.request?.required ?? [] };
+  for (const [name, shape] of Object.entries(fields?.properties ?? {})) properties[name] = { type: shape.type ?? null };
+  return { properties, required: fields?.required ?? [] };
 }
 
 function constant(name: string, summary: string, value: PhpValue): string {
@@ -50,7 +55,7 @@ export function emitSpecClass(spec: Spec, target: ShimTarget, version: string): 
     constant('API_VERSION', 'The version of the agent API in spec.yaml.', spec.version),
     constant(
       'OPERATIONS',
-      'Operation id => method, path, whether it needs the token, its timeout in ms (null: the client default), whether it may open a connection before the agent has proven it holds the token, whether it takes a body (none, optional, required), the client method, the request top-level fields (name => JSON type) and required fields.',
+      'Operation id => method, path, whether it needs the token, its timeout in ms (null: the client default), whether it may open a connection before the agent has proven it holds the token, whether it takes a body (none, query: URL query parameters, optional, required), the client method, the request top-level fields (name => JSON type) and required fields.',
       operations,
     ),
     constant(

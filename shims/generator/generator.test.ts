@@ -103,9 +103,11 @@ describe('the generated PHP covers the whole spec', () => {
     expect(specClass).toContain(`const VERSION = ${phpString(VERSION)};`);
   });
 
-  it('starts each generated file with a comment naming spec.yaml', () => {
-    for (const file of generated)
-      expect(String(file.content).split('\n').slice(0, 6).join('\n')).toContain('GENERATED from shims/spec.yaml');
+  it('starts each generated file with a comment naming its source (spec.yaml, or the name tables)', () => {
+    for (const file of generated) {
+      expect(String(file.content).split('\n').slice(0, 6).join('\n')).toContain(`GENERATED from ${file.source}`);
+      expect(['shims/spec.yaml', 'sidecar/src/agent/keys/name-tables.json']).toContain(file.source);
+    }
   });
 });
 

@@ -30,6 +30,8 @@ export interface Operation {
   beforeAgentProof: boolean;
   summary: string;
   request?: Shape;
+  /** A GET operation's URL query parameters (their names are the shape's properties). */
+  query?: Shape;
 }
 
 export interface StatusRow {
@@ -224,8 +226,14 @@ function checkOperation(raw: unknown, field: string, basePath: string, limits: L
       });
     }
   }
+  let query: Shape | undefined;
+  if (op.query !== undefined) {
+    if (method !== 'GET') throw new SpecError(`${field}.query`, 'only a GET operation takes query parameters');
+    query = object(op.query, `${field}.query`) as Shape;
+    object(query.properties, `${field}.query.properties`);
+  }
   // beforeAgentProof is filled in by checkSpec from auth.before_agent_proof.
-  return { id, method, path, auth: op.auth !== false, timeoutMs, maxBodyBytes, beforeAgentProof: false, summary, request };
+  return { id, method, path, auth: op.auth !== false, timeoutMs, maxBodyBytes, beforeAgentProof: false, summary, request, query };
 }
 
 function checkForm(raw: unknown, field: string, operationIds: Set<string>): Form {

@@ -15,8 +15,8 @@ export interface ShimFile {
   source: string;
 }
 
-/** The admin-ui files a shim ships (admin-ui/ owns them). */
-export const ADMIN_UI_FILES = ['keybridge-admin.js', 'keybridge-admin.css'];
+/** The admin-ui files a shim ships (admin-ui/ owns them); keybridge-admin-site.js: a site's own panels. */
+export const ADMIN_UI_FILES = ['keybridge-admin.js', 'keybridge-admin-site.js', 'keybridge-admin.css'];
 
 const TEXT_EXTENSIONS = new Set(['.php', '.js', '.css', '.txt', '.md', '.json', '.html', '.xml', '.pot', '.yml', '.yaml']);
 /** Files that only keep folders in git. */

@@ -13,6 +13,7 @@ export const PROBLEMS = {
   'unsupported-media-type': { status: 415, title: 'The request body must be application/json' },
   'invalid-field': { status: 422, title: 'A request field is invalid' },
   'invalid-name': { status: 422, title: 'The key name is invalid' },
+  'name-confusable': { status: 409, title: 'Another key of this vault has a name that looks the same: choose another name' },
   'invalid-value': { status: 422, title: 'The key value is invalid' },
   'invalid-wrapping-key': { status: 422, title: 'The wrapping key is not a valid kb1 key string' },
   unauthorized: { status: 401, title: 'The request does not prove that it holds the agent token' },

@@ -6,7 +6,8 @@ import { AgentClient } from '../src/cli/agent-client.ts';
 /**
  * `call(method, path, body?, headers?)` against an agent, for tests: through the CLI's
  * client (cli/agent-client.ts), so every request rides on a connection proven both ways,
- * as a real client's does; answers come back whatever their status.
+ * as a real client's does; answers come back whatever their status. A string or Buffer
+ * body goes as it is (bytes a broken client might send), anything else as JSON.
  */
 export interface ApiResponse {
   status: number;
@@ -35,7 +36,7 @@ export function agentCaller(url: string, auth: { tokenFile: string } | { token: 
   return {
     async call(method, path, body, headers = {}) {
       const answer = await client.request(method, path, {
-        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+        body: body === undefined ? undefined : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body),
         headers,
       });
       const webHeaders = new Headers();

@@ -161,12 +161,18 @@ final class Keybridge_Agent_Connection {
 	 * Sends one operation and reads its answer.
 	 *
 	 * @param array $operation An entry of Keybridge_Spec::OPERATIONS.
-	 * @param array $body      The request fields (ignored by operations without a body).
+	 * @param array $body      The request fields, or a GET operation's query parameters (ignored by operations without either).
 	 * @return array The decoded JSON object the agent answered (a 202 "pending" too).
 	 * @throws Keybridge_Exception On any failure; see Keybridge_Exception::problem_type().
 	 */
 	public function call( array $operation, array $body = array() ): array {
 		$content = 'POST' === $operation['method'] ? self::encode( 'none' === $operation['body'] ? array() : $body ) : '';
+		// A GET's parameters (a listing's limit and cursor: never a secret) go in the request
+		// line; the proof covers the path alone, as the agent checks it.
+		$operation['target'] = $operation['path'];
+		if ( 'query' === $operation['body'] && array() !== $body ) {
+			$operation['target'] .= '?' . http_build_query( $body, '', '&', PHP_QUERY_RFC3986 );
+		}
 		if ( $operation['auth'] ) {
 			$this->signer();
 		}
@@ -178,13 +184,14 @@ final class Keybridge_Agent_Connection {
 	/**
 	 * One request's bytes.
 	 *
-	 * @param array       $operation     An entry of Keybridge_Spec::OPERATIONS.
+	 * @param array       $operation     An entry of Keybridge_Spec::OPERATIONS ('target': the path with a query, when it has one).
 	 * @param string      $content       The JSON body ('' for GET).
 	 * @param string|null $authorization This client's proof, on the first request of a connection.
 	 * @return string Head and body.
 	 */
 	private function request( array $operation, string $content, $authorization ): string {
-		$request = $operation['method'] . ' ' . $operation['path'] . " HTTP/1.1\r\nHost: " . $this->host . "\r\nAccept: application/json\r\n";
+		$target  = isset( $operation['target'] ) ? $operation['target'] : $operation['path'];
+		$request = $operation['method'] . ' ' . $target . " HTTP/1.1\r\nHost: " . $this->host . "\r\nAccept: application/json\r\n";
 		if ( null !== $authorization ) {
 			$request .= 'Authorization: ' . $authorization . "\r\n";
 		}

@@ -10,11 +10,16 @@
  * fields, for the agent's cache_ttl_ms: in APCu when it is enabled (shared by the PHP
  * workers of this host), else in memory for this request.
  *
- * Entries are keyed by a hash of the scope (the agent address, or more) and the key name, so
- * two sites sharing one APCu never see each other's entries. Each entry also carries the
- * site id and environment it was fetched under, and is used only while the latest entry
- * written in the same scope reported the same ones: after a move to production (or a new registration) the
+ * Entries are keyed by the scope (the agent address, or more) and the key name, so two sites
+ * sharing one APCu never see each other's entries. Each entry also carries the site id and
+ * environment it was fetched under, and is used only while the latest entry written in the
+ * same scope reported the same ones: after a move to production (or a new registration) the
  * older entries are misses, not wrong answers.
+ *
+ * Built for the first secret read of a page, which pays every cold start: cache keys are the
+ * scope and the name themselves (no hash to compute), a read is one apcu_fetch() of the entry
+ * and the scope's record together, and entries keep the ciphertext's bytes, so a hit decodes
+ * no base64 (record()).
  */
 final class Keybridge_Ciphertext_Cache {
 
@@ -24,18 +29,11 @@ final class Keybridge_Ciphertext_Cache {
 	const PREFIX = 'keybridge:';
 
 	/**
-	 * The per-request store: cache key => entry.
+	 * The per-request store: cache key => record.
 	 *
 	 * @var array
 	 */
 	private static $memory = array();
-
-	/**
-	 * What entries belong to (see the constructor); part of every cache key.
-	 *
-	 * @var string
-	 */
-	private $scope;
 
 	/**
 	 * Whether this cache uses APCu.
@@ -52,25 +50,26 @@ final class Keybridge_Ciphertext_Cache {
 	private $context_key;
 
 	/**
-	 * Name => its cache key, so a name read again in this request is not hashed again.
+	 * What every entry key of this scope starts with (the name follows).
 	 *
-	 * @var array<string, string>
+	 * @var string
 	 */
-	private $entry_keys = array();
+	private $entry_prefix;
 
 	/**
 	 * A cache for one agent.
 	 *
 	 * @param string    $scope    What entries belong to: the agent address, or anything naming
-	 *                            this site and its agent (the WordPress glue hashes ABSPATH,
+	 *                            this site and its agent (the WordPress glue joins ABSPATH,
 	 *                            the table prefix and the agent address).
 	 * @param bool|null $use_apcu Null: APCu when apcu_enabled(); false: per request only.
 	 */
 	public function __construct( string $scope, $use_apcu = null ) {
-		$this->scope       = $scope;
-		$available         = function_exists( 'apcu_enabled' ) && apcu_enabled();
-		$this->use_apcu    = null === $use_apcu ? $available : ( $use_apcu && $available );
-		$this->context_key = self::PREFIX . 'context:' . hash( 'sha256', $scope );
+		$available      = function_exists( 'apcu_enabled' ) && apcu_enabled();
+		$this->use_apcu = null === $use_apcu ? $available : ( $use_apcu && $available );
+		// The scope's length first: no scope and name can spell another scope's key.
+		$this->context_key  = self::PREFIX . 'c' . strlen( $scope ) . ':' . $scope;
+		$this->entry_prefix = self::PREFIX . 'e' . strlen( $scope ) . ':' . $scope;
 	}
 
 	/**
@@ -83,19 +82,50 @@ final class Keybridge_Ciphertext_Cache {
 	}
 
 	/**
+	 * The fresh cached record of one name: the path of every warm read, so it does as little
+	 * as it can (one APCu call, no base64, no array built around it).
+	 *
+	 * @param string $name A key name.
+	 * @return string[]|null site_id, environment, key_id, kek_id, version, ciphertext bytes; or null.
+	 */
+	public function record( string $name ) {
+		$key = $this->entry_prefix . $name;
+		if ( $this->use_apcu ) {
+			$both    = apcu_fetch( array( $this->context_key, $key ) );
+			$context = isset( $both[ $this->context_key ] ) ? $both[ $this->context_key ] : null;
+			$stored  = isset( $both[ $key ] ) ? $both[ $key ] : null;
+		} else {
+			$context = isset( self::$memory[ $this->context_key ] ) ? self::$memory[ $this->context_key ] : null;
+			$stored  = isset( self::$memory[ $key ] ) ? self::$memory[ $key ] : null;
+		}
+		// Anything else (a miss, an older version's array) is a miss.
+		if ( ! is_string( $stored ) || ! is_string( $context ) ) {
+			return null;
+		}
+		// Record: expires_at, site_id, environment, key_id, kek_id, version, bytes (may hold NUL).
+		$record = explode( "\0", $stored, 7 );
+		$now    = microtime( true );
+		if ( 7 !== count( $record ) || (float) $record[0] <= $now ) {
+			return null;
+		}
+		$context = explode( "\0", $context, 3 );
+		if ( 3 !== count( $context ) || (float) $context[0] <= $now || $record[1] !== $context[1] || $record[2] !== $context[2] ) {
+			return null;
+		}
+		array_shift( $record );
+		return $record;
+	}
+
+	/**
 	 * The cached entries of the names that are cached and fresh.
 	 *
 	 * @param string[] $names Key names.
 	 * @return array Name => entry (name, site_id, environment, key_id, kek_id, ciphertext, version).
 	 */
 	public function get_many( array $names ): array {
-		$context = $this->read( $this->context_key, 3 );
-		$hits    = array();
-		if ( null === $context ) {
-			return $hits;
-		}
+		$hits = array();
 		foreach ( $names as $name ) {
-			$entry = $this->entry_in( $context, (string) $name );
+			$entry = $this->get( (string) $name );
 			if ( null !== $entry ) {
 				$hits[ $name ] = $entry;
 			}
@@ -104,40 +134,26 @@ final class Keybridge_Ciphertext_Cache {
 	}
 
 	/**
-	 * The cached entry of one name (the path of every warm read: no arrays built around it).
+	 * The cached entry of one name, with the ciphertext as "kb1." text.
 	 *
 	 * @param string $name A key name.
 	 * @return array|null The entry, or null on a miss.
 	 */
 	public function get( string $name ) {
-		$context = $this->read( $this->context_key, 3 );
-		return null === $context ? null : $this->entry_in( $context, $name );
-	}
-
-	/**
-	 * The fresh entry of a name if it was fetched under the given site id and environment.
-	 *
-	 * @param string[] $context The latest record of this scope: expires_at, site_id, environment.
-	 * @param string   $name    A key name.
-	 * @return array|null The entry, or null on a miss.
-	 */
-	private function entry_in( array $context, string $name ) {
-		$record = $this->read( $this->entry_key( $name ), 8 );
-		// Record: expires_at, site_id, environment, key_id, kek_id, version, ciphertext, name.
-		if ( null === $record || $record[7] !== $name || $record[1] !== $context[1] || $record[2] !== $context[2] ) {
+		$record = $this->record( $name );
+		if ( null === $record ) {
 			return null;
 		}
 		return array(
 			'name'        => $name,
-			'site_id'     => $record[1],
-			'environment' => $record[2],
-			'key_id'      => $record[3],
-			'kek_id'      => $record[4],
-			'ciphertext'  => $record[6],
-			'version'     => (int) $record[5],
+			'site_id'     => $record[0],
+			'environment' => $record[1],
+			'key_id'      => $record[2],
+			'kek_id'      => $record[3],
+			'ciphertext'  => Keybridge_Kb1::ciphertext_text( $record[5] ),
+			'version'     => (int) $record[4],
 		);
 	}
-
 	/**
 	 * Keeps the found keys of a keys.fetch answer for its cache_ttl_ms.
 	 *
@@ -208,7 +224,7 @@ final class Keybridge_Ciphertext_Cache {
 	 * @param string $name A key name.
 	 */
 	public function delete( string $name ) {
-		$key = $this->entry_key( $name );
+		$key = $this->entry_prefix . $name;
 		unset( self::$memory[ $key ] );
 		if ( $this->use_apcu ) {
 			apcu_delete( $key );
@@ -228,59 +244,28 @@ final class Keybridge_Ciphertext_Cache {
 	 *
 	 * Both are stored as one string of NUL-separated fields, not as arrays: APCu hands a string
 	 * back with one copy, where an array is unserialized field by field on every read. The
-	 * name goes last (it may hold any byte); the other fields never hold NUL (the kb1 AAD
-	 * forbids it in ids, the rest is base64url or fixed words), and an entry where one does is
-	 * simply not cached.
+	 * ciphertext's bytes go last (they may hold any byte); the other fields never hold NUL (the
+	 * kb1 AAD forbids it in ids, the rest is base64url or fixed words), and an entry where one
+	 * does is simply not cached.
 	 *
 	 * @param string $name   A key name.
 	 * @param array  $entry  The entry (ciphertext and AAD fields only).
 	 * @param int    $ttl_ms Time to live in ms; 0 or less stores nothing.
 	 */
 	private function put( string $name, array $entry, int $ttl_ms ) {
-		$fields = array( $entry['site_id'], $entry['environment'], $entry['key_id'], $entry['kek_id'], (string) $entry['version'], $entry['ciphertext'] );
+		$fields = array( $entry['site_id'], $entry['environment'], $entry['key_id'], $entry['kek_id'], (string) $entry['version'] );
 		if ( $ttl_ms <= 0 || false !== strpos( implode( '', $fields ), "\0" ) ) {
+			return;
+		}
+		try {
+			$bytes = Keybridge_Kb1::ciphertext_bytes( $entry['ciphertext'] );
+		} catch ( Keybridge_Exception $e ) {
+			// Not a kb1 ciphertext: the read that follows reports it; nothing to keep.
 			return;
 		}
 		$expires_at = sprintf( '%.3F', microtime( true ) + $ttl_ms / 1000 );
 		$this->write( $this->context_key, $expires_at . "\0" . $entry['site_id'] . "\0" . $entry['environment'], $ttl_ms );
-		$this->write( $this->entry_key( $name ), $expires_at . "\0" . implode( "\0", $fields ) . "\0" . $name, $ttl_ms );
-	}
-
-	/**
-	 * The cache key of one name at this agent.
-	 *
-	 * @param string $name A key name.
-	 * @return string The key.
-	 */
-	private function entry_key( string $name ): string {
-		if ( ! isset( $this->entry_keys[ $name ] ) ) {
-			$this->entry_keys[ $name ] = self::PREFIX . hash( 'sha256', $this->scope . "\0" . $name );
-		}
-		return $this->entry_keys[ $name ];
-	}
-
-	/**
-	 * The fields of a fresh stored record, or null.
-	 *
-	 * @param string $key    A cache key.
-	 * @param int    $fields How many fields the record has (the last one may hold NUL).
-	 * @return string[]|null The fields, expires_at first.
-	 */
-	private function read( string $key, int $fields ) {
-		if ( $this->use_apcu ) {
-			$stored = apcu_fetch( $key );
-		} else {
-			$stored = isset( self::$memory[ $key ] ) ? self::$memory[ $key ] : null;
-		}
-		// Anything else (false on a miss, an array from an older version) is a miss.
-		if ( ! is_string( $stored ) ) {
-			return null;
-		}
-		$record = explode( "\0", $stored, $fields );
-		if ( count( $record ) !== $fields || (float) $record[0] <= microtime( true ) ) {
-			return null;
-		}
-		return $record;
+		$this->write( $this->entry_prefix . $name, $expires_at . "\0" . implode( "\0", $fields ) . "\0" . $bytes, $ttl_ms );
 	}
 
 	/**

@@ -18,6 +18,13 @@
  * The KEK id is a public fingerprint the agent returns with each ciphertext: when a
  * ciphertext does not open, it tells a wrong KEK (kek-mismatch: the value was set under
  * another KEK, e.g. before a database copy) apart from a damaged ciphertext.
+ *
+ * AES-256-GCM comes from libsodium (PHP's bundled ext/sodium) where the CPU has AES-NI, else
+ * from OpenSSL: both are audited libraries and both open the shared vectors. Why two: the
+ * first openssl_decrypt() of a page request costs 30–45 µs here (OpenSSL 3 fetches the
+ * cipher through its provider machinery, cold after WordPress's own start-up), libsodium's
+ * AES-GCM about 6 µs, and the first secret read of a page is the figure that counts
+ * (bench/php/README.md).
  */
 final class Keybridge_Kb1 {
 
@@ -38,6 +45,13 @@ final class Keybridge_Kb1 {
 	private static $kek_bytes = array();
 
 	/**
+	 * The AES-GCM implementation in use: 'sodium' or 'openssl' (null: not chosen yet).
+	 *
+	 * @var string|null
+	 */
+	private static $library = null;
+
+	/**
 	 * Opens a kb1 ciphertext.
 	 *
 	 * @param string $ciphertext   "kb1." ciphertext as keys.fetch returned it.
@@ -51,25 +65,91 @@ final class Keybridge_Kb1 {
 	 * @throws Keybridge_Exception Type invalid-wrapping-key, invalid-field, kek-mismatch or ciphertext-invalid.
 	 */
 	public static function open( string $ciphertext, string $wrapping_key, string $site_id, string $environment, string $key_id, string $kek_id = '' ): string {
-		$kek   = self::decode_kek( $wrapping_key );
-		$aad   = self::aad( $site_id, $environment, $key_id );
-		$raw   = self::decode_ciphertext( $ciphertext );
-		$value = openssl_decrypt(
-			substr( $raw, self::NONCE_BYTES, -self::TAG_BYTES ),
-			'aes-256-gcm',
-			$kek,
-			OPENSSL_RAW_DATA,
-			substr( $raw, 0, self::NONCE_BYTES ),
-			substr( $raw, -self::TAG_BYTES ),
-			$aad
-		);
-		if ( false !== $value ) {
-			return $value;
+		return self::open_raw( self::decode_ciphertext( $ciphertext ), $wrapping_key, $site_id, $environment, $key_id, $kek_id );
+	}
+
+	/**
+	 * Opens the bytes of a kb1 ciphertext (nonce . ct . tag, as Keybridge_Ciphertext_Cache keeps
+	 * them: no base64 to undo on a cached read).
+	 *
+	 * @param string $raw          nonce(12) . ct . tag(16).
+	 * @param string $wrapping_key "kb1$" KEK string the CMS holds for this key.
+	 * @param string $site_id      The site id keys.fetch returned.
+	 * @param string $environment  'development' or 'production'.
+	 * @param string $key_id       The opaque key id keys.fetch returned for the name.
+	 * @param string $kek_id       The kek_id keys.fetch returned ('' if unknown).
+	 * @return string The value's bytes.
+	 * @throws Keybridge_Exception Type invalid-wrapping-key, invalid-field, kek-mismatch or ciphertext-invalid.
+	 */
+	public static function open_raw( string $raw, string $wrapping_key, string $site_id, string $environment, string $key_id, string $kek_id = '' ): string {
+		$kek = self::decode_kek( $wrapping_key );
+		$aad = self::aad( $site_id, $environment, $key_id );
+		if ( strlen( $raw ) >= self::NONCE_BYTES + self::TAG_BYTES ) {
+			$value = self::decrypt( $raw, $kek, $aad );
+			if ( false !== $value ) {
+				return $value;
+			}
 		}
 		if ( '' !== $kek_id && ! hash_equals( $kek_id, self::kek_id_of( $kek ) ) ) {
 			throw new Keybridge_Exception( 'kek-mismatch', 'The value was set under a different wrapping key: set this key again in this environment', 409, 'wrapping_key' );
 		}
 		throw new Keybridge_Exception( 'ciphertext-invalid', 'The ciphertext is truncated, malformed or fails authentication', 422 );
+	}
+
+	/**
+	 * The AES-GCM implementation this process uses: 'sodium' (libsodium, where the CPU has
+	 * AES-NI) or 'openssl'.
+	 *
+	 * @return string
+	 */
+	public static function library(): string {
+		if ( null === self::$library ) {
+			self::$library = self::sodium_has_aes() ? 'sodium' : 'openssl';
+		}
+		return self::$library;
+	}
+
+	/**
+	 * Whether libsodium offers AES-256-GCM here (it needs the CPU's AES-NI and CLMUL).
+	 *
+	 * @return bool
+	 */
+	private static function sodium_has_aes(): bool {
+		return function_exists( 'sodium_crypto_aead_aes256gcm_is_available' ) && sodium_crypto_aead_aes256gcm_is_available();
+	}
+
+	/**
+	 * Chooses the implementation (tests open every vector with both; null: choose again).
+	 *
+	 * @param string|null $library 'sodium', 'openssl' or null.
+	 * @throws Keybridge_Exception Type invalid-field for another name or libsodium without AES-NI.
+	 */
+	public static function use_library( $library ) {
+		if ( null !== $library && 'openssl' !== $library && ( 'sodium' !== $library || ! self::sodium_has_aes() ) ) {
+			throw new Keybridge_Exception( 'invalid-field', 'AES-GCM library must be openssl, or sodium where it has AES-NI', 0, 'library' );
+		}
+		self::$library = $library;
+	}
+
+	/**
+	 * AES-256-GCM decryption of nonce . ct . tag.
+	 *
+	 * @param string $raw At least 28 bytes.
+	 * @param string $kek 32 bytes.
+	 * @param string $aad Additional authenticated data.
+	 * @return string|false The plaintext, or false when it does not authenticate.
+	 */
+	private static function decrypt( string $raw, string $kek, string $aad ) {
+		$nonce = substr( $raw, 0, self::NONCE_BYTES );
+		if ( 'sodium' === ( null === self::$library ? self::library() : self::$library ) ) {
+			try {
+				// ct . tag, as libsodium takes it.
+				return sodium_crypto_aead_aes256gcm_decrypt( substr( $raw, self::NONCE_BYTES ), $aad, $nonce, $kek );
+			} catch ( SodiumException $e ) {
+				return false;
+			}
+		}
+		return openssl_decrypt( substr( $raw, self::NONCE_BYTES, -self::TAG_BYTES ), 'aes-256-gcm', $kek, OPENSSL_RAW_DATA, $nonce, substr( $raw, -self::TAG_BYTES ), $aad );
 	}
 
 	/**
@@ -160,6 +240,27 @@ final class Keybridge_Kb1 {
 			throw new Keybridge_Exception( 'ciphertext-invalid', 'The ciphertext is truncated, malformed or fails authentication: not a kb1 ciphertext', 422 );
 		}
 		return $raw;
+	}
+
+	/**
+	 * The bytes of a "kb1." ciphertext, for callers that keep them (the ciphertext cache).
+	 *
+	 * @param string $ciphertext The ciphertext string.
+	 * @return string nonce . ct . tag.
+	 * @throws Keybridge_Exception Type ciphertext-invalid.
+	 */
+	public static function ciphertext_bytes( string $ciphertext ): string {
+		return self::decode_ciphertext( $ciphertext );
+	}
+
+	/**
+	 * The "kb1." text of ciphertext bytes.
+	 *
+	 * @param string $raw nonce . ct . tag.
+	 * @return string The ciphertext string.
+	 */
+	public static function ciphertext_text( string $raw ): string {
+		return self::CIPHERTEXT_PREFIX . self::to_base64url( $raw );
 	}
 
 	/**

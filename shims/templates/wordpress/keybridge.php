@@ -25,12 +25,16 @@ require_once __DIR__ . '/includes/autoload.php';
  * that owns such an option may read it while it is itself being loaded.
  */
 Keybridge_Protected_Options::hook_all();
+// On a network, code that switches to another site reads that site's protected options.
+add_action( 'switch_blog', array( 'Keybridge_Protected_Options', 'hook_all' ) );
 
-Keybridge_Site_Health::register();
-
-if ( class_exists( 'Keybridge_Rest' ) ) {
-	add_action( 'rest_api_init', array( 'Keybridge_Rest', 'register_routes' ) );
-}
+/*
+ * Callbacks named by class, so a class loads only when WordPress calls it: every page request
+ * loads this file, most never reach Site Health or the REST API.
+ */
+add_filter( 'site_status_tests', array( 'Keybridge_Site_Health', 'add_tests' ) );
+add_filter( 'debug_information', array( 'Keybridge_Site_Health', 'add_debug_information' ) );
+add_action( 'rest_api_init', array( 'Keybridge_Rest', 'register_routes' ) );
 
 if ( is_admin() && class_exists( 'Keybridge_Admin_Page' ) ) {
 	Keybridge_Admin_Page::register();

@@ -12,6 +12,7 @@ import type { FrontEnds } from './http/listen.ts';
 import { type AccessLogEntry, RequestPipeline } from './http/pipeline.ts';
 import { readOperations } from './http/routes/keys.ts';
 import type { HttpsKeyServiceClient } from './keyservice/https-client.ts';
+import { UsageReporter } from './usage.ts';
 
 /** Everything the agent needs; the key service is reached over mutual TLS. */
 export interface AgentOptions {
@@ -57,6 +58,7 @@ export function createAgent(options: AgentOptions): Agent {
   const app = createAgentApp({
     keys,
     registrar,
+    usage: new UsageReporter(keys, options.client),
     version: VERSION,
     problem: (error) => pipeline.problem(error),
     status: {

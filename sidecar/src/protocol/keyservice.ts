@@ -49,6 +49,26 @@ export interface StoredSecret extends StoredSecretMeta {
   ciphertext: string;
 }
 
+/**
+ * One line of a site's usage report: how often code of the site read a key (and how often the
+ * key's allow list refused it) since the last report. `caller` names the code from the path of
+ * its file (`plugin:<folder>`, `mu-plugin:<file>`, `theme:<folder>`, `core`, `unknown`); the
+ * key is named by its opaque id only. The key service records each line in its audit.
+ */
+export interface UsageRecord {
+  keyId: string;
+  caller: string;
+  reads: number;
+  denied: number;
+  /** ISO 8601, second precision, UTC. */
+  lastReadAt: string;
+}
+
+/** Who may be named as a caller in a usage record (the agent and the key service check it alike). */
+export const USAGE_CALLER_PATTERN = /^(?:(?:plugin|mu-plugin|theme):[A-Za-z0-9._-]{1,100}|core|unknown)$/;
+/** Most records in one usage report. */
+export const MAX_USAGE_RECORDS = 500;
+
 export interface KeyServiceInfo {
   version: string;
   region: string;
@@ -74,6 +94,8 @@ export interface KeyServiceClient {
   get(keyIds: readonly string[]): Promise<(StoredSecret | null)[]>;
   list(): Promise<StoredSecretMeta[]>;
   delete(keyId: string): Promise<boolean>;
+  /** Who the key service takes this client for; fails as any call does once the certificate is revoked. */
+  whoami(): Promise<{ siteId: string; environment: Environment; serial: string }>;
 }
 
 /**
@@ -94,4 +116,5 @@ export const KS_PATHS = {
   certificatesRenew: '/ks/v1/site/certificates/renew',
   certificatesRevoke: '/ks/v1/site/certificates/revoke',
   production: '/ks/v1/site/production',
+  usage: '/ks/v1/site/usage',
 } as const;

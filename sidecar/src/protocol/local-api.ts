@@ -85,6 +85,13 @@ export const LOCAL_OPERATIONS = {
     beforeAgentProof: true,
     maxBodyBytes: 262144,
   },
+  'usage.report': {
+    method: 'POST',
+    path: '/v1/usage/report',
+    auth: true,
+    beforeAgentProof: false,
+    maxBodyBytes: 262144,
+  },
   'keys.rotate': {
     method: 'POST',
     path: '/v1/keys/rotate',

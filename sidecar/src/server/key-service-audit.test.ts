@@ -79,6 +79,34 @@ describe('KeyService audit log', () => {
     ]);
   });
 
+  it('records a usage report as one row per record, and refuses a malformed one whole', async () => {
+    const site = makeSite();
+    const { request } = buildSecret(site, 'used_name', 'v');
+    await fx.service.put(site.identity, request);
+    const record = { keyId: request.keyId, caller: 'plugin:mailer', reads: 4, denied: 1, lastReadAt: '2026-03-01T10:00:00Z' };
+    expect(await fx.service.recordUsage(site.identity, [record, { ...record, caller: 'core', denied: 0 }])).toBe(2);
+    await expect(fx.service.recordUsage(site.identity, [record, { ...record, keyId: 'used_name' }])).rejects.toMatchObject({
+      type: 'invalid-field',
+      field: 'records[1].keyId',
+    });
+    await expect(fx.service.recordUsage(site.identity, [{ ...record, caller: 'plugin:a b' }])).rejects.toMatchObject({
+      field: 'records[0].caller',
+    });
+    await expect(fx.service.recordUsage(site.identity, [{ ...record, lastReadAt: '2026-03-01' }])).rejects.toMatchObject({
+      field: 'records[0].lastReadAt',
+    });
+    const log = (await fx.storage.listAudit({ op: 'usage' })).map((e) => [e.actor, e.keyId, e.result]);
+    const actor = site.identity.subject;
+    expect(log).toEqual([
+      [`${actor} via plugin:mailer`, request.keyId, 'reads=4,denied=1,last=2026-03-01T10:00:00Z'],
+      [`${actor} via core`, request.keyId, 'reads=4,denied=0,last=2026-03-01T10:00:00Z'],
+      [actor, undefined, 'invalid-field'],
+      [actor, undefined, 'invalid-field'],
+      [actor, undefined, 'invalid-field'],
+    ]);
+    expect(JSON.stringify(await fx.storage.listAudit())).not.toContain('used_name');
+  });
+
   it('fails the call when the audit row cannot be written, and still refuses once storage is gone', async () => {
     const site = makeSite();
     const { request } = buildSecret(site, 'n', 'v');

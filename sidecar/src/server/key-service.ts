@@ -1,10 +1,17 @@
 import { asKeybridgeError, KeybridgeError } from '../errors.ts';
-import type { ClientIdentity, KeyServiceInfo, PutSecretRequest, StoredSecret, StoredSecretMeta } from '../protocol/keyservice.ts';
+import type {
+  ClientIdentity,
+  KeyServiceInfo,
+  PutSecretRequest,
+  StoredSecret,
+  StoredSecretMeta,
+  UsageRecord,
+} from '../protocol/keyservice.ts';
 import type { RootKey } from '../sealing/root-key.ts';
 import { asRootKeyRing, type RootKeyRing } from '../sealing/root-key-ring.ts';
 import type { AuditEntry, Storage } from '../storage/types.ts';
 import { openMeta, openValue, sealMeta, sealValue } from './record-seal.ts';
-import { isKeyId, validateIdentity, validateKeyId, validateKeyIds, validatePutRequest } from './validate-request.ts';
+import { isKeyId, validateIdentity, validateKeyId, validateKeyIds, validatePutRequest, validateUsageRecords } from './validate-request.ts';
 import { VaultKeyring } from './vault-keyring.ts';
 import { AtRestProbe, type AtRestProbeOptions } from './at-rest-health.ts';
 
@@ -157,6 +164,34 @@ export class KeyService {
       }
       scope.vaultId = vault.vaultId;
       return this.#storage.deleteSecret(vault.vaultId, checked, { at, actor: who.subject, op: 'delete' });
+    });
+  }
+
+  /**
+   * A site's usage report (which of its code read which keys, counted by the CMS): one audit
+   * row per record, op `usage`, the actor the certificate subject "via" the caller, the result
+   * `reads=N,denied=N,last=<time>`. The service cannot check the counts (reads of cached
+   * ciphertexts never reach it); it records what the site says, with who said it.
+   */
+  recordUsage(identity: ClientIdentity, records: readonly UsageRecord[]): Promise<number> {
+    return this.#operation(identity, 'usage', async (who, scope, at) => {
+      const checked = validateUsageRecords(records);
+      scope.keyIds = [...new Set(checked.map((record) => record.keyId))];
+      const vault = await this.#vaults.find(who);
+      scope.vaultId = vault?.vaultId;
+      await this.#storage.appendAudit(
+        checked.map((record) =>
+          this.#entry(
+            at,
+            `${who.subject} via ${record.caller}`,
+            'usage',
+            vault?.vaultId,
+            record.keyId,
+            `reads=${record.reads},denied=${record.denied},last=${record.lastReadAt}`,
+          ),
+        ),
+      );
+      return checked.length;
     });
   }
 

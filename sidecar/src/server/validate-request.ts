@@ -1,6 +1,6 @@
 import { KeybridgeError } from '../errors.ts';
-import { ENVIRONMENTS } from '../protocol/keyservice.ts';
-import type { ClientIdentity, Environment, PutSecretRequest } from '../protocol/keyservice.ts';
+import { ENVIRONMENTS, MAX_USAGE_RECORDS, USAGE_CALLER_PATTERN } from '../protocol/keyservice.ts';
+import type { ClientIdentity, Environment, PutSecretRequest, UsageRecord } from '../protocol/keyservice.ts';
 
 /**
  * Strict checks of what a client sends the key service. Everything is opaque to the
@@ -64,6 +64,41 @@ export function validatePutRequest(value: unknown): PutSecretRequest {
   }
   if (!CIPHERTEXT.test(ciphertext)) throw invalid('ciphertext', 'must be "kb1." followed by base64url');
   return { keyId, sealedName, sealedLabel, kekId, ciphertext };
+}
+
+const MAX_USAGE_COUNT = 1_000_000_000;
+const UTC_SECOND = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
+const USAGE_FIELDS = ['keyId', 'caller', 'reads', 'denied', 'lastReadAt'] as const;
+
+/** A usage report: 1 to MAX_USAGE_RECORDS checked records, fresh objects with the known fields only. */
+export function validateUsageRecords(value: unknown): UsageRecord[] {
+  if (!Array.isArray(value) || value.length === 0 || value.length > MAX_USAGE_RECORDS) {
+    throw invalid('records', `must be an array of 1 to ${MAX_USAGE_RECORDS} usage records`);
+  }
+  return value.map((raw, index) => {
+    const field = `records[${index}]`;
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw invalid(field, 'must be an object');
+    const record = raw as Record<string, unknown>;
+    for (const key of Object.keys(record)) {
+      if (!(USAGE_FIELDS as readonly string[]).includes(key)) throw invalid(`${field}.${safeFieldName(key)}`, 'is not a known field');
+    }
+    const count = (name: 'reads' | 'denied') => {
+      const n = record[name];
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > MAX_USAGE_COUNT) {
+        throw invalid(`${field}.${name}`, `must be an integer from 0 to ${MAX_USAGE_COUNT}`);
+      }
+      return n;
+    };
+    const caller = record.caller;
+    if (typeof caller !== 'string' || !USAGE_CALLER_PATTERN.test(caller)) {
+      throw invalid(`${field}.caller`, 'must be plugin:<folder>, mu-plugin:<file>, theme:<folder>, core or unknown');
+    }
+    const lastReadAt = record.lastReadAt;
+    if (typeof lastReadAt !== 'string' || !UTC_SECOND.test(lastReadAt) || Number.isNaN(Date.parse(lastReadAt))) {
+      throw invalid(`${field}.lastReadAt`, 'must be a UTC time such as 2026-01-31T12:00:00Z');
+    }
+    return { keyId: validateKeyId(record.keyId, `${field}.keyId`), caller, reads: count('reads'), denied: count('denied'), lastReadAt };
+  });
 }
 
 /** The identity comes from the transport (certificate), so a bad one is the server's fault. */

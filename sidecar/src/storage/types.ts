@@ -75,7 +75,7 @@ export interface AuditEntry {
   vaultId?: string;
   /** The opaque key id only, never a name. */
   keyId?: string;
-  /** `ok`, `not-found`, or a problem type. */
+  /** `ok`, `not-found`, or a problem type; for `usage` rows `reads=N,denied=N,last=<time>`. */
   result: string;
 }
 

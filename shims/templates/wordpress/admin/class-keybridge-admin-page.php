@@ -1,6 +1,6 @@
 <?php
 /**
- * Settings → Keybridge.
+ * Settings → Keybridge (and, on a network, Network Admin → Settings → Keybridge).
  *
  * @package Keybridge
  */
@@ -10,61 +10,87 @@ if ( ! defined( 'ABSPATH' ) ) {
 }
 
 /**
- * The settings page: the admin-ui bundle (status table, keys, forms) plus what PHP alone can
- * show — a server-rendered status table for browsers without JavaScript, the protected
- * options and the configuration lines (the token file's path, never the token).
+ * The settings page: the admin-ui bundle (tabs for status, keys, protected options and
+ * constants, certificate, advanced) plus what PHP alone can show — a server-rendered status
+ * table and lists for browsers without JavaScript, and the configuration lines (the token
+ * file's path, never the token).
+ *
+ * On a multisite network there are two pages: Settings → Keybridge of each site (its keys,
+ * options and constants: `manage_options`) and Network Admin → Settings → Keybridge (the
+ * certificate, registration and the move to production, which the whole network shares:
+ * `manage_network_options`).
  */
 class Keybridge_Admin_Page {
 
 	const SLUG = 'keybridge';
 
 	/**
-	 * The page's hook suffix from add_options_page(), to load the assets on it only.
+	 * The pages' hook suffixes => their context (site or network), to load the assets there only.
 	 *
-	 * @var string
+	 * @var array<string, string>
 	 */
-	private static $hook_suffix = '';
+	private static $hook_suffixes = array();
 
 	/**
-	 * Hooks the page into the admin.
+	 * Hooks the pages into the admin.
 	 *
 	 * @return void
 	 */
 	public static function register() {
 		add_action( 'admin_menu', array( __CLASS__, 'add_page' ) );
+		add_action( 'network_admin_menu', array( __CLASS__, 'add_network_page' ) );
 		add_action( 'admin_enqueue_scripts', array( __CLASS__, 'enqueue' ) );
 	}
 
 	/**
-	 * Adds Settings → Keybridge for users who may manage options.
+	 * Adds Settings → Keybridge for users who may manage the site's options.
 	 *
 	 * @return void
 	 */
 	public static function add_page() {
-		$hook_suffix       = add_options_page(
-			__( 'Keybridge', 'keybridge' ),
-			__( 'Keybridge', 'keybridge' ),
-			'manage_options',
-			self::SLUG,
-			array( __CLASS__, 'render' )
-		);
-		self::$hook_suffix = is_string( $hook_suffix ) ? $hook_suffix : '';
+		self::remember( add_options_page( __( 'Keybridge', 'keybridge' ), __( 'Keybridge', 'keybridge' ), 'manage_options', self::SLUG, array( __CLASS__, 'render' ) ), 'site' );
 	}
 
 	/**
-	 * Loads the bundle and its configuration on this page only.
+	 * Adds Network Admin → Settings → Keybridge for network administrators.
+	 *
+	 * @return void
+	 */
+	public static function add_network_page() {
+		self::remember( add_submenu_page( 'settings.php', __( 'Keybridge', 'keybridge' ), __( 'Keybridge', 'keybridge' ), 'manage_network_options', self::SLUG, array( __CLASS__, 'render_network' ) ), 'network' );
+	}
+
+	/**
+	 * Keeps a page's hook suffix.
+	 *
+	 * @param string|false $hook_suffix What add_*_page() returned.
+	 * @param string       $context     site or network.
+	 * @return void
+	 */
+	private static function remember( $hook_suffix, $context ) {
+		if ( is_string( $hook_suffix ) && '' !== $hook_suffix ) {
+			self::$hook_suffixes[ $hook_suffix ] = $context;
+		}
+	}
+
+	/**
+	 * Loads the bundle and its configuration on these pages only.
 	 *
 	 * @param string $hook_suffix The current admin page.
 	 * @return void
 	 */
 	public static function enqueue( $hook_suffix ) {
-		if ( '' === self::$hook_suffix || self::$hook_suffix !== $hook_suffix ) {
+		if ( ! isset( self::$hook_suffixes[ $hook_suffix ] ) ) {
 			return;
 		}
+		$context     = self::$hook_suffixes[ $hook_suffix ];
 		$plugin_file = dirname( __DIR__ ) . '/keybridge.php';
 		wp_enqueue_style( 'keybridge-admin', plugins_url( 'assets/keybridge-admin.css', $plugin_file ), array( 'dashicons' ), self::asset_version( 'keybridge-admin.css' ) );
 		wp_enqueue_script( 'keybridge-admin', plugins_url( 'assets/keybridge-admin.js', $plugin_file ), array(), self::asset_version( 'keybridge-admin.js' ), true );
-		wp_add_inline_script( 'keybridge-admin', 'window.keybridgeAdmin = ' . wp_json_encode( Keybridge_Admin_Config::build() ) . ';', 'before' );
+		wp_add_inline_script( 'keybridge-admin', 'window.keybridgeAdmin = ' . wp_json_encode( Keybridge_Admin_Config::build( $context ) ) . ';', 'before' );
+		if ( 'site' === $context ) {
+			wp_enqueue_script( 'keybridge-admin-site', plugins_url( 'assets/keybridge-admin-site.js', $plugin_file ), array( 'keybridge-admin' ), self::asset_version( 'keybridge-admin-site.js' ), true );
+		}
 	}
 
 	/**
@@ -79,25 +105,51 @@ class Keybridge_Admin_Page {
 	}
 
 	/**
-	 * Prints the page.
+	 * Prints a site's page.
 	 *
 	 * @return void
 	 */
 	public static function render() {
-		if ( ! current_user_can( 'manage_options' ) ) {
-			return;
+		if ( current_user_can( 'manage_options' ) ) {
+			self::render_page( 'site' );
 		}
+	}
+
+	/**
+	 * Prints the network's page.
+	 *
+	 * @return void
+	 */
+	public static function render_network() {
+		if ( current_user_can( 'manage_network_options' ) ) {
+			self::render_page( 'network' );
+		}
+	}
+
+	/**
+	 * Prints a page: the bundle's container, what shows without JavaScript, the configuration.
+	 *
+	 * @param string $context site or network.
+	 * @return void
+	 */
+	private static function render_page( $context ) {
 		$status = Keybridge_Status::fetch();
+		if ( 'site' === $context ) {
+			$status = Keybridge_Status::for_this_site( $status );
+		}
 		echo '<div class="wrap">';
-		echo '<h1>' . esc_html__( 'Keybridge', 'keybridge' ) . '</h1>';
-		echo '<div id="keybridge-admin">';
+		echo '<h1>' . esc_html( 'network' === $context ? __( 'Keybridge for the network', 'keybridge' ) : __( 'Keybridge', 'keybridge' ) ) . '</h1>';
+		echo '<div id="keybridge-admin" data-context="' . esc_attr( $context ) . '">';
 		echo '<noscript>';
 		echo '<p>' . esc_html__( 'The forms on this page need JavaScript. The status as of this page load:', 'keybridge' ) . '</p>';
 		self::render_status_table( $status );
+		if ( 'site' === $context ) {
+			self::render_protected_options();
+			self::render_constants();
+		}
 		echo '</noscript>';
-		echo '</div>';
-		self::render_protected_options();
 		self::render_configuration();
+		echo '</div>';
 		echo '</div>';
 	}
 
@@ -135,21 +187,47 @@ class Keybridge_Admin_Page {
 	}
 
 	/**
-	 * The options whose values keybridge holds (read-only here; WP-CLI changes the list).
+	 * The options whose values keybridge holds (the page's list has buttons; this is the list
+	 * without JavaScript).
 	 *
 	 * @return void
 	 */
 	private static function render_protected_options() {
 		$names = Keybridge_Protected_Options::names();
 		echo '<h2>' . esc_html__( 'Protected options', 'keybridge' ) . '</h2>';
-		echo '<p>' . esc_html__( 'These options keep only a reference in the database; their values are stored in keybridge. Manage the list with wp keybridge option protect|unprotect.', 'keybridge' ) . '</p>';
-		if ( array() === $names ) {
-			echo '<p><em>' . esc_html__( 'No option is protected.', 'keybridge' ) . '</em></p>';
+		echo '<p>' . esc_html__( 'These options keep only a reference in the database; their values are stored in keybridge. Without JavaScript, manage the list with wp keybridge option protect|unprotect.', 'keybridge' ) . '</p>';
+		self::render_list( $names, __( 'No option is protected.', 'keybridge' ) );
+	}
+
+	/**
+	 * The constants defined from keybridge (the list without JavaScript).
+	 *
+	 * @return void
+	 */
+	private static function render_constants() {
+		$lines = array();
+		foreach ( Keybridge_Constants::map() as $constant => $key ) {
+			$lines[] = $constant . ' ← ' . $key;
+		}
+		echo '<h2>' . esc_html__( 'Constants defined from keybridge', 'keybridge' ) . '</h2>';
+		self::render_list( $lines, __( 'No constant is defined from keybridge.', 'keybridge' ) );
+	}
+
+	/**
+	 * A list of code items, or a line saying there are none.
+	 *
+	 * @param string[] $items Items.
+	 * @param string   $none  What to say when there are none.
+	 * @return void
+	 */
+	private static function render_list( array $items, $none ) {
+		if ( array() === $items ) {
+			echo '<p><em>' . esc_html( $none ) . '</em></p>';
 			return;
 		}
 		echo '<ul class="ul-disc">';
-		foreach ( $names as $name ) {
-			echo '<li><code>' . esc_html( (string) $name ) . '</code></li>';
+		foreach ( $items as $item ) {
+			echo '<li><code>' . esc_html( (string) $item ) . '</code></li>';
 		}
 		echo '</ul>';
 	}
@@ -170,6 +248,7 @@ class Keybridge_Admin_Page {
 		} else {
 			$token_state = __( 'not readable by PHP', 'keybridge' );
 		}
+		echo '<section id="kb-configuration" class="kb-section">';
 		echo '<h2>' . esc_html__( 'Configuration', 'keybridge' ) . '</h2>';
 		echo '<p>' . esc_html__( 'Set in wp-config.php; keybridge up prints both lines. The token itself is never shown.', 'keybridge' ) . '</p>';
 		echo '<table class="form-table" role="presentation"><tbody>';
@@ -180,5 +259,6 @@ class Keybridge_Admin_Page {
 		}
 		echo '</td></tr>';
 		echo '</tbody></table>';
+		echo '</section>';
 	}
 }

@@ -17,7 +17,7 @@ if ( ! defined( 'ABSPATH' ) ) {
 class Keybridge_CLI_Command extends WP_CLI_Command {
 
 	/**
-	 * Registers `wp keybridge`, `wp keybridge cert` and `wp keybridge option`.
+	 * Registers `wp keybridge` and its groups: cert, option, constant (also `constants`), keys.
 	 *
 	 * @return void
 	 */
@@ -25,6 +25,9 @@ class Keybridge_CLI_Command extends WP_CLI_Command {
 		WP_CLI::add_command( 'keybridge', __CLASS__ );
 		WP_CLI::add_command( 'keybridge cert', 'Keybridge_CLI_Cert_Command' );
 		WP_CLI::add_command( 'keybridge option', 'Keybridge_CLI_Option_Command' );
+		WP_CLI::add_command( 'keybridge constant', 'Keybridge_CLI_Constant_Command' );
+		WP_CLI::add_command( 'keybridge constants', 'Keybridge_CLI_Constant_Command' );
+		WP_CLI::add_command( 'keybridge keys', 'Keybridge_CLI_Keys_Command' );
 	}
 
 	/**
@@ -61,7 +64,7 @@ class Keybridge_CLI_Command extends WP_CLI_Command {
 	 * @return void
 	 */
 	public function status( $args, $assoc_args ) {
-		$status = Keybridge_Status::fetch();
+		$status = Keybridge_Status::for_this_site( Keybridge_Status::fetch() );
 		$format = WP_CLI\Utils\get_flag_value( $assoc_args, 'format', 'table' );
 		if ( 'json' === $format ) {
 			WP_CLI::line( (string) wp_json_encode( $status, JSON_PRETTY_PRINT | JSON_UNESCAPED_SLASHES ) );
@@ -124,7 +127,7 @@ class Keybridge_CLI_Command extends WP_CLI_Command {
 	public function list_keys( $args, $assoc_args ) {
 		$keys        = self::attempt(
 			static function () {
-				return Keybridge_Plugin::client()->keys_list();
+				return Keybridge_Keys::instance()->listed_all();
 			}
 		);
 		$needs_reset = self::names_needing_reset();
@@ -357,7 +360,7 @@ class Keybridge_CLI_Command extends WP_CLI_Command {
 	 * @return array Name => true.
 	 */
 	private static function names_needing_reset() {
-		foreach ( Keybridge_Status::fetch()['rows'] as $row ) {
+		foreach ( Keybridge_Status::for_this_site( Keybridge_Status::fetch() )['rows'] as $row ) {
 			if ( 'keys-need-reset' === $row['id'] && 'ok' !== $row['severity'] ) {
 				return array_flip( array_map( 'trim', explode( ',', $row['value'] ) ) );
 			}

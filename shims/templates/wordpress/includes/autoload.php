@@ -10,9 +10,11 @@ if ( ! defined( 'ABSPATH' ) ) {
 }
 
 /*
- * One class per file: Keybridge_Foo_Bar lives in class-keybridge-foo-bar.php under includes/,
- * admin/ or cli/. An autoloader (rather than a list of requires) lets the plugin load whether or
- * not an optional part such as the settings page is present in this build.
+ * One class per file: Keybridge_Foo_Bar lives in class-keybridge-foo-bar.php, under admin/ for
+ * Keybridge_Admin_*, cli/ for Keybridge_CLI_* and includes/ for the rest. The folder comes from
+ * the name, not from probing the disk: a file_exists() is a system call, and the first secret
+ * read of a page loads a few classes (bench/php/README.md). The optional folders (the settings
+ * page, the WP-CLI commands) are still checked, so a build without them loads.
  */
 spl_autoload_register(
 	static function ( $class_name ) {
@@ -20,12 +22,16 @@ spl_autoload_register(
 			return;
 		}
 		$file = 'class-' . str_replace( '_', '-', strtolower( $class_name ) ) . '.php';
-		foreach ( array( 'includes', 'admin', 'cli' ) as $folder ) {
-			$path = dirname( __DIR__ ) . '/' . $folder . '/' . $file;
-			if ( file_exists( $path ) ) {
-				require_once $path;
-				return;
-			}
+		if ( 0 === strpos( $class_name, 'Keybridge_Admin_' ) ) {
+			$path = dirname( __DIR__ ) . '/admin/' . $file;
+		} elseif ( 0 === strpos( $class_name, 'Keybridge_CLI_' ) ) {
+			$path = dirname( __DIR__ ) . '/cli/' . $file;
+		} else {
+			require_once __DIR__ . '/' . $file;
+			return;
+		}
+		if ( file_exists( $path ) ) {
+			require_once $path;
 		}
 	}
 );

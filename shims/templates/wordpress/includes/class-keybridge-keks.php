@@ -72,10 +72,29 @@ class Keybridge_Keks {
 	/**
 	 * The KEK held for a name, or null.
 	 *
+	 * The first read of a page asks for one KEK: rather than unserializing the whole map (it
+	 * grows with every key), the KEK is picked out of the autoloaded row's serialized text,
+	 * where `s:<length>:"<name>";s:47:"kb1$…";` stands for the pair. Names with a double quote,
+	 * numeric names (serialized as integers) and any doubt fall back to the decoded map.
+	 *
 	 * @param string $name Key name.
 	 * @return string|null
 	 */
 	public static function get( $name ) {
+		$name       = (string) $name;
+		$alloptions = wp_cache_get( 'alloptions', 'options' );
+		if ( isset( $alloptions[ self::OPTION ] ) && is_string( $alloptions[ self::OPTION ] ) && false === strpos( $name, '"' ) ) {
+			$row    = $alloptions[ self::OPTION ];
+			$needle = 's:' . strlen( $name ) . ':"' . $name . '";s:47:"';
+			$at     = strpos( $row, $needle );
+			// An element starts after "{" or ";", and a kb1 KEK is 47 characters and a quote.
+			if ( false !== $at && $at > 0 && ( '{' === $row[ $at - 1 ] || ';' === $row[ $at - 1 ] ) ) {
+				$kek = substr( $row, $at + strlen( $needle ), 48 );
+				if ( 48 === strlen( $kek ) && '"' === $kek[47] && 0 === strpos( $kek, 'kb1$' ) ) {
+					return substr( $kek, 0, 47 );
+				}
+			}
+		}
 		$keks = self::all();
 		return isset( $keks[ $name ] ) && is_string( $keks[ $name ] ) ? $keks[ $name ] : null;
 	}

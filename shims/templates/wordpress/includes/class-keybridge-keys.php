@@ -15,7 +15,13 @@ if ( ! defined( 'ABSPATH' ) ) {
  * Reads fetch the ciphertext (one agent call for any number of names, cached for the agent's
  * own TTL) and open it here with the KEK, so on reads the KEK never leaves PHP. Writes send the
  * KEK the site already holds for the name, so the name keeps its KEK across environments.
- * Names are passed to the agent as given: it checks them and answers `invalid-name`.
+ * Names being written are checked here with the agent's own rules (Keybridge_Names) and again
+ * by the agent; reads pass names as given (NFC), so keys stored before the rules stay readable.
+ * On a network every name goes to the agent under the site's prefix (Keybridge_Site_Names).
+ *
+ * A warm read (ciphertext cached) touches no agent client: the client is made on the first
+ * call that needs the agent, so the first read of a page pays only the KEK lookup, one APCu
+ * fetch and the decryption.
  */
 class Keybridge_Keys {
 
@@ -30,16 +36,16 @@ class Keybridge_Keys {
 	const FETCH_BATCH = Keybridge_Spec::LIMITS['fetch_names'];
 
 	/**
-	 * The instance of this request.
+	 * The instances of this request, one per site (switch_to_blog() changes the site).
 	 *
-	 * @var Keybridge_Keys|null
+	 * @var Keybridge_Keys[]
 	 */
-	private static $instance = null;
+	private static $instances = array();
 
 	/**
-	 * Agent client.
+	 * Agent client (null until a call needs it).
 	 *
-	 * @var Keybridge_Client
+	 * @var Keybridge_Client|null
 	 */
 	private $client;
 
@@ -51,53 +57,71 @@ class Keybridge_Keys {
 	private $cache;
 
 	/**
-	 * Uses the given client, or the one configured in wp-config.php.
+	 * Uses the given client, or the one configured in wp-config.php once a call needs it.
 	 *
 	 * @param Keybridge_Client|null $client Agent client.
-	 * @throws Keybridge_Exception Type `not-configured` without a client or configuration.
 	 */
 	public function __construct( $client = null ) {
-		$this->client = null === $client ? Keybridge_Plugin::client() : $client;
-		$this->cache  = new Keybridge_Ciphertext_Cache( self::cache_scope( $this->client ) );
+		$this->client = $client;
+		// The constant rather than Keybridge_Plugin::agent_address(): one class less to load on a warm read.
+		$agent       = defined( 'KEYBRIDGE_AGENT' ) && is_string( KEYBRIDGE_AGENT ) ? KEYBRIDGE_AGENT : '';
+		$this->cache = new Keybridge_Ciphertext_Cache( self::cache_scope( null === $client ? $agent : $client->agent() ) );
 	}
 
 	/**
-	 * The instance of this request, with the configured client.
+	 * The instance of this request for the current site, with the configured client.
 	 *
 	 * @return Keybridge_Keys
-	 * @throws Keybridge_Exception Type `not-configured` without configuration.
 	 */
 	public static function instance() {
-		if ( null === self::$instance ) {
-			self::$instance = new self();
+		$site = get_current_blog_id();
+		if ( ! isset( self::$instances[ $site ] ) ) {
+			self::$instances[ $site ] = new self();
 		}
-		return self::$instance;
+		return self::$instances[ $site ];
+	}
+
+	/**
+	 * The agent client, made on first use.
+	 *
+	 * @return Keybridge_Client
+	 * @throws Keybridge_Exception Type `not-configured` without configuration.
+	 */
+	private function client() {
+		if ( null === $this->client ) {
+			$this->client = Keybridge_Plugin::client();
+		}
+		return $this->client;
 	}
 
 	/**
 	 * The value of a key.
 	 *
-	 * @param string $name Key name.
+	 * @param string $name  Key name.
+	 * @param bool   $fetch Whether a cache miss asks the agent (false: a miss is `agent-unreachable`,
+	 *                      for callers whose one batched fetch just failed).
 	 * @return string The value's bytes.
 	 * @throws Keybridge_Exception Type `key-not-found` when this site holds no KEK for it or the
 	 *                             vault has no value; `kek-mismatch` when the value was set under
 	 *                             another KEK; any agent problem type.
 	 */
-	public function read( $name ) {
+	public function read( $name, $fetch = true ) {
 		$name = self::normalize( $name );
 		$kek  = Keybridge_Keks::get( $name );
 		if ( null === $kek ) {
 			throw new Keybridge_Exception( 'key-not-found', self::not_found_message( $name ), 404, 'name' );
 		}
-		$entry = $this->cache->get( $name );
-		if ( null !== $entry ) {
+		$record = $this->cache->record( $name );
+		if ( null !== $record ) {
 			try {
-				// The cache hands back every field as a string: open() without open_entry()'s checks.
-				return Keybridge_Kb1::open( $entry['ciphertext'], $kek, $entry['site_id'], $entry['environment'], $entry['key_id'], $entry['kek_id'] );
+				return Keybridge_Kb1::open_raw( $record[5], $kek, $record[0], $record[1], $record[2], $record[3] );
 			} catch ( Keybridge_Exception $e ) {
 				// The cached ciphertext may predate a rotation or re-set elsewhere: fetch it anew.
 				$this->cache->delete( $name );
 			}
+		}
+		if ( ! $fetch ) {
+			throw new Keybridge_Exception( 'agent-unreachable', Keybridge_Spec::CLIENT_PROBLEM_TYPES['agent-unreachable'] . ' (' . self::describe( $name ) . ' is not cached)' );
 		}
 		$fetched = $this->fetch( array( $name ) );
 		if ( ! isset( $fetched[ $name ] ) ) {
@@ -123,9 +147,15 @@ class Keybridge_Keys {
 				$wanted[ $name ] = true;
 			}
 		}
-		$cached  = $this->cache->get_many( array_map( 'strval', array_keys( $wanted ) ) );
-		$missing = array_diff( array_map( 'strval', array_keys( $wanted ) ), array_map( 'strval', array_keys( $cached ) ) );
-		$this->fetch( $missing );
+		$missing = array();
+		foreach ( array_keys( $wanted ) as $name ) {
+			if ( null === $this->cache->record( (string) $name ) ) {
+				$missing[] = (string) $name;
+			}
+		}
+		if ( array() !== $missing ) {
+			$this->fetch( $missing );
+		}
 	}
 
 	/**
@@ -138,9 +168,60 @@ class Keybridge_Keys {
 	private function fetch( array $names ) {
 		$found = array();
 		foreach ( array_chunk( array_values( $names ), self::FETCH_BATCH ) as $batch ) {
-			$found += $this->cache->store_fetched( $this->client->keys_fetch( array( 'names' => $batch ) ), $batch );
+			$asked  = array_map( array( 'Keybridge_Site_Names', 'to_agent' ), $batch );
+			$found += $this->cache->store_fetched( $this->client()->keys_fetch( array( 'names' => $asked ) ), $batch );
 		}
 		return $found;
+	}
+
+	/**
+	 * Every key of this site that the agent lists, page after page (for WP-CLI).
+	 *
+	 * @return array The agent's keys.list answer (environment, keys) with all of this site's keys.
+	 * @throws Keybridge_Exception Any agent problem type.
+	 */
+	public function listed_all() {
+		$query = array( 'limit' => 1000 );
+		$all   = null;
+		do {
+			$page = $this->listed( $query );
+			if ( null === $all ) {
+				$all = array(
+					'environment' => $page['environment'],
+					'keys'        => array(),
+				);
+			}
+			$all['keys'] = array_merge( $all['keys'], $page['keys'] );
+			$query       = isset( $page['next_cursor'] ) ? array(
+				'limit'  => 1000,
+				'cursor' => $page['next_cursor'],
+			) : null;
+		} while ( null !== $query );
+		return $all;
+	}
+
+	/**
+	 * One page of the keys of this site that the agent lists: on a network only the current
+	 * site's, under the names the site uses. The agent's `next_cursor` passes through as it is
+	 * (on a network a page may hold fewer of this site's keys than `limit`, or none).
+	 *
+	 * @param array $query keys.list query parameters: limit (1 to 1000, default 100), cursor.
+	 * @return array The agent's keys.list answer (environment, keys, next_cursor while more
+	 *               follow) with this site's keys only.
+	 * @throws Keybridge_Exception Any agent problem type.
+	 */
+	public function listed( array $query = array() ) {
+		$answer = $this->client()->keys_list( $query );
+		$keys   = array();
+		foreach ( $answer['keys'] as $key ) {
+			$name = Keybridge_Site_Names::from_agent( $key['name'] );
+			if ( null !== $name ) {
+				$key['name'] = $name;
+				$keys[]      = $key;
+			}
+		}
+		$answer['keys'] = $keys;
+		return $answer;
 	}
 
 	/**
@@ -195,9 +276,9 @@ class Keybridge_Keys {
 		if ( null === $kek ) {
 			throw new Keybridge_Exception( 'key-not-found', self::not_found_message( $name ), 404, 'name' );
 		}
-		$written = $this->client->keys_rotate(
+		$written = $this->client()->keys_rotate(
 			array(
-				'name'         => (string) $name,
+				'name'         => Keybridge_Site_Names::to_agent( $name ),
 				'wrapping_key' => $kek,
 			)
 		);
@@ -206,15 +287,15 @@ class Keybridge_Keys {
 		} catch ( Keybridge_Exception $e ) {
 			// The vault holds the value under a KEK this site could not save: wrap it under the
 			// old KEK again, which the site still holds, so the key stays readable.
-			$value = $this->client->keys_get(
+			$value = $this->client()->keys_get(
 				array(
-					'name'         => (string) $name,
+					'name'         => Keybridge_Site_Names::to_agent( $name ),
 					'wrapping_key' => $written['wrapping_key'],
 				)
 			);
-			$this->client->keys_set(
+			$this->client()->keys_set(
 				array(
-					'name'         => (string) $name,
+					'name'         => Keybridge_Site_Names::to_agent( $name ),
 					'value_base64' => $value['value_base64'],
 					'wrapping_key' => $kek,
 				)
@@ -236,7 +317,7 @@ class Keybridge_Keys {
 	public function delete( $name ) {
 		$name = self::normalize( $name );
 		try {
-			$this->client->keys_delete( array( 'name' => (string) $name ) );
+			$this->client()->keys_delete( array( 'name' => Keybridge_Site_Names::to_agent( $name ) ) );
 		} catch ( Keybridge_Exception $e ) {
 			if ( 'key-not-found' !== $e->problem_type() ) {
 				throw $e;
@@ -270,23 +351,25 @@ class Keybridge_Keys {
 	 * @throws Keybridge_Exception Any agent problem type; `storage-failure` when the KEK cannot be saved.
 	 */
 	private function write( $method, $name, array $body, $label ) {
-		$name         = self::normalize( $name );
-		$body['name'] = (string) $name;
+		// The agent's own rules, checked here first (it checks again, and alone knows the
+		// vault's other names: a look-alike of one of them is its `name-confusable`).
+		$name         = Keybridge_Names::check_new( $name );
+		$body['name'] = Keybridge_Site_Names::to_agent( $name );
 		if ( '' !== (string) $label ) {
-			$body['label'] = (string) $label;
+			$body['label'] = Keybridge_Names::check_label( (string) $label );
 		}
 		$kek = Keybridge_Keks::get( $name );
 		if ( null !== $kek ) {
 			$body['wrapping_key'] = $kek;
 		}
-		$written = $this->client->$method( $body );
+		$written = $this->client()->$method( $body );
 		try {
 			$this->keep( $name, $written );
 		} catch ( Keybridge_Exception $e ) {
 			// A new name whose KEK could not be saved: its value could never be read, so it
 			// does not stay in the vault. A known name kept its KEK: nothing to undo.
 			if ( null === $kek ) {
-				$this->client->keys_delete( array( 'name' => (string) $name ) );
+				$this->client()->keys_delete( array( 'name' => Keybridge_Site_Names::to_agent( $name ) ) );
 			}
 			throw $e;
 		}
@@ -335,33 +418,22 @@ class Keybridge_Keys {
 	 * What this site's cache entries belong to: two sites (or two blogs of a network) sharing
 	 * one APCu never see each other's entries.
 	 *
-	 * @param Keybridge_Client $client Agent client.
+	 * @param string $agent The agent address.
 	 * @return string
 	 */
-	private static function cache_scope( $client ) {
+	private static function cache_scope( $agent ) {
 		global $wpdb;
-		return hash( 'sha256', ABSPATH . "\0" . $wpdb->prefix . "\0" . $client->agent() );
+		return ABSPATH . "\0" . $wpdb->prefix . "\0" . $agent;
 	}
 
 	/**
 	 * The name as the agent keeps it: Unicode NFC (when PHP has intl), so a name typed in
-	 * another normal form finds the same KEK and cache entry. Nothing else is changed.
+	 * another normal form finds the same KEK and cache entry (Keybridge_Names).
 	 *
 	 * @param string $name Key name.
 	 * @return string
 	 */
 	private static function normalize( $name ) {
-		$name = (string) $name;
-		// ASCII is NFC already: most names skip the Normalizer.
-		if ( 1 !== preg_match( '/[\x80-\xff]/', $name ) ) {
-			return $name;
-		}
-		if ( class_exists( 'Normalizer' ) ) {
-			$normalized = Normalizer::normalize( $name, Normalizer::FORM_C );
-			if ( is_string( $normalized ) ) {
-				return $normalized;
-			}
-		}
-		return $name;
+		return Keybridge_Names::normalize( $name );
 	}
 }

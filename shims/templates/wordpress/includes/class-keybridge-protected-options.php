@@ -38,11 +38,17 @@ class Keybridge_Protected_Options {
 	const KEY_PREFIX = 'wp-option:';
 
 	/**
-	 * Whether this request has fetched the ciphertexts of all protected options.
-	 *
-	 * @var bool
+	 * Options WordPress needs before it could reach keybridge, or on every request: protecting
+	 * one would make the site depend on the agent to start at all.
 	 */
-	private static $prefetched = false;
+	const REFUSED = array( 'siteurl', 'home', 'active_plugins', 'template', 'stylesheet', 'cron', 'rewrite_rules', 'db_version', 'WPLANG', 'blog_charset', 'permalink_structure' );
+
+	/**
+	 * The sites whose protected options' ciphertexts this request has fetched (site id => true).
+	 *
+	 * @var array<int, bool>
+	 */
+	private static $prefetched = array();
 
 	/**
 	 * The names of the protected options.
@@ -94,10 +100,14 @@ class Keybridge_Protected_Options {
 	 */
 	public static function protect( $option ) {
 		$option = trim( (string) $option );
-		if ( in_array( $option, array( self::OPTION, Keybridge_Keks::OPTION ), true ) ) {
-			// The list and the KEKs must be readable without keybridge to reach keybridge at all.
+		if ( in_array( $option, array( self::OPTION, Keybridge_Keks::OPTION, Keybridge_Constants::OPTION, Keybridge_Usage::ACCESS_OPTION, Keybridge_Usage::OPTION ), true ) ) {
+			// keybridge's own options must be readable without keybridge to reach keybridge at all.
 			/* translators: %s: option name. */
 			throw new Keybridge_Exception( 'invalid-field', sprintf( __( 'The option "%s" belongs to keybridge itself and cannot be protected.', 'keybridge' ), $option ), 0, 'option' );
+		}
+		if ( in_array( $option, self::REFUSED, true ) || ( isset( $GLOBALS['wpdb'] ) && $GLOBALS['wpdb']->prefix . 'user_roles' === $option ) ) {
+			/* translators: %s: option name. */
+			throw new Keybridge_Exception( 'invalid-field', sprintf( __( 'WordPress reads "%s" on every request before it could ask keybridge: it cannot be protected.', 'keybridge' ), $option ), 0, 'option' );
 		}
 		$raw = self::raw_value( $option );
 		if ( null === $raw ) {
@@ -164,15 +174,34 @@ class Keybridge_Protected_Options {
 		if ( ! self::is_reference( $value ) ) {
 			return $value;
 		}
+		// The plugin that called get_option() (filters and WordPress's own frames sit in between).
+		$caller = Keybridge_Usage::caller_of_call( 'get_option', 8 );
+		$key    = self::key_name( $option );
 		try {
+			if ( ! Keybridge_Usage::permit( $key, $caller ) ) {
+				return self::unread( $option );
+			}
 			$keys = Keybridge_Keys::instance();
 			self::prefetch_once( $keys );
-			return maybe_unserialize( $keys->read( self::key_name( $option ) ) );
+			$value = maybe_unserialize( $keys->read( $key ) );
+			Keybridge_Usage::record( $key, $caller );
+			return $value;
 		} catch ( Keybridge_Exception $e ) {
-			keybridge_log_problem( 'get_option', self::key_name( $option ), $e );
-			$types = self::all();
-			return isset( $types[ $option ] ) && 'array' === $types[ $option ] ? array() : false;
+			keybridge_log_problem( 'get_option', $key, $e );
+			return self::unread( $option );
 		}
+	}
+
+	/**
+	 * What a protected option reads as when its value cannot be had: false, or an empty array
+	 * for an option that held an array (see filter_value()).
+	 *
+	 * @param string $option Option name.
+	 * @return array|false
+	 */
+	private static function unread( $option ) {
+		$types = self::all();
+		return isset( $types[ $option ] ) && 'array' === $types[ $option ] ? array() : false;
 	}
 
 	/**
@@ -185,10 +214,11 @@ class Keybridge_Protected_Options {
 	 * @throws Keybridge_Exception Any agent problem type.
 	 */
 	private static function prefetch_once( Keybridge_Keys $keys ) {
-		if ( self::$prefetched ) {
+		$site = get_current_blog_id();
+		if ( isset( self::$prefetched[ $site ] ) ) {
 			return;
 		}
-		self::$prefetched = true;
+		self::$prefetched[ $site ] = true;
 		$keys->prefetch( array_map( array( __CLASS__, 'key_name' ), self::names() ) );
 	}
 
@@ -326,7 +356,14 @@ class Keybridge_Protected_Options {
 	 * @return array<string, string>
 	 */
 	private static function all() {
-		$list = get_option( self::OPTION, array() );
+		// Read from the autoloaded options only: get_option() of an option that does not exist
+		// yet (no option protected so far) would cost every request a database query. The list
+		// is always written autoloaded (remember(), forget()).
+		$alloptions = wp_load_alloptions();
+		if ( ! isset( $alloptions[ self::OPTION ] ) ) {
+			return array();
+		}
+		$list = maybe_unserialize( $alloptions[ self::OPTION ] );
 		return is_array( $list ) ? $list : array();
 	}
 

@@ -11,7 +11,12 @@ if ( ! defined( 'ABSPATH' ) ) {
 
 /**
  * `POST /wp-json/keybridge/v1/op/<operation-id>`: forwards the operations of
- * Keybridge_Spec::ADMIN_OPERATIONS to the agent for an administrator.
+ * Keybridge_Spec::ADMIN_OPERATIONS to the agent for an administrator, and runs this plugin's
+ * own site operations (Keybridge_Site_Operations: protected options, constants, usage).
+ *
+ * On a multisite network the certificate, registration and production operations act for
+ * the whole network (one agent, one vault), so they need `manage_network_options`; a site's
+ * administrator manages that site's keys only (Keybridge_Site_Names keeps them apart).
  *
  * The browser never talks to the agent and never sees its token or a KEK: key operations go
  * through Keybridge_Keys, which adds the KEK this site holds and keeps the one the agent
@@ -26,7 +31,12 @@ class Keybridge_Rest {
 	/**
 	 * Operations that only read, so GET may call them too.
 	 */
-	const READ_OPERATIONS = array( 'status', 'keys.list' );
+	const READ_OPERATIONS = array( 'status', 'keys.list', 'options.list', 'constants.list', 'usage.list' );
+
+	/**
+	 * Operations that change what the whole network uses: network administrators only.
+	 */
+	const NETWORK_OPERATIONS = array( 'register', 'certificates.create', 'certificates.renew', 'production' );
 
 	/**
 	 * HTTP status for the client-side problem types, which carry no agent status.
@@ -56,12 +66,26 @@ class Keybridge_Rest {
 	}
 
 	/**
-	 * Only administrators (`manage_options`) may use the route.
+	 * Only administrators (`manage_options`) may use the route; on a network, the network's
+	 * own operations need `manage_network_options`.
 	 *
+	 * @param WP_REST_Request $request The request.
 	 * @return bool
 	 */
-	public static function can_manage() {
-		return current_user_can( 'manage_options' );
+	public static function can_manage( $request ) {
+		$url_params = $request instanceof WP_REST_Request ? $request->get_url_params() : array();
+		$operation  = isset( $url_params['operation'] ) ? (string) $url_params['operation'] : '';
+		return current_user_can( self::capability( $operation ) );
+	}
+
+	/**
+	 * The capability an operation needs.
+	 *
+	 * @param string $operation Operation id.
+	 * @return string
+	 */
+	public static function capability( $operation ) {
+		return is_multisite() && in_array( $operation, self::NETWORK_OPERATIONS, true ) ? 'manage_network_options' : 'manage_options';
 	}
 
 	/**
@@ -79,7 +103,8 @@ class Keybridge_Rest {
 		$url_params = $request->get_url_params();
 		$operation  = isset( $url_params['operation'] ) ? (string) $url_params['operation'] : '';
 
-		if ( ! in_array( $operation, Keybridge_Spec::ADMIN_OPERATIONS, true ) ) {
+		$site_operation = isset( Keybridge_Site_Operations::OPERATIONS[ $operation ] );
+		if ( ! $site_operation && ! in_array( $operation, Keybridge_Spec::ADMIN_OPERATIONS, true ) ) {
 			return self::problem( 'not-found', __( 'This operation is not available from the admin screen.', 'keybridge' ), 404 );
 		}
 		if ( 'GET' === $request->get_method() && ! in_array( $operation, self::READ_OPERATIONS, true ) ) {
@@ -96,7 +121,8 @@ class Keybridge_Rest {
 		}
 
 		try {
-			return self::answer( self::without_keks( self::run( $operation, $body ) ), 200 );
+			$answer = $site_operation ? Keybridge_Site_Operations::run( $operation, $body ) : self::run( $operation, $body );
+			return self::answer( self::without_keks( $answer ), 200 );
 		} catch ( Keybridge_Exception $e ) {
 			$status = $e->http_status();
 			if ( $status < 400 ) {
@@ -120,7 +146,9 @@ class Keybridge_Rest {
 		$label = isset( $body['label'] ) ? $body['label'] : '';
 		switch ( $operation ) {
 			case 'status':
-				return Keybridge_Status::fetch();
+				return Keybridge_Status::for_this_site( Keybridge_Status::fetch() );
+			case 'keys.list':
+				return Keybridge_Keys::instance()->listed( $body );
 			case 'keys.set':
 				return Keybridge_Keys::instance()->store( $name, self::value( $body ), $label );
 			case 'keys.generate':
@@ -220,8 +248,12 @@ class Keybridge_Rest {
 	 * @return array With `properties` and `required` (both possibly empty).
 	 */
 	private static function request_shape( $operation ) {
-		$operation = Keybridge_Spec::OPERATIONS[ $operation ];
-		$shape     = isset( $operation['request'] ) && is_array( $operation['request'] ) ? $operation['request'] : array();
+		if ( isset( Keybridge_Site_Operations::OPERATIONS[ $operation ] ) ) {
+			$shape = Keybridge_Site_Operations::OPERATIONS[ $operation ];
+		} else {
+			$operation = Keybridge_Spec::OPERATIONS[ $operation ];
+			$shape     = isset( $operation['request'] ) && is_array( $operation['request'] ) ? $operation['request'] : array();
+		}
 		return array(
 			'properties' => isset( $shape['properties'] ) ? $shape['properties'] : array(),
 			'required'   => isset( $shape['required'] ) ? $shape['required'] : array(),
@@ -254,8 +286,9 @@ class Keybridge_Rest {
 			case 'boolean':
 				return is_bool( $value );
 			case 'object':
-			case 'array':
 				return is_array( $value );
+			case 'array':
+				return is_array( $value ) && ( array() === $value || array_keys( $value ) === range( 0, count( $value ) - 1 ) );
 			default:
 				return true;
 		}

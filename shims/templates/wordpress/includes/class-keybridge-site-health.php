@@ -12,7 +12,8 @@ if ( ! defined( 'ABSPATH' ) ) {
 /**
  * One direct Site Health test per status row (ok → good, warning → recommended,
  * error → critical) and a "Keybridge" section under Site Health → Info. The status is fetched
- * once per request (Keybridge_Status::fetch()), however many tests read it.
+ * once per request (Keybridge_Status::fetch()), however many tests read it. keybridge.php hooks
+ * add_tests() and add_debug_information() by class name, so this class loads only there.
  */
 class Keybridge_Site_Health {
 
@@ -24,16 +25,6 @@ class Keybridge_Site_Health {
 		'warning' => 'recommended',
 		'error'   => 'critical',
 	);
-
-	/**
-	 * Hooks the filters.
-	 *
-	 * @return void
-	 */
-	public static function register() {
-		add_filter( 'site_status_tests', array( __CLASS__, 'add_tests' ) );
-		add_filter( 'debug_information', array( __CLASS__, 'add_debug_information' ) );
-	}
 
 	/**
 	 * Filter `site_status_tests`: one direct test per spec status row.

@@ -72,6 +72,47 @@ class Keybridge_Status {
 	}
 
 	/**
+	 * The table as this site shows it: on a network, the rows that name keys name this site's
+	 * keys only (under the names the site uses); then the rows this plugin adds itself (the
+	 * secrets defined as constants).
+	 *
+	 * @param array $status Keybridge_Status::fetch() result.
+	 * @return array
+	 */
+	public static function for_this_site( array $status ) {
+		foreach ( $status['rows'] as $index => $row ) {
+			if ( 'keys-need-reset' === $row['id'] && 'ok' !== $row['severity'] && is_multisite() ) {
+				$names = array();
+				foreach ( array_map( 'trim', explode( ',', (string) $row['value'] ) ) as $agent_name ) {
+					$name = Keybridge_Site_Names::from_agent( $agent_name );
+					if ( null !== $name ) {
+						$names[] = $name;
+					}
+				}
+				if ( array() === $names ) {
+					$row = array_merge(
+						$row,
+						array(
+							'severity' => 'ok',
+							'value'    => __( 'none', 'keybridge' ),
+							'help'     => '',
+							'action'   => '',
+						)
+					);
+				} else {
+					$row['value'] = implode( ', ', $names );
+				}
+				$status['rows'][ $index ] = $row;
+			}
+		}
+		$constants = Keybridge_Constants::status_row();
+		if ( null !== $constants ) {
+			$status['rows'][] = $constants;
+		}
+		return $status;
+	}
+
+	/**
 	 * Drops this request's table (after an operation that changes it, such as register).
 	 *
 	 * @return void

@@ -15,11 +15,14 @@ if ( ! defined( 'ABSPATH' ) ) {
  * 1. every protected option gets its value back in wp_options; one that cannot (agent
  *    unreachable) keeps its reference row and stays listed, so reinstalling the plugin reads it
  *    again;
- * 2. the list of protected options is deleted once all are restored (the plugin keeps no other
- *    options);
+ * 2. the list of protected options is deleted once all are restored, and so are the constants
+ *    map, the usage counts and the allow lists, and the constants loader in mu-plugins (a
+ *    constant that is not defined any more is what a plugin sees before it is configured);
  * 3. values in the key service are kept, and so is `keybridge_keks` (without it they can never
  *    be opened again), unless the site owner defined KEYBRIDGE_UNINSTALL_DELETE_KEYS as true in
  *    wp-config.php: then each key is deleted in the vault first, then its KEK.
+ *
+ * On a network every site goes through these steps.
  */
 class Keybridge_Uninstall {
 
@@ -29,9 +32,35 @@ class Keybridge_Uninstall {
 	 * @return void
 	 */
 	public static function run() {
+		Keybridge_Constants::uninstall_loader();
+		if ( ! is_multisite() ) {
+			self::run_for_site();
+			return;
+		}
+		foreach ( get_sites(
+			array(
+				'fields' => 'ids',
+				'number' => 0,
+			)
+		) as $site ) {
+			switch_to_blog( $site );
+			self::run_for_site();
+			restore_current_blog();
+		}
+	}
+
+	/**
+	 * The steps for the current site.
+	 *
+	 * @return void
+	 */
+	private static function run_for_site() {
 		$kept = self::restore_protected_options();
 		if ( array() === $kept ) {
 			delete_option( Keybridge_Protected_Options::OPTION );
+		}
+		foreach ( array( Keybridge_Constants::OPTION, Keybridge_Usage::OPTION, Keybridge_Usage::ACCESS_OPTION ) as $option ) {
+			delete_option( $option );
 		}
 		if ( defined( 'KEYBRIDGE_UNINSTALL_DELETE_KEYS' ) && true === KEYBRIDGE_UNINSTALL_DELETE_KEYS ) {
 			self::delete_keys( $kept );
@@ -65,12 +94,7 @@ class Keybridge_Uninstall {
 	 */
 	private static function delete_keys( array $protected ) {
 		$keep = array_map( array( 'Keybridge_Protected_Options', 'key_name' ), $protected );
-		try {
-			$keys = Keybridge_Keys::instance();
-		} catch ( Keybridge_Exception $e ) {
-			keybridge_log_problem( 'uninstall: delete keys', '', $e );
-			return;
-		}
+		$keys = Keybridge_Keys::instance();
 		foreach ( Keybridge_Keks::names() as $name ) {
 			if ( in_array( $name, $keep, true ) ) {
 				continue;

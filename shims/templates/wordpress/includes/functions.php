@@ -12,16 +12,54 @@ if ( ! defined( 'ABSPATH' ) ) {
 /**
  * The value of a key, or null when it cannot be read (the reason is logged, never the value).
  *
+ * The read is counted for the plugin, theme or core file that called this function
+ * (Keybridge_Usage), and refused (null, a logged access-denied) when the key's allow list does
+ * not name that caller.
+ *
  * @param string $name Key name, used as given.
  * @return string|null The value's bytes.
  */
 function keybridge_get_key( $name ) {
+	// phpcs:ignore WordPress.PHP.DevelopmentFunctions.error_log_debug_backtrace -- who called: usage and allow lists.
+	$call = debug_backtrace( DEBUG_BACKTRACE_IGNORE_ARGS, 1 );
+	$file = isset( $call[0]['file'] ) ? $call[0]['file'] : '';
+	// Only a site with allow lists pays for the check (and for loading its class) on a read.
+	$alloptions = wp_cache_get( 'alloptions', 'options' );
+	if ( isset( $alloptions['keybridge_key_access'] ) && ! Keybridge_Usage::permit( $name, Keybridge_Usage::caller_of_file( $file ) ) ) {
+		return null;
+	}
 	try {
-		return Keybridge_Keys::instance()->read( $name );
+		$value = Keybridge_Keys::instance()->read( $name );
 	} catch ( Keybridge_Exception $e ) {
 		keybridge_log_problem( 'keybridge_get_key', $name, $e );
 		return null;
 	}
+	keybridge_count_read( $name, $file );
+	return $value;
+}
+
+/**
+ * Notes a read for Keybridge_Usage, which puts it down to its caller when the request ends:
+ * the first read of a page loads no class and classifies no path for it.
+ *
+ * @param string|null $name Key name; null hands over (and forgets) what was noted.
+ * @param string      $file The calling file.
+ * @return array[] With a null name: the reads noted, each array( name, file, table prefix ).
+ */
+function keybridge_count_read( $name, $file = '' ) {
+	static $reads = null;
+	if ( null === $name ) {
+		$noted = null === $reads ? array() : $reads;
+		$reads = array();
+		return $noted;
+	}
+	if ( null === $reads ) {
+		$reads = array();
+		register_shutdown_function( array( 'Keybridge_Usage', 'count_noted_reads' ) );
+	}
+	// The site's table prefix: a request that switched sites counts each read for its site.
+	$reads[] = array( $name, $file, $GLOBALS['wpdb']->prefix );
+	return array();
 }
 
 /**

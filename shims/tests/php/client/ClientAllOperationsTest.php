@@ -126,6 +126,22 @@ final class ClientAllOperationsTest extends TestCase {
 					$fetched = $client->keys_fetch( array( 'names' => array( 'ops/set', 'ops/missing' ) ) );
 					$this->assertSame( array( true, false ), array_column( $fetched['keys'], 'found' ) );
 					break;
+				case 'usage.report':
+					$recorded = $client->usage_report(
+						array(
+							'entries' => array(
+								array(
+									'name'         => 'ops/set',
+									'caller'       => 'plugin:ops',
+									'reads'        => 2,
+									'denied'       => 0,
+									'last_read_at' => '2026-01-01T00:00:00Z',
+								),
+							),
+						)
+					);
+					$this->assertSame( array( 'recorded' => 1 ), $recorded );
+					break;
 				case 'keys.rotate':
 					$rotated = $client->keys_rotate(
 						array(

@@ -42,6 +42,45 @@ final class Kb1VectorsTest extends TestCase {
 	}
 
 	/**
+	 * Both AES-GCM implementations (libsodium where the CPU has AES-NI, OpenSSL) open every
+	 * vector and refuse a tampered one alike.
+	 *
+	 * @dataProvider vectors
+	 * @param array $v One vector.
+	 */
+	public function test_sodium_and_openssl_open_the_vector_alike( array $v ) {
+		$libraries = array( 'openssl' );
+		if ( function_exists( 'sodium_crypto_aead_aes256gcm_is_available' ) && sodium_crypto_aead_aes256gcm_is_available() ) {
+			$libraries[] = 'sodium';
+		}
+		$raw      = Keybridge_Kb1::ciphertext_bytes( $v['ciphertext'] );
+		$tampered = $raw;
+		$tampered[ strlen( $raw ) - 1 ] = chr( ord( $raw[ strlen( $raw ) - 1 ] ) ^ 0x80 );
+		try {
+			foreach ( $libraries as $library ) {
+				Keybridge_Kb1::use_library( $library );
+				$this->assertSame( $library, Keybridge_Kb1::library() );
+				$plain = Keybridge_Kb1::open_raw( $raw, $v['kek'], $v['site_id'], $v['environment'], $v['key_id'], $v['kek_id'] );
+				$this->assertSame( $v['plaintext_hex'], bin2hex( $plain ), $library );
+				$this->assertSame( $v['ciphertext'], Keybridge_Kb1::ciphertext_text( $raw ) );
+				try {
+					Keybridge_Kb1::open_raw( $tampered, $v['kek'], $v['site_id'], $v['environment'], $v['key_id'], $v['kek_id'] );
+					$this->fail( $library . ' opened a tampered tag' );
+				} catch ( Keybridge_Exception $e ) {
+					$this->assertSame( 'ciphertext-invalid', $e->problem_type(), $library );
+				}
+			}
+		} finally {
+			Keybridge_Kb1::use_library( null );
+		}
+	}
+
+	public function test_refuses_an_unknown_aes_library() {
+		$this->expectException( Keybridge_Exception::class );
+		Keybridge_Kb1::use_library( 'mcrypt' );
+	}
+
+	/**
 	 * A different KEK: kek-mismatch when the kek_id is known, else ciphertext-invalid.
 	 *
 	 * @dataProvider vectors

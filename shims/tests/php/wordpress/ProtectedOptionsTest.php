@@ -145,7 +145,7 @@ final class ProtectedOptionsTest extends TestCase {
 		$this->new_request();
 		$reflection = new ReflectionProperty( 'Keybridge_Protected_Options', 'prefetched' );
 		$reflection->setAccessible( true );
-		$reflection->setValue( null, false );
+		$reflection->setValue( null, array() );
 
 		$before = Keybridge_WP_Fixture::agent_requests( '/v1/keys/fetch' );
 		foreach ( $options as $i => $option ) {

@@ -25,6 +25,20 @@ final class UninstallTest extends TestCase {
 	private $protected_before = array();
 
 	/**
+	 * The plugin's other options as they were (uninstalling deletes them), and the loader.
+	 *
+	 * @var array
+	 */
+	private $options_before = array();
+
+	/**
+	 * Whether the constants loader was installed before the test.
+	 *
+	 * @var bool
+	 */
+	private $loader_before = false;
+
+	/**
 	 * The test's own protected option and key.
 	 *
 	 * @var string
@@ -41,6 +55,10 @@ final class UninstallTest extends TestCase {
 	protected function setUp(): void {
 		wp_cache_flush();
 		$this->protected_before = Keybridge_Protected_Options::names();
+		$this->loader_before    = Keybridge_Constants::loader_installed();
+		foreach ( array( Keybridge_Constants::OPTION, Keybridge_Usage::OPTION, Keybridge_Usage::ACCESS_OPTION ) as $other ) {
+			$this->options_before[ $other ] = get_option( $other, null );
+		}
 		$this->option           = str_replace( '-', '_', Keybridge_WP_Fixture::unique( 'uninstall_smtp_password' ) );
 		$this->key              = Keybridge_WP_Fixture::unique( 'uninstall/key' );
 		add_option( $this->option, 'uninstall secret' );
@@ -61,6 +79,14 @@ final class UninstallTest extends TestCase {
 		}
 		delete_option( $this->option );
 		keybridge_delete_key( $this->key );
+		foreach ( $this->options_before as $other => $value ) {
+			if ( null !== $value ) {
+				update_option( $other, $value, Keybridge_Usage::OPTION !== $other );
+			}
+		}
+		if ( $this->loader_before ) {
+			Keybridge_Constants::install_loader();
+		}
 	}
 
 	/**
@@ -91,8 +117,15 @@ final class UninstallTest extends TestCase {
 
 	public function test_without_the_constant_values_and_keks_stay(): void {
 		$keks = Keybridge_Keks::all();
+		Keybridge_Constants::set( 'KB_UNINSTALL_TEST_CONSTANT', $this->key );
+		Keybridge_Usage::set_allowed( $this->key, array( 'core' ) );
+		$this->assertTrue( Keybridge_Constants::loader_installed() );
 		$this->uninstall( false );
 
+		$this->assertFalse( Keybridge_Constants::loader_installed(), 'the constants loader is gone from mu-plugins' );
+		$this->assertFileDoesNotExist( Keybridge_Constants::loader_path() );
+		$this->assertNull( $this->row( Keybridge_Constants::OPTION ), 'and the constants map' );
+		$this->assertNull( $this->row( Keybridge_Usage::ACCESS_OPTION ), 'and the allow lists' );
 		$this->assertSame( 'uninstall secret', $this->row( $this->option ), 'the value is back in the row' );
 		$this->assertNull( $this->row( Keybridge_Protected_Options::OPTION ), 'the plugin\'s own option is gone' );
 		$this->assertSame( $keks, Keybridge_Keks::all(), 'every KEK kept' );
@@ -113,7 +146,7 @@ final class UninstallTest extends TestCase {
 
 			$this->assertSame( 'uninstall secret', $this->row( $this->option ) );
 			$this->assertNull( $this->row( Keybridge_Keks::OPTION ), 'no KEK left' );
-			$names = array_column( Keybridge_Plugin::client()->keys_list()['keys'], 'name' );
+			$names = array_column( Keybridge_Plugin::client()->keys_list( array( 'limit' => 1000 ) )['keys'], 'name' );
 			$this->assertNotContains( $this->key, $names );
 			$this->assertNotContains( 'wp-option:' . $this->option, $names );
 		} finally {

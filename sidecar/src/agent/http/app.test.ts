@@ -93,7 +93,7 @@ describe('key names', () => {
     expect(response.json.type).toBe('invalid-name');
   });
 
-  it('treats NFC and NFD spellings as one key, and a look-alike in another script as another', async () => {
+  it('treats NFC and NFD spellings as one key, and refuses a look-alike in another script', async () => {
     const nfd = 'cle\u0301/api'; // "clé" with a combining accent
     const nfc = 'cl\u00e9/api';
     const written = await set(nfd, 'accent');
@@ -101,13 +101,9 @@ describe('key names', () => {
     const read = await agent.call('POST', '/v1/keys/get', { name: nfc, wrapping_key: written.json.wrapping_key });
     expect(Buffer.from(read.json.value_base64, 'base64').toString()).toBe('accent');
 
-    const latin = await set('paypal', 'latin');
-    const cyrillic = await set('p\u0430ypal', 'cyrillic'); // Cyrillic а
-    expect(cyrillic.status).toBe(200);
-    const readLatin = await agent.call('POST', '/v1/keys/get', { name: 'paypal', wrapping_key: latin.json.wrapping_key });
-    expect(Buffer.from(readLatin.json.value_base64, 'base64').toString()).toBe('latin');
-    const cross = await agent.call('POST', '/v1/keys/get', { name: 'paypal', wrapping_key: cyrillic.json.wrapping_key });
-    expect(cross.json.type).toBe('kek-mismatch');
+    await set('paypal', 'latin');
+    const cyrillic = await set('p\u0430ypal', 'cyrillic'); // Cyrillic а among Latin letters (look-alike-names.test.ts has more)
+    expect(cyrillic.json).toMatchObject({ type: 'invalid-name', field: 'name' });
   });
 });
 

@@ -9,6 +9,8 @@ import type { Answer } from './pipeline.ts';
 import { certificateRoutes } from './routes/certificates.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { transferRoutes } from './routes/transfer.ts';
+import { usageRoutes } from './routes/usage.ts';
+import type { UsageReporter } from '../usage.ts';
 
 export type { AccessLogEntry } from './pipeline.ts';
 
@@ -24,6 +26,7 @@ export interface AgentAppOptions {
   keys: AgentKeys;
   registrar: Registrar;
   status: StatusSources;
+  usage: UsageReporter;
   version: string;
   /** The pipeline's answer to a failure: every problem the agent sends is made there. */
   problem: (error: unknown) => Answer;
@@ -40,6 +43,7 @@ export function createAgentApp(options: AgentAppOptions): Hono {
   app.route('/v1/keys', keyRoutes(options.keys));
   app.route('/v1', transferRoutes(options.keys));
   app.route('/v1', certificateRoutes(options.registrar));
+  app.route('/v1/usage', usageRoutes(options.usage));
 
   const problem = (error: unknown) => {
     const answer = options.problem(error);

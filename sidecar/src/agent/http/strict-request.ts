@@ -15,11 +15,12 @@
  *    at most one Authorization and one Content-Type; Connection, if present, `keep-alive`;
  *  - no Transfer-Encoding, Expect or Upgrade (chunked bodies, 100-continue and protocol
  *    switches are node:http's), at most MAX_HEADER_LINES lines and MAX_HEAD_BYTES bytes;
- *  - the whole body already in the buffer.
+ *  - the whole body already in the buffer, and UTF-8 (node:http's path refuses one that is not).
  * Framing is then by Content-Length alone, exactly as node:http frames such a request, so
  * the two parsers cannot disagree on where the next request starts (no smuggling gap).
  */
 
+import { isUtf8Body } from '../../http/utf8-body.ts';
 import { FETCH_PATH, GET_PATH } from './pipeline.ts';
 
 export const MAX_HEAD_BYTES = 8 * 1024;
@@ -112,5 +113,7 @@ export function parseReadRequest(buffer: Buffer, start: number, maxBody: number)
   const bodyStart = headEnd + HEAD_END.length;
   const end = bodyStart + contentLength;
   if (buffer.length < end) return null;
+  // A body that is not UTF-8 goes to node:http, whose body reader refuses it (http/utf8-body.ts).
+  if (!isUtf8Body(buffer.subarray(bodyStart, end))) return null;
   return { method: 'POST', path, host, authorization, contentType, contentLength, body: buffer.toString('utf8', bodyStart, end), end };
 }

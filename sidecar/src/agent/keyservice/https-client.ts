@@ -2,6 +2,7 @@ import { Agent, request } from 'node:https';
 import { KeybridgeError, isProblemType } from '../../errors.ts';
 import {
   KS_PATHS,
+  type Environment,
   type KeyServiceClient,
   type KeyServiceInfo,
   type PutSecretRequest,
@@ -112,6 +113,11 @@ export class HttpsKeyServiceClient implements KeyServiceClient {
 
   async delete(keyId: string): Promise<boolean> {
     return (await this.call<{ deleted: boolean }>('POST', KS_PATHS.secretsDelete, { keyId })).deleted;
+  }
+
+  async whoami(): Promise<{ siteId: string; environment: Environment; serial: string }> {
+    const who = await this.call<{ site_id: string; environment: Environment; serial: string }>('GET', KS_PATHS.whoami);
+    return { siteId: who.site_id, environment: who.environment, serial: who.serial };
   }
 
   /** Calls beyond the KeyServiceClient interface (registration, certificates) use this too. */

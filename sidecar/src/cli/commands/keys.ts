@@ -6,7 +6,7 @@ import { printJson, printTable } from '../output.ts';
 
 export const KEYS_USAGE = `keybridge keys set NAME (--value-file F | --generate BITS) [--label L] [--wrapping-key-file K] [--json]
 keybridge keys get NAME --wrapping-key-file F
-keybridge keys list [--json]
+keybridge keys list [--json] [--limit N [--cursor C]]
 keybridge keys delete NAME
 keybridge keys rotate NAME --wrapping-key-file F [--json]`;
 
@@ -93,13 +93,38 @@ async function keysGet(argv: string[]): Promise<void> {
   process.stdout.write(Buffer.from(read.value_base64, 'base64'));
 }
 
+interface ListedKey {
+  name: string;
+  label: string;
+  version: number;
+  updated_at: string;
+  reads: number;
+}
+
+interface KeysPage {
+  environment: string;
+  keys: ListedKey[];
+  next_cursor?: string;
+}
+
+/** Pages the whole listing by default; with --limit, one page (and its next_cursor) for scripts. */
 async function keysList(argv: string[]): Promise<void> {
-  const { values } = parse(argv, AGENT_OPTIONS, { min: 0, max: 0 });
-  const listing = await withClient(values, (client) =>
-    client.get<{ environment: string; keys: { name: string; label: string; version: number; updated_at: string; reads: number }[] }>(
-      '/v1/keys',
-    ),
-  );
+  const { values } = parse(argv, { ...AGENT_OPTIONS, limit: { type: 'string' }, cursor: { type: 'string' } }, { min: 0, max: 0 });
+  if (values.cursor !== undefined && values.limit === undefined) throw new UsageError('--cursor goes with --limit');
+  if (values.limit !== undefined && !/^[1-9][0-9]*$/.test(values.limit)) throw new UsageError('--limit takes a whole number');
+  const listing = await withClient(values, async (client) => {
+    const page = (limit: string, cursor?: string) =>
+      client.get<KeysPage>(`/v1/keys?${new URLSearchParams({ limit, ...(cursor === undefined ? {} : { cursor }) })}`);
+    if (values.limit !== undefined) return page(values.limit, values.cursor);
+    const first = await page('1000');
+    const all: KeysPage = { environment: first.environment, keys: first.keys };
+    for (let next = first.next_cursor; next !== undefined;) {
+      const more = await page('1000', next);
+      all.keys.push(...more.keys);
+      next = more.next_cursor;
+    }
+    return all;
+  });
   if (values.json) {
     printJson(listing);
     return;
@@ -108,6 +133,7 @@ async function keysList(argv: string[]): Promise<void> {
     ['NAME', 'VERSION', 'READS', 'UPDATED', 'LABEL'],
     listing.keys.map((key) => [key.name, String(key.version), String(key.reads), key.updated_at, key.label]),
   );
+  if (listing.next_cursor !== undefined) process.stderr.write(`more keys follow: --cursor ${listing.next_cursor}\n`);
 }
 
 async function keysDelete(argv: string[]): Promise<void> {

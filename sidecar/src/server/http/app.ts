@@ -3,7 +3,7 @@ import { Hono, type Context } from 'hono';
 import { KeybridgeError } from '../../errors.ts';
 import { capBody, onlyFields, readJsonObject } from '../../http/json-body.ts';
 import { problemResponse } from '../../http/problem.ts';
-import { KS_PATHS, type PutSecretRequest } from '../../protocol/keyservice.ts';
+import { KS_PATHS, type PutSecretRequest, type UsageRecord } from '../../protocol/keyservice.ts';
 import type { KeyService } from '../key-service.ts';
 import type { CertifiedIdentity, IssuedCertificate, SiteAuthority } from '../site-authority.ts';
 
@@ -73,6 +73,12 @@ export function createKeyServiceApp(options: KeyServiceAppOptions): Hono<Env> {
     const body = await readJsonObject(c);
     onlyFields(body, ['keyId']);
     return c.json({ deleted: await service.delete(c.get('identity'), body.keyId as string) });
+  });
+
+  app.post(KS_PATHS.usage, async (c) => {
+    const body = await readJsonObject(c);
+    onlyFields(body, ['records']);
+    return c.json({ recorded: await service.recordUsage(c.get('identity'), body.records as UsageRecord[]) });
   });
 
   // A partner site (Pantheon) registers with the platform's certificate: it names only its owner's account.

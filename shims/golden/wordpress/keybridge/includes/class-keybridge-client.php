@@ -68,7 +68,7 @@ class Keybridge_Client {
 	 * Calls one operation by its spec id (e.g. 'keys.set').
 	 *
 	 * @param string $operation_id An id from Keybridge_Spec::OPERATIONS.
-	 * @param array  $body         The request fields (ignored by operations without a body).
+	 * @param array  $body         The request fields (a GET's query parameters; ignored by operations without either).
 	 * @return array The decoded JSON object the agent answered (a 202 "pending" too).
 	 * @throws Keybridge_Exception On any failure; see Keybridge_Exception::problem_type().
 	 */
@@ -105,15 +105,17 @@ class Keybridge_Client {
 
 	/**
 	 * Calls keys.list: Keys stored in this environment (names decrypted by the agent, never
-	 * values).
+	 * values), sorted by name, one page at a time: next_cursor is present when more keys
+	 * follow; pass it as cursor.
 	 *
 	 * GET /v1/keys, with the short default timeout.
 	 *
+	 * @param array $query Query parameters: limit, cursor.
 	 * @return array The decoded JSON object the agent answered.
 	 * @throws Keybridge_Exception On any failure; see Keybridge_Exception::problem_type().
 	 */
-	public function keys_list(): array {
-		return $this->call( 'keys.list' );
+	public function keys_list( array $query = array() ): array {
+		return $this->call( 'keys.list', $query );
 	}
 
 	/**
@@ -172,6 +174,24 @@ class Keybridge_Client {
 	 */
 	public function keys_fetch( array $body ): array {
 		return $this->call( 'keys.fetch', $body );
+	}
+
+	/**
+	 * Calls usage.report: Which code of the site read which keys: counts the CMS keeps (in
+	 * APCu) and sends in batches, about once a minute, never one call per read. caller names
+	 * the plugin, theme or must-use plugin whose file asked (plugin:<folder>,
+	 * mu-plugin:<file>, theme:<folder>), or core or unknown; denied counts reads a key's allow
+	 * list refused. The agent has the key service record each entry in its audit, under the
+	 * key's opaque id.
+	 *
+	 * POST /v1/usage/report, with the short default timeout.
+	 *
+	 * @param array $body Request fields: entries (required).
+	 * @return array The decoded JSON object the agent answered.
+	 * @throws Keybridge_Exception On any failure; see Keybridge_Exception::problem_type().
+	 */
+	public function usage_report( array $body ): array {
+		return $this->call( 'usage.report', $body );
 	}
 
 	/**

@@ -26,8 +26,9 @@ final class Keybridge_Spec {
 	/**
 	 * Operation id => method, path, whether it needs the token, its timeout in ms (null: the
 	 * client default), whether it may open a connection before the agent has proven it holds
-	 * the token, whether it takes a body (none, optional, required), the client method, the
-	 * request top-level fields (name => JSON type) and required fields.
+	 * the token, whether it takes a body (none, query: URL query parameters, optional,
+	 * required), the client method, the request top-level fields (name => JSON type) and
+	 * required fields.
 	 */
 	const OPERATIONS = array(
 		'health'              => array(
@@ -62,10 +63,13 @@ final class Keybridge_Spec {
 			'auth'               => true,
 			'timeout_ms'         => null,
 			'before_agent_proof' => true,
-			'body'               => 'none',
+			'body'               => 'query',
 			'php_method'         => 'keys_list',
 			'request'            => array(
-				'properties' => array(),
+				'properties' => array(
+					'limit'  => array( 'type' => 'integer' ),
+					'cursor' => array( 'type' => 'string' ),
+				),
 				'required'   => array(),
 			),
 		),
@@ -135,6 +139,21 @@ final class Keybridge_Spec {
 					'names' => array( 'type' => 'array' ),
 				),
 				'required'   => array( 'names' ),
+			),
+		),
+		'usage.report'        => array(
+			'method'             => 'POST',
+			'path'               => '/v1/usage/report',
+			'auth'               => true,
+			'timeout_ms'         => null,
+			'before_agent_proof' => false,
+			'body'               => 'required',
+			'php_method'         => 'usage_report',
+			'request'            => array(
+				'properties' => array(
+					'entries' => array( 'type' => 'array' ),
+				),
+				'required'   => array( 'entries' ),
 			),
 		),
 		'keys.rotate'         => array(
@@ -380,6 +399,7 @@ final class Keybridge_Spec {
 		'unsupported-media-type',
 		'invalid-field',
 		'invalid-name',
+		'name-confusable',
 		'invalid-value',
 		'invalid-wrapping-key',
 		'unauthorized',
@@ -448,6 +468,7 @@ final class Keybridge_Spec {
 			'title'      => 'Register this site',
 			'submit'     => 'Register',
 			'shown_when' => 'unregistered',
+			'section'    => 'certificate',
 			'fields'     => array(
 				array(
 					'name'     => 'email',
@@ -474,6 +495,7 @@ final class Keybridge_Spec {
 			'title'      => 'Custom certificate',
 			'submit'     => 'Create certificate',
 			'shown_when' => 'registered',
+			'section'    => 'certificate',
 			'help'       => 'A new key and a development certificate naming your organisation; the current certificate is replaced.',
 			'fields'     => array(
 				array(
@@ -510,6 +532,7 @@ final class Keybridge_Spec {
 			'title'      => 'Renew the certificate',
 			'submit'     => 'Renew now',
 			'shown_when' => 'registered',
+			'section'    => 'certificate',
 			'help'       => 'A new key and certificate for this site and environment. The agent also renews by itself at two thirds of the lifetime.',
 			'fields'     => array(),
 		),
@@ -519,6 +542,7 @@ final class Keybridge_Spec {
 			'title'      => 'Add or replace a key',
 			'submit'     => 'Save key',
 			'shown_when' => 'registered',
+			'section'    => 'keys',
 			'fields'     => array(
 				array(
 					'name'     => 'name',
@@ -545,6 +569,7 @@ final class Keybridge_Spec {
 			'title'      => 'Generate a random key',
 			'submit'     => 'Generate',
 			'shown_when' => 'registered',
+			'section'    => 'keys',
 			'fields'     => array(
 				array(
 					'name'     => 'name',
@@ -575,6 +600,7 @@ final class Keybridge_Spec {
 			'title'      => 'Move to production',
 			'submit'     => 'Move to production',
 			'shown_when' => 'development',
+			'section'    => 'advanced',
 			'help'       => 'This site gets a production certificate and from then on reads production values only. Development values stay in the development vault.',
 			'confirm'    => 'Move this site to production? It will read production values from now on; this cannot be undone from this screen.',
 			'fields'     => array(),

@@ -28,8 +28,9 @@ final class Spec {
 	/**
 	 * Operation id => method, path, whether it needs the token, its timeout in ms (null: the
 	 * client default), whether it may open a connection before the agent has proven it holds
-	 * the token, whether it takes a body (none, optional, required), the client method, the
-	 * request top-level fields (name => JSON type) and required fields.
+	 * the token, whether it takes a body (none, query: URL query parameters, optional,
+	 * required), the client method, the request top-level fields (name => JSON type) and
+	 * required fields.
 	 */
 	const OPERATIONS = array(
 		'health'              => array(
@@ -64,10 +65,13 @@ final class Spec {
 			'auth'               => true,
 			'timeout_ms'         => null,
 			'before_agent_proof' => true,
-			'body'               => 'none',
+			'body'               => 'query',
 			'php_method'         => 'keys_list',
 			'request'            => array(
-				'properties' => array(),
+				'properties' => array(
+					'limit'  => array( 'type' => 'integer' ),
+					'cursor' => array( 'type' => 'string' ),
+				),
 				'required'   => array(),
 			),
 		),
@@ -137,6 +141,21 @@ final class Spec {
 					'names' => array( 'type' => 'array' ),
 				),
 				'required'   => array( 'names' ),
+			),
+		),
+		'usage.report'        => array(
+			'method'             => 'POST',
+			'path'               => '/v1/usage/report',
+			'auth'               => true,
+			'timeout_ms'         => null,
+			'before_agent_proof' => false,
+			'body'               => 'required',
+			'php_method'         => 'usage_report',
+			'request'            => array(
+				'properties' => array(
+					'entries' => array( 'type' => 'array' ),
+				),
+				'required'   => array( 'entries' ),
 			),
 		),
 		'keys.rotate'         => array(
@@ -382,6 +401,7 @@ final class Spec {
 		'unsupported-media-type',
 		'invalid-field',
 		'invalid-name',
+		'name-confusable',
 		'invalid-value',
 		'invalid-wrapping-key',
 		'unauthorized',
@@ -450,6 +470,7 @@ final class Spec {
 			'title'      => 'Register this site',
 			'submit'     => 'Register',
 			'shown_when' => 'unregistered',
+			'section'    => 'certificate',
 			'fields'     => array(
 				array(
 					'name'     => 'email',
@@ -476,6 +497,7 @@ final class Spec {
 			'title'      => 'Custom certificate',
 			'submit'     => 'Create certificate',
 			'shown_when' => 'registered',
+			'section'    => 'certificate',
 			'help'       => 'A new key and a development certificate naming your organisation; the current certificate is replaced.',
 			'fields'     => array(
 				array(
@@ -512,6 +534,7 @@ final class Spec {
 			'title'      => 'Renew the certificate',
 			'submit'     => 'Renew now',
 			'shown_when' => 'registered',
+			'section'    => 'certificate',
 			'help'       => 'A new key and certificate for this site and environment. The agent also renews by itself at two thirds of the lifetime.',
 			'fields'     => array(),
 		),
@@ -521,6 +544,7 @@ final class Spec {
 			'title'      => 'Add or replace a key',
 			'submit'     => 'Save key',
 			'shown_when' => 'registered',
+			'section'    => 'keys',
 			'fields'     => array(
 				array(
 					'name'     => 'name',
@@ -547,6 +571,7 @@ final class Spec {
 			'title'      => 'Generate a random key',
 			'submit'     => 'Generate',
 			'shown_when' => 'registered',
+			'section'    => 'keys',
 			'fields'     => array(
 				array(
 					'name'     => 'name',
@@ -577,6 +602,7 @@ final class Spec {
 			'title'      => 'Move to production',
 			'submit'     => 'Move to production',
 			'shown_when' => 'development',
+			'section'    => 'advanced',
 			'help'       => 'This site gets a production certificate and from then on reads production values only. Development values stay in the development vault.',
 			'confirm'    => 'Move this site to production? It will read production values from now on; this cannot be undone from this screen.',
 			'fields'     => array(),
