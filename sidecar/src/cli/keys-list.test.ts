@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lockrItem } from '../../test-helpers/lockr-item.ts';
 import { runCli, startUpProcess, type UpProcess } from '../../test-helpers/up-process.ts';
 
 /** `keybridge keys list` over the paged listing (issue 13), against a real `keybridge up`. */
@@ -50,4 +51,36 @@ describe('keybridge keys list', () => {
     expect(badCursor.status).toBe(1);
     expect(badCursor.stderr).toContain('cursor');
   });
+
+  it('lists past the agent’s largest page, and export keeps the label of a key on a later page', () => {
+    // 1,001 keys: one more than a page can hold. The import is the quick way to make them.
+    const items = Array.from({ length: 1001 }, (_, i) => ({
+      ...lockrItem(`page/${String(i).padStart(4, '0')}`, `v${i}`),
+      label: `label ${i}`,
+    }));
+    const importFile = join(home, 'many.json');
+    writeFileSync(importFile, JSON.stringify(items));
+    const imported = runCli(['import', 'lockr', '--file', importFile, '--json'], env);
+    expect(imported.status, imported.stderr).toBe(0);
+    const last = JSON.parse(imported.stdout.trim().split('\n').at(-1)!);
+    expect(last.name).toBe('page/1000');
+
+    const listing = JSON.parse(runCli(['keys', 'list', '--json'], env).stdout);
+    expect(listing.keys.filter((key: { name: string }) => key.name.startsWith('page/'))).toHaveLength(1001);
+
+    const keks = join(home, 'keks.json');
+    writeFileSync(keks, JSON.stringify({ 'page/1000': last.wrapping_key }));
+    const passphrase = join(home, 'passphrase');
+    writeFileSync(passphrase, 'correct horse battery staple\n');
+    const out = join(home, 'bundle.json');
+    const exported = runCli(['export', '--out', out, '--passphrase-file', passphrase, '--wrapping-keys-file', keks], env);
+    expect(exported.status, exported.stderr).toBe(0);
+    runCli(['keys', 'delete', 'page/1000'], env);
+    const back = runCli(['import', 'bundle', '--file', out, '--passphrase-file', passphrase], env);
+    expect(back.status, back.stderr).toBe(0);
+    const relisted = JSON.parse(
+      runCli(['keys', 'list', '--json', '--limit', '1', '--cursor', Buffer.from('page/0999').toString('base64url')], env).stdout,
+    );
+    expect(relisted.keys).toMatchObject([{ name: 'page/1000', label: 'label 1000' }]);
+  }, 120_000);
 });

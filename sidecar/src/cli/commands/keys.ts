@@ -2,6 +2,7 @@ import { AGENT_OPTIONS, parse, requireOption } from '../args.ts';
 import { AgentClient, locateAgent } from '../agent-client.ts';
 import { UsageError } from '../errors.ts';
 import { readInputFile, readSecretLine } from '../files.ts';
+import { listAllKeys, listKeysPage, type KeysPage } from '../key-listing.ts';
 import { printJson, printTable } from '../output.ts';
 
 export const KEYS_USAGE = `keybridge keys set NAME (--value-file F | --generate BITS) [--label L] [--wrapping-key-file K] [--json]
@@ -93,38 +94,14 @@ async function keysGet(argv: string[]): Promise<void> {
   process.stdout.write(Buffer.from(read.value_base64, 'base64'));
 }
 
-interface ListedKey {
-  name: string;
-  label: string;
-  version: number;
-  updated_at: string;
-  reads: number;
-}
-
-interface KeysPage {
-  environment: string;
-  keys: ListedKey[];
-  next_cursor?: string;
-}
-
 /** Pages the whole listing by default; with --limit, one page (and its next_cursor) for scripts. */
 async function keysList(argv: string[]): Promise<void> {
   const { values } = parse(argv, { ...AGENT_OPTIONS, limit: { type: 'string' }, cursor: { type: 'string' } }, { min: 0, max: 0 });
   if (values.cursor !== undefined && values.limit === undefined) throw new UsageError('--cursor goes with --limit');
   if (values.limit !== undefined && !/^[1-9][0-9]*$/.test(values.limit)) throw new UsageError('--limit takes a whole number');
-  const listing = await withClient(values, async (client) => {
-    const page = (limit: string, cursor?: string) =>
-      client.get<KeysPage>(`/v1/keys?${new URLSearchParams({ limit, ...(cursor === undefined ? {} : { cursor }) })}`);
-    if (values.limit !== undefined) return page(values.limit, values.cursor);
-    const first = await page('1000');
-    const all: KeysPage = { environment: first.environment, keys: first.keys };
-    for (let next = first.next_cursor; next !== undefined;) {
-      const more = await page('1000', next);
-      all.keys.push(...more.keys);
-      next = more.next_cursor;
-    }
-    return all;
-  });
+  const listing: KeysPage = await withClient(values, (client) =>
+    values.limit !== undefined ? listKeysPage(client, values.limit, values.cursor) : listAllKeys(client),
+  );
   if (values.json) {
     printJson(listing);
     return;
