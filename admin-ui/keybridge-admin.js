@@ -38,6 +38,7 @@
       agentDown: 'The keybridge agent cannot be reached, so keys cannot be read or changed. Start the agent, then reload this page.',
       keysUnavailable: 'The keys cannot be listed: %s',
       noKeys: 'No keys are stored in this environment yet.',
+      moreKeys: 'Show more keys',
       name: 'Name',
       label: 'Label',
       version: 'Version',
@@ -283,8 +284,27 @@
     ]),
     keysBody,
   ]);
+  // The agent lists keys a page at a time (keys.list limit/cursor); the rest on request.
+  var KEYS_PAGE = 100;
+  var nextCursor = null;
+  var moreKeys = el('button', { type: 'button', className: cls(classes.button || 'button', 'kb-more-keys'), hidden: true });
+  moreKeys.textContent = strings.moreKeys;
+  moreKeys.addEventListener('click', function () {
+    clearMessages();
+    busy(moreKeys, true);
+    listKeys(nextCursor).then(
+      function () {
+        busy(moreKeys, false);
+      },
+      function (problem) {
+        busy(moreKeys, false);
+        showError(problem);
+      },
+    );
+  });
   keysSection.appendChild(keysNote);
   keysSection.appendChild(keysTable);
+  keysSection.appendChild(moreKeys);
 
   function button(text, className, onClick) {
     var node = el('button', { type: 'button', className: className, textContent: text });
@@ -297,10 +317,21 @@
     return isNaN(date.getTime()) ? String(iso) : date.toLocaleString();
   }
 
-  function renderKeys(keys) {
-    keysBody.textContent = '';
-    keysTable.hidden = keys.length === 0;
-    keysNote.textContent = keys.length === 0 ? strings.noKeys : '';
+  /** One page of keys: the first (cursor null) replaces the table, later ones are appended. */
+  function listKeys(cursor) {
+    var query = { limit: KEYS_PAGE };
+    if (cursor) query.cursor = cursor;
+    return call('keys.list', query).then(function (answer) {
+      renderKeys(answer.keys || [], Boolean(cursor));
+      nextCursor = answer.next_cursor || null;
+      moreKeys.hidden = nextCursor === null;
+    });
+  }
+
+  function renderKeys(keys, append) {
+    if (!append) keysBody.textContent = '';
+    keysTable.hidden = keysBody.childNodes.length + keys.length === 0;
+    keysNote.textContent = keysBody.childNodes.length + keys.length === 0 ? strings.noKeys : '';
     keys.forEach(function (key) {
       var actions = el('td', { className: 'kb-actions' });
       keysBody.appendChild(
@@ -622,15 +653,11 @@
         }
         return Promise.all([
           hooks,
-          call('keys.list').then(
-            function (answer) {
-              renderKeys(answer.keys || []);
-            },
-            function (problem) {
-              renderKeys([]);
-              keysNote.textContent = format(strings.keysUnavailable, problem.title);
-            },
-          ),
+          listKeys(null).then(null, function (problem) {
+            renderKeys([], false);
+            moreKeys.hidden = true;
+            keysNote.textContent = format(strings.keysUnavailable, problem.title);
+          }),
         ]);
       },
       function (problem) {

@@ -8,7 +8,8 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { authFor, type BenchAuth } from './agent-auth.ts';
 import type { Target } from './loadgen-protocol.ts';
 import { exited, REPO_ROOT, spawnNode, stopChild } from './processes.ts';
 
@@ -19,7 +20,8 @@ export interface AgentProcess {
   pid: number;
   url: string;
   target: Target;
-  token: string;
+  /** How the bench proves it may use this agent (its checkout's scheme). */
+  auth: BenchAuth;
   home: string;
   logFile: string;
   /** The last lines the process printed, for error messages. */
@@ -93,7 +95,7 @@ export async function startAgent(options: StartAgentOptions): Promise<AgentProce
     pid: child.pid!,
     url,
     target: parseAgentUrl(url),
-    token,
+    auth: authFor(dirname(dirname(options.bin ?? BIN)), token),
     home,
     logFile,
     tail,

@@ -3,10 +3,10 @@ import type { Socket } from 'node:net';
 /**
  * Splits keep-alive HTTP/1.1 answers out of a socket's bytes for the small A/B tools
  * (cpu-ab.ts, refresh-dips.ts): answers with a Content-Length body, one request in flight
- * per socket. Calls `onAnswer` with each answer's status line. The load generator
+ * per socket. Calls `onAnswer` with each answer's status line and head. The load generator
  * (loadgen.ts) has its own stricter parser, since it also times and checks every answer.
  */
-export function onAnswers(socket: Socket, onAnswer: (statusLine: string) => void): void {
+export function onAnswers(socket: Socket, onAnswer: (statusLine: string, head: string) => void): void {
   let buffer: Buffer = Buffer.alloc(0);
   socket.on('data', (chunk: Buffer) => {
     buffer = buffer.length === 0 ? chunk : Buffer.concat([buffer, chunk]);
@@ -17,7 +17,7 @@ export function onAnswers(socket: Socket, onAnswer: (statusLine: string) => void
       const length = Number(/content-length: *(\d+)/i.exec(head)?.[1] ?? 0);
       if (buffer.length < end + 4 + length) return;
       buffer = buffer.subarray(end + 4 + length);
-      onAnswer(head.split('\r\n')[0]);
+      onAnswer(head.split('\r\n')[0], head);
     }
   });
 }

@@ -3,9 +3,27 @@
  * check values). Not used to generate load: that is bench/loadgen.ts, in its own process.
  */
 import http from 'node:http';
+import { ProvenConnections } from '../sidecar/src/cli/proven-connection.ts';
+import { ProofKey } from '../sidecar/src/protocol/local-auth.ts';
+import { everyRequestAuthorization, type BenchAuth } from './agent-auth.ts';
 import type { Target } from './loadgen-protocol.ts';
 
 const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 4 });
+/** Connections proven both ways (the CLI's), one pool per agent and token. */
+const proven = new Map<string, ProvenConnections>();
+
+function provenPool(target: Target, token: string): ProvenConnections {
+  const where = target.kind === 'tcp' ? `${target.host}:${target.port}` : target.path;
+  let pool = proven.get(`${where} ${token}`);
+  if (!pool) {
+    const key = new ProofKey(token);
+    const agentTarget =
+      target.kind === 'tcp' ? { host: target.host, port: target.port, display: where } : { socketPath: target.path, display: where };
+    pool = new ProvenConnections(agentTarget, () => key, { maxSockets: 4 });
+    proven.set(`${where} ${token}`, pool);
+  }
+  return pool;
+}
 
 export interface JsonResponse {
   status: number;
@@ -20,18 +38,20 @@ export function requestJson(
   target: Target,
   method: 'GET' | 'POST',
   path: string,
-  options: { token?: string; body?: unknown; timeoutMs?: number } = {},
+  options: { auth?: BenchAuth; body?: unknown; timeoutMs?: number } = {},
 ): Promise<JsonResponse> {
   const payload = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body), 'utf8');
   const headers: Record<string, string> = { Host: hostHeader(target) };
-  if (options.token) headers.Authorization = `Bearer ${options.token}`;
+  const authorization = options.auth ? everyRequestAuthorization(options.auth) : undefined;
+  if (authorization) headers.Authorization = authorization;
+  const agent = options.auth?.scheme === 'proof' ? provenPool(target, options.auth.token) : keepAlive;
   if (payload) {
     headers['Content-Type'] = 'application/json';
     headers['Content-Length'] = String(payload.length);
   }
   const where = target.kind === 'tcp' ? { host: target.host, port: target.port } : { socketPath: target.path };
   return new Promise((resolve, reject) => {
-    const request = http.request({ ...where, method, path, headers, agent: keepAlive }, (response) => {
+    const request = http.request({ ...where, method, path, headers, agent }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
       response.on('end', () => {
@@ -53,8 +73,8 @@ export function requestJson(
 }
 
 /** POST expecting 200; anything else throws with the problem type (never the request body). */
-export async function postOk<T>(target: Target, token: string, path: string, body: unknown): Promise<T> {
-  const response = await requestJson(target, 'POST', path, { token, body });
+export async function postOk<T>(target: Target, auth: BenchAuth, path: string, body: unknown): Promise<T> {
+  const response = await requestJson(target, 'POST', path, { auth, body });
   if (response.status !== 200) {
     const type = (response.body as { type?: string } | null)?.type ?? '';
     throw new Error(`POST ${path} answered ${response.status} ${type}`);
@@ -64,4 +84,6 @@ export async function postOk<T>(target: Target, token: string, path: string, bod
 
 export function closeIdleSockets(): void {
   keepAlive.destroy();
+  for (const pool of proven.values()) pool.destroy();
+  proven.clear();
 }

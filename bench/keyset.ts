@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Target } from './loadgen-protocol.ts';
+import type { BenchAuth } from './agent-auth.ts';
 import { postOk } from './http-json.ts';
 
 export interface BenchKey {
@@ -27,12 +28,12 @@ export function keyName(index: number): string {
   return `bench/api_token_${String(index).padStart(3, '0')}`;
 }
 
-export async function setKeys(target: Target, token: string, count: number): Promise<BenchKey[]> {
+export async function setKeys(target: Target, auth: BenchAuth, count: number): Promise<BenchKey[]> {
   const keys: BenchKey[] = [];
   for (let index = 0; index < count; index++) {
     const name = keyName(index);
     const value = apiToken();
-    const written = await postOk<{ name: string; wrapping_key: string; version: number }>(target, token, '/v1/keys/set', {
+    const written = await postOk<{ name: string; wrapping_key: string; version: number }>(target, auth, '/v1/keys/set', {
       name,
       value,
     });
@@ -47,9 +48,9 @@ export async function setKeys(target: Target, token: string, count: number): Pro
  * Reads every key through keys/get (checking the value) and keys/fetch, so both paths are
  * served from the agent's ciphertext cache when load starts.
  */
-export async function warmAndCheck(target: Target, token: string, keys: readonly BenchKey[]): Promise<void> {
+export async function warmAndCheck(target: Target, auth: BenchAuth, keys: readonly BenchKey[]): Promise<void> {
   for (const key of keys) {
-    const read = await postOk<{ value_base64: string }>(target, token, '/v1/keys/get', {
+    const read = await postOk<{ value_base64: string }>(target, auth, '/v1/keys/get', {
       name: key.name,
       wrapping_key: key.wrappingKey,
     });
@@ -59,7 +60,7 @@ export async function warmAndCheck(target: Target, token: string, keys: readonly
   }
   for (let start = 0; start < keys.length; start += 100) {
     const names = keys.slice(start, start + 100).map((key) => key.name);
-    const fetched = await postOk<{ keys: { name: string; found: boolean; ciphertext?: string }[] }>(target, token, '/v1/keys/fetch', {
+    const fetched = await postOk<{ keys: { name: string; found: boolean; ciphertext?: string }[] }>(target, auth, '/v1/keys/fetch', {
       names,
     });
     if (fetched.keys.length !== names.length || fetched.keys.some((item) => !item.found || !item.ciphertext?.startsWith('kb1.'))) {

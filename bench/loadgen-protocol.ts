@@ -7,6 +7,11 @@ export interface LoadgenConfig {
   target: Target;
   /** Complete HTTP/1.1 requests (head and body), sent in turn, round-robin across all connections. */
   requests: string[];
+  /**
+   * The agent token: the first request of each connection then carries the client's proof
+   * for it (agent-auth.ts) and its answer must carry the agent's, before the run starts.
+   */
+  token?: string;
   concurrency: number;
   warmupMs: number;
   measureMs: number;

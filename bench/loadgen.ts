@@ -17,6 +17,7 @@
  * parent can sample the server's CPU and memory), then `result`, and exits.
  */
 import net from 'node:net';
+import { headProves, openingRequest } from './agent-auth.ts';
 import { LatencyHistogram } from './histogram.ts';
 import type { LoadgenConfig, LoadgenMessage, LoadgenResult, Target } from './loadgen-protocol.ts';
 
@@ -43,6 +44,10 @@ interface Connection {
   busy: boolean;
   /** Set when we destroyed it for a protocol error (already counted). */
   broken: boolean;
+  /** While its first request (with the client's proof) is out: called with the agent's proof check, then cleared. */
+  opening: ((proven: boolean) => void) | null;
+  /** The agent's proof the opening answer must carry. */
+  expectedProof: string;
 }
 
 /**
@@ -197,6 +202,15 @@ function run(config: LoadgenConfig): void {
     const latencyNs = Number(now - conn.sentAt);
     if (buf.length > conn.expected) return broken(conn, 'more bytes than Content-Length (unexpected pipelining)');
     const status = conn.status;
+    if (conn.opening !== null) {
+      // The connection's first answer: proven (200 with the agent's proof) or the run cannot start.
+      const opened = conn.opening;
+      conn.opening = null;
+      conn.pending = null;
+      conn.expected = -1;
+      opened(status === 200 && headProves(buf.toString('latin1', 0, conn.headEnd), conn.expectedProof));
+      return;
+    }
     responseBytes = conn.expected;
     if (status !== config.expectStatus) {
       byStatus[status] = (byStatus[status] ?? 0) + 1;
@@ -236,11 +250,18 @@ function run(config: LoadgenConfig): void {
         busy: false,
         broken: false,
         chunked: false,
+        opening: null,
+        expectedProof: '',
       };
       connections[id] = conn;
       socket.once('connect', () => {
         if (target.kind === 'tcp') socket.setNoDelay(true);
-        resolve(conn);
+        if (config.token === undefined) return resolve(conn);
+        // Not measured: the first request proves the connection, as a PHP client's does.
+        const opening = openingRequest(requests[0], socket, target, config.token);
+        conn.expectedProof = opening.expectedProof;
+        conn.opening = (proven) => (proven ? resolve(conn) : reject(new Error('the agent did not prove it holds the token')));
+        socket.write(opening.bytes);
       });
       socket.on('data', (chunk: Buffer) => onData(conn, chunk));
       socket.on('error', (error) => {

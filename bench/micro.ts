@@ -9,7 +9,7 @@
  * Request/Response work that hono on @hono/node-server does per request, next to the
  * cheaper alternatives one could use instead.
  */
-import { createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createDecipheriv, randomBytes, timingSafeEqual } from 'node:crypto';
 import { openSync, writeSync, closeSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +17,8 @@ import { Readable } from 'node:stream';
 import { decodeKek, generateKek, kb1Aad, kekId, encodeKek, unwrapValue, wrapValue, opaqueKeyId } from '../sidecar/src/crypto/index.ts';
 import { PreparedCiphertexts } from '../sidecar/src/agent/keys/prepared-ciphertexts.ts';
 import { normaliseKeyName } from '../sidecar/src/agent/keys/names.ts';
-import { tokenVerifier } from '../sidecar/src/agent/http/token.ts';
+import { ProofChecker } from '../sidecar/src/agent/http/auth.ts';
+import { ProofKey, signRequest } from '../sidecar/src/protocol/local-auth.ts';
 
 interface Timing {
   name: string;
@@ -52,7 +53,6 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'keybridge-micro-'));
   const logFd = openSync(join(dir, 'access.log'), 'a');
   const nullFd = openSync('/dev/null', 'a');
-  const expectedHash = createHash('sha256').update(token).digest();
 
   const N = 50_000;
   const rows: Timing[] = [];
@@ -78,11 +78,25 @@ async function main(): Promise<void> {
     await time('PreparedCiphertexts.open(): AES-256-GCM only, parse + AAD once per record', N, () => prepared.open(kek, record, ctx)),
   );
   rows.push(await time('  kb1Aad(ctx) alone (what open() saves, with the parse)', N, () => kb1Aad(ctx)));
-  const matches = tokenVerifier(token);
-  rows.push(await time('token check (agent/token.ts): timingSafeEqual, no hash', N, () => matches(token)));
+  const checker = new ProofChecker(token);
+  checker.listeningSince(Date.now() - 1_000);
+  const clientKey = new ProofKey(token);
+  const proofs = Array.from({ length: N + 2_000 }, () => signRequest(clientKey, 'POST', '/v1/keys/get', '127.0.0.1:50000').authorization);
+  let proofAt = 0;
   rows.push(
-    await time('  as it was: SHA-256 of the presented token + compare', N, () =>
-      createHash('sha256').update(token).digest().equals(expectedHash),
+    await time("client proof check + agent's proof (agent/http/auth.ts): the first request of a connection", N, () =>
+      checker.verify(proofs[proofAt++], 'POST', '/v1/keys/get', '127.0.0.1:50000'),
+    ),
+  );
+  rows.push(
+    await time('  a client signing its request (protocol/local-auth.ts)', N, () => signRequest(clientKey, 'POST', '/v1/keys/get', 'unix')),
+  );
+  const proven = new WeakSet<object>([raw]);
+  rows.push(await time('a later request on a proven connection: one WeakSet lookup', N, () => proven.has(raw)));
+  const tokenBytes = Buffer.from(token);
+  rows.push(
+    await time('  before the proofs, per request: the bearer token compared (timingSafeEqual)', N, () =>
+      timingSafeEqual(tokenBytes, Buffer.from(token)),
     ),
   );
   rows.push(
@@ -102,7 +116,7 @@ async function main(): Promise<void> {
   section('Web Request/Response work that @hono/node-server + hono do when forced off their fast path');
   const headers = {
     host: '127.0.0.1:1',
-    authorization: `Bearer ${token}`,
+    authorization: proofs[0],
     'content-type': 'application/json',
     'content-length': String(requestBody.length),
   };

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { setKeys, warmAndCheck } from './keyset.ts';
+import { authFor, proveConnection } from './agent-auth.ts';
 import { getRequests } from './scenarios.ts';
 import { onAnswers } from './http-answers.ts';
 
@@ -28,12 +29,12 @@ async function main(): Promise<void> {
   const { up } = (await import(pathToFileURL(join(root, 'sidecar/src/roles/up.ts')).href)) as typeof import('../sidecar/src/roles/up.ts');
   const instance = await up({ home, listen: { kind: 'tcp', host: '127.0.0.1', port: 0 }, cache: { ttlMs, staleMs: 60_000 } });
   try {
-    const token = readFileSync(instance.tokenFile, 'utf8').trim();
+    const auth = authFor(root, readFileSync(instance.tokenFile, 'utf8').trim());
     const url = new URL(instance.url);
     const target = { kind: 'tcp' as const, host: url.hostname, port: Number(url.port) };
-    const keys = await setKeys(target, token, 100);
-    await warmAndCheck(target, token, keys);
-    const payloads = getRequests(target, token, keys).map((text) => Buffer.from(text));
+    const keys = await setKeys(target, auth, 100);
+    await warmAndCheck(target, auth, keys);
+    const payloads = getRequests(target, auth, keys).map((text) => Buffer.from(text));
 
     let sent = 0;
     let done = 0;
@@ -53,8 +54,11 @@ async function main(): Promise<void> {
         sentAt = performance.now();
         socket.write(payloads[sent++ % payloads.length]);
       };
-      socket.on('connect', next);
-      onAnswers(socket, (statusLine) => {
+      const opening = proveConnection(socket, target, auth, payloads[0], next, (error) => {
+        throw error;
+      });
+      onAnswers(socket, (statusLine, head) => {
+        if (opening(statusLine, head)) return;
         if (!statusLine.startsWith('HTTP/1.1 200')) throw new Error(`answered ${statusLine}`);
         done++;
         slowestMs = Math.max(slowestMs, performance.now() - sentAt);

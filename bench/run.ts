@@ -18,6 +18,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
+import type { BenchAuth } from './agent-auth.ts';
 import { startAgent, type AgentProcess } from './agent-process.ts';
 import { startBaseline, type BaselineProcess } from './baseline-process.ts';
 import { readConfig } from './config.ts';
@@ -67,6 +68,7 @@ async function measure(
   scenario: Scenario,
   target: Target,
   requests: string[],
+  auth: BenchAuth | undefined,
   serverPid: number,
   settings: { warmupMs: number; measureMs: number; maxRequests: number; loadCpu: number | null },
 ): Promise<{ result: LoadgenResult; server: ServerSample; window: Window }> {
@@ -86,6 +88,7 @@ async function measure(
     {
       target,
       requests,
+      token: auth?.scheme === 'proof' ? auth.token : undefined,
       concurrency: scenario.concurrency,
       warmupMs: settings.warmupMs,
       measureMs: settings.measureMs,
@@ -220,10 +223,10 @@ async function main(): Promise<number> {
     agentTransport = transport;
     if (keys.length === 0) {
       progress(`storing ${config.keyCount} keys (40-byte API tokens)`);
-      keys = await setKeys(started.target, started.token, config.keyCount);
+      keys = await setKeys(started.target, started.auth, config.keyCount);
     }
     progress('reading every key once (checks values, warms the cache)');
-    await warmAndCheck(started.target, started.token, keys);
+    await warmAndCheck(started.target, started.auth, keys);
     closeIdleSockets();
     const idle = readMemory(started.pid);
     agentMemory.processes.push({ listen: started.url, pid: started.pid, rssIdleKb: idle?.rssKb ?? null, rssEndKb: null, hwmKb: null });
@@ -231,7 +234,7 @@ async function main(): Promise<number> {
   };
 
   try {
-    // The agent first: the baseline reuses its token and request bytes.
+    // The agent first: the baseline gets its request bytes.
     const firstAgentTransport = plan.find((scenario) => scenario.server === 'agent')?.transport ?? 'tcp';
     await ensureAgent(firstAgentTransport);
     if (plan.some((scenario) => scenario.server === 'baseline')) {
@@ -242,19 +245,21 @@ async function main(): Promise<number> {
       let target: Target;
       let pid: number;
       let requests: string[];
+      let auth: BenchAuth | undefined;
       if (scenario.server === 'baseline') {
         target = scenario.transport === 'tcp' ? baseline!.tcp : baseline!.unix;
         pid = baseline!.pid;
-        requests = getRequests(target, agent!.token, keys);
+        requests = getRequests(target, agent!.auth, keys);
       } else {
         const running = await ensureAgent(scenario.transport);
         target = running.target;
         pid = running.pid;
-        requests = scenario.operation === 'get' ? getRequests(target, running.token, keys) : fetchRequests(target, running.token, keys);
+        auth = running.auth;
+        requests = scenario.operation === 'get' ? getRequests(target, running.auth, keys) : fetchRequests(target, running.auth, keys);
       }
       if (config.quietWaitSeconds > 0) await waitForQuiet(config.quietWaitSeconds * 1000);
       progress(`${scenario.id}: ${scenario.label} over ${scenario.transport}, ${scenario.concurrency} connection(s)`);
-      const { result, server, window } = await measure(scenario, target, requests, pid, settings);
+      const { result, server, window } = await measure(scenario, target, requests, auth, pid, settings);
       const errors = rowErrors(result);
       rows.push({ scenario, result, window, server, errors, vsBaseline: null });
       if (scenario.server === 'agent') {

@@ -1,8 +1,12 @@
 /**
  * What each scenario sends, serialised once into complete HTTP/1.1 requests. The baseline
- * gets the very same bytes as the agent's keys/get (token, body and all), so the only
- * difference between the rows is what the server does with them.
+ * gets the very same bytes as the agent's keys/get (body and all), so the only difference
+ * between the rows is what the server does with them. Requests carry no Authorization: the
+ * load generator adds the client's proof to the first request of each connection
+ * (agent-auth.ts), and the rest ride on the proven connection; only an older checkout
+ * measured for an A/B gets its bearer token on every request.
  */
+import { everyRequestAuthorization, type BenchAuth } from './agent-auth.ts';
 import type { BenchKey } from './keyset.ts';
 import { hostHeader } from './http-json.ts';
 import type { Target } from './loadgen-protocol.ts';
@@ -20,12 +24,13 @@ export interface Scenario {
   label: string;
 }
 
-export function httpRequest(target: Target, path: string, token: string, body: unknown): string {
+export function httpRequest(target: Target, path: string, auth: BenchAuth, body: unknown): string {
   const payload = JSON.stringify(body);
+  const authorization = everyRequestAuthorization(auth);
   return (
     `POST ${path} HTTP/1.1\r\n` +
     `Host: ${hostHeader(target)}\r\n` +
-    `Authorization: Bearer ${token}\r\n` +
+    (authorization ? `Authorization: ${authorization}\r\n` : '') +
     'Content-Type: application/json\r\n' +
     'Accept: application/json\r\n' +
     `Content-Length: ${Buffer.byteLength(payload, 'utf8')}\r\n` +
@@ -35,13 +40,13 @@ export function httpRequest(target: Target, path: string, token: string, body: u
 }
 
 /** keys/get rotating over every key (the agent unwraps each with its KEK). */
-export function getRequests(target: Target, token: string, keys: readonly BenchKey[]): string[] {
-  return keys.map((key) => httpRequest(target, '/v1/keys/get', token, { name: key.name, wrapping_key: key.wrappingKey }));
+export function getRequests(target: Target, auth: BenchAuth, keys: readonly BenchKey[]): string[] {
+  return keys.map((key) => httpRequest(target, '/v1/keys/get', auth, { name: key.name, wrapping_key: key.wrappingKey }));
 }
 
 /** keys/fetch of one name: ciphertext only, no decryption in the agent. */
-export function fetchRequests(target: Target, token: string, keys: readonly BenchKey[]): string[] {
-  return [httpRequest(target, '/v1/keys/fetch', token, { names: [keys[0].name] })];
+export function fetchRequests(target: Target, auth: BenchAuth, keys: readonly BenchKey[]): string[] {
+  return [httpRequest(target, '/v1/keys/fetch', auth, { names: [keys[0].name] })];
 }
 
 export function scenarioId(server: Server, operation: Operation, transport: 'tcp' | 'unix', concurrency: number): string {

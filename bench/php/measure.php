@@ -18,9 +18,13 @@
  *   persistent  the cold read with the client option `persistent` (KEYBRIDGE_PERSISTENT_CONNECTION):
  *           the socket an earlier request of this PHP process left open is used again, as in
  *           a php-fpm worker's next request; everything else as in `cold`.
- *   agent   the agent's share of `cold`: the same keys.fetch request written by hand on a new
- *           unix socket connection and its answer read, with no client, cache or open around
- *           it (what is left of `cold` after this is PHP's own work).
+ *   agent   the agent's share of `cold`: the same keys.fetch request, signed with a fresh proof
+ *           as the client signs it, written by hand on a new unix socket connection and its
+ *           answer read, with no client, cache or open around it (what is left of `cold` after
+ *           this is PHP's own work; the agent's proof in the answer is not checked here);
+ *   bare    the floor of any local process: the same request on a new unix socket connection to
+ *           a do-nothing node:http server (BENCH_BARE_SOCKET, bench/baseline-server.ts)
+ *           measured in the same run; DESIGN.md's target is cold ≤ 1.3× this.
  *
  * @package keybridge
  */
@@ -71,34 +75,63 @@ $readers = array(
 		return array( $keys->read( $name ), $keys );
 	},
 );
-if ( 0 === strpos( KEYBRIDGE_AGENT, 'unix:' ) ) {
-	$socket          = 'unix://' . substr( KEYBRIDGE_AGENT, 5 );
-	$fetch           = '{"names":[' . wp_json_encode( $name ) . ']}';
-	$request         = "POST /v1/keys/fetch HTTP/1.1\r\nHost: localhost\r\nAccept: application/json\r\nAuthorization: Bearer "
-		. trim( (string) file_get_contents( KEYBRIDGE_TOKEN_FILE ) ) . "\r\nContent-Type: application/json\r\nContent-Length: " . strlen( $fetch ) . "\r\n\r\n" . $fetch;
-	$readers['agent'] = function () use ( $socket, $request, $expected ) {
-		$connection = stream_socket_client( $socket );
-		fwrite( $connection, $request );
-		$answer = '';
-		$length = null;
-		while ( null === $length || strlen( $answer ) < $length ) {
-			$more = fread( $connection, 8192 );
-			if ( false === $more || '' === $more ) {
-				break;
-			}
-			$answer .= $more;
-			$end     = strpos( $answer, "\r\n\r\n" );
-			if ( null === $length && false !== $end && preg_match( '/\r\ncontent-length: *([0-9]+)/i', substr( $answer, 0, $end ), $match ) ) {
-				$length = $end + 4 + (int) $match[1];
-			}
+/**
+ * One HTTP/1.1 request on a new unix socket connection and its answer (read to its
+ * Content-Length), as a cold read's client does with no client object around it.
+ *
+ * @param string $socket  unix:///path.
+ * @param string $request The whole request.
+ * @return string The answer.
+ */
+function keybridge_bench_raw_round_trip( $socket, $request ) {
+	$connection = stream_socket_client( $socket );
+	fwrite( $connection, $request );
+	$answer = '';
+	$length = null;
+	while ( null === $length || strlen( $answer ) < $length ) {
+		$more = fread( $connection, 8192 );
+		if ( false === $more || '' === $more ) {
+			break;
 		}
-		fclose( $connection );
+		$answer .= $more;
+		$end     = strpos( $answer, "\r\n\r\n" );
+		if ( null === $length && false !== $end && preg_match( '/\r\ncontent-length: *([0-9]+)/i', substr( $answer, 0, $end ), $match ) ) {
+			$length = $end + 4 + (int) $match[1];
+		}
+	}
+	fclose( $connection );
+	return $answer;
+}
+
+$fetch = '{"names":[' . wp_json_encode( $name ) . ']}';
+if ( 0 === strpos( KEYBRIDGE_AGENT, 'unix:' ) ) {
+	$socket           = 'unix://' . substr( KEYBRIDGE_AGENT, 5 );
+	$signer           = new Keybridge_Agent_Proof( trim( (string) file_get_contents( KEYBRIDGE_TOKEN_FILE ) ) );
+	$readers['agent'] = function () use ( $socket, $fetch, $signer, $expected ) {
+		// The first request of a connection carries a fresh proof (a nonce is taken once), as the client's does.
+		$signed = $signer->sign( 'POST', '/v1/keys/fetch', 'unix' );
+		$answer = keybridge_bench_raw_round_trip(
+			$socket,
+			"POST /v1/keys/fetch HTTP/1.1\r\nHost: localhost\r\nAccept: application/json\r\nAuthorization: " . $signed['authorization']
+				. "\r\nContent-Type: application/json\r\nContent-Length: " . strlen( $fetch ) . "\r\n\r\n" . $fetch
+		);
 		// The value is still wrapped here: a found key stands for the right answer.
 		return 0 === strpos( $answer, 'HTTP/1.1 200' ) && false !== strpos( $answer, '"found":true' ) ? array( $expected, null ) : array( null, null );
 	};
 }
+$bare_socket = getenv( 'BENCH_BARE_SOCKET' );
+if ( is_string( $bare_socket ) && '' !== $bare_socket ) {
+	$readers['bare'] = function () use ( $bare_socket, $fetch, $expected ) {
+		$answer = keybridge_bench_raw_round_trip(
+			'unix://' . $bare_socket,
+			"POST /v1/keys/fetch HTTP/1.1\r\nHost: localhost\r\nAccept: application/json\r\nContent-Type: application/json\r\nContent-Length: "
+				. strlen( $fetch ) . "\r\n\r\n" . $fetch
+		);
+		return 0 === strpos( $answer, 'HTTP/1.1 200' ) ? array( $expected, null ) : array( null, null );
+	};
+}
 // Rows that start from an empty cache and return array( value, what to keep alive ).
-$from_empty = array( 'cold', 'persistent', 'agent' );
+$from_empty = array( 'cold', 'persistent', 'agent', 'bare' );
 
 // What a new request starts from: no ciphertext cached, no client object.
 $forget = function () {

@@ -10,8 +10,10 @@
  *      keybridge_get_key() and a cold one (see measure.php for what each includes);
  *   4. bench/php/page-requests.ts: real page requests over HTTP, each timing its own SELECT,
  *      first and second keybridge_get_key() (the figure a page pays);
- *   5. tables with each row's ratio to the plain SELECT and the DESIGN.md targets (warm ≤ 0.1×,
- *      cold ≤ 1.5×; in a page: first ≤ 0.1×, later ≤ 0.05×), JSON in
+ *   5. tables with each row's ratio to the plain SELECT and to a bare round trip (a raw request
+ *      on a new unix socket connection to a do-nothing node:http server, bench/baseline-server.ts,
+ *      measured in the same run), and the DESIGN.md targets (warm ≤ 0.1× the SELECT, cold ≤
+ *      1.3× the bare round trip; in a page: first ≤ 0.1×, later ≤ 0.05×), JSON in
  *      bench/results/php-latest.json and php-<timestamp>.json;
  *   6. stop the fixture and remove its dir, also on failure or Ctrl-C.
  *
@@ -28,6 +30,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { startWordPress, type WordPressFixture } from '../../fixtures/wordpress/wordpress.ts';
+import { startBaseline, type BaselineProcess } from '../baseline-process.ts';
 import { formatPageTable, measurePageRequests, PAGE_TARGETS, type PageReport } from './page-requests.ts';
 
 const run = promisify(execFile);
@@ -36,8 +39,10 @@ const RESULTS_DIR = join(HERE, '..', 'results');
 const KEY = 'bench_php_token';
 const OPTION = 'bench_php_plain_token';
 
-/** DESIGN.md, "Performance budget": ratios to the plain SELECT (p50). */
+/** DESIGN.md, "Performance budget": ratios to the plain SELECT (p50)... */
 const TARGETS: Record<string, number> = { warm: 0.1, cold: 1.5, persistent: 1.5 };
+/** ...and to the bare round trip (p50): no local process beats its own round trip. */
+const BARE_TARGETS: Record<string, number> = { cold: 1.3 };
 const LABELS: Record<string, string> = {
   select: 'plain SELECT, non-autoloaded option (MariaDB socket, reused)',
   wpdb: 'the same through $wpdb->get_var()',
@@ -45,6 +50,7 @@ const LABELS: Record<string, string> = {
   cold: 'keybridge_get_key(), cold (new connection, keys.fetch)',
   persistent: 'the same, connection left open by an earlier request',
   agent: "the agent's share of cold: raw keys.fetch on a new socket",
+  bare: 'bare round trip: the same request to a do-nothing server',
 };
 
 interface Stats {
@@ -75,24 +81,35 @@ async function php(script: string, env: Record<string, string>, phpArgs: string[
 
 function formatTable(rows: Record<string, Stats>): string {
   const base = rows.select.p50_us;
-  const lines = [`${'row'.padEnd(62)} ${'p50 µs'.padStart(9)} ${'p99 µs'.padStart(9)} ${'× SELECT'.padStart(9)}  target`, '-'.repeat(104)];
+  const bare = rows.bare?.p50_us;
+  const lines = [
+    `${'row'.padEnd(62)} ${'p50 µs'.padStart(9)} ${'p99 µs'.padStart(9)} ${'× SELECT'.padStart(9)} ${'× bare'.padStart(7)}  target`,
+    '-'.repeat(124),
+  ];
   for (const [id, stats] of Object.entries(rows)) {
     const ratio = stats.p50_us / base;
-    const target = TARGETS[id];
-    const verdict = target === undefined ? '' : `≤ ${target}× ${ratio <= target ? 'met' : 'MISSED'}`;
+    const toBare = bare === undefined ? undefined : stats.p50_us / bare;
+    const verdicts = [verdict('SELECT', ratio, TARGETS[id]), toBare === undefined ? '' : verdict('bare', toBare, BARE_TARGETS[id])];
     lines.push(
-      `${(LABELS[id] ?? id).padEnd(62)} ${stats.p50_us.toFixed(1).padStart(9)} ${stats.p99_us.toFixed(1).padStart(9)} ${ratio.toFixed(2).padStart(9)}  ${verdict}`,
+      `${(LABELS[id] ?? id).padEnd(62)} ${stats.p50_us.toFixed(1).padStart(9)} ${stats.p99_us.toFixed(1).padStart(9)} ${ratio.toFixed(2).padStart(9)} ${(toBare === undefined ? '' : toBare.toFixed(2)).padStart(7)}  ${verdicts.filter(Boolean).join(', ')}`,
     );
   }
   return lines.join('\n');
 }
 
+function verdict(what: string, ratio: number, target: number | undefined): string {
+  return target === undefined ? '' : `≤ ${target}× ${what} ${ratio <= target ? 'met' : 'MISSED'}`;
+}
+
 async function main(): Promise<number> {
   const dir = mkdtempSync(join(os.tmpdir(), 'kb-bench-php-'));
   let fixture: WordPressFixture | undefined;
+  let bareServer: BaselineProcess | undefined;
   const stop = async () => {
     const running = fixture;
     fixture = undefined;
+    await bareServer?.stop();
+    bareServer = undefined;
     await running?.stop({ purge: true });
   };
   process.once('SIGINT', () => void stop().finally(() => process.exit(130)));
@@ -101,6 +118,8 @@ async function main(): Promise<number> {
     const loadAvgAtStart = os.loadavg().map((value) => Math.round(value * 100) / 100);
     progress(`starting the WordPress fixture in ${dir}`);
     fixture = await startWordPress(dir);
+    const bareSocket = join(dir, 'bare.sock');
+    bareServer = await startBaseline(bareSocket, null);
     const env = { WP_PATH: fixture.env.WP_PATH, WP_URL: fixture.env.WP_URL, BENCH_KEY: KEY, BENCH_OPTION: OPTION };
     progress('registering the site and storing the key');
     await php('setup.php', env);
@@ -111,7 +130,12 @@ async function main(): Promise<number> {
     if (!onlyPages) {
       progress(`measuring (${rounds} rounds of ${n} calls per row)`);
       measured = JSON.parse(
-        await php('measure.php', { ...env, BENCH_ROUNDS: rounds, BENCH_N: n }, ['-d', 'apc.enable_cli=1', '-d', 'opcache.enable_cli=1']),
+        await php('measure.php', { ...env, BENCH_ROUNDS: rounds, BENCH_N: n, BENCH_BARE_SOCKET: bareSocket }, [
+          '-d',
+          'apc.enable_cli=1',
+          '-d',
+          'opcache.enable_cli=1',
+        ]),
       ) as { php: string; rounds: number; rows: Record<string, Stats> };
     }
     progress('measuring real page requests over HTTP');
@@ -135,6 +159,8 @@ async function main(): Promise<number> {
             label: LABELS[id] ?? id,
             ratio_p50_to_select: Math.round((stats.p50_us / base) * 1000) / 1000,
             target_ratio: TARGETS[id] ?? null,
+            ratio_p50_to_bare: measured?.rows.bare ? Math.round((stats.p50_us / measured.rows.bare.p50_us) * 1000) / 1000 : null,
+            target_ratio_to_bare: BARE_TARGETS[id] ?? null,
           },
         ]),
       ),

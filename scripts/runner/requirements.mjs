@@ -26,6 +26,7 @@ export const DEBIAN_PACKAGES = {
   'php-apcu': "the plugin's ciphertext cache",
   'php-xml': 'PHPUnit and PHPCS',
   'php-mbstring': 'WordPress and PHPCS',
+  'php-intl': "key names' NFC and look-alike skeletons in PHP (NameVectorsTest)",
   curl: 'the WordPress fixture',
   'libjs-underscore': "files Debian's WordPress links to",
   'libjs-cropper': "files Debian's WordPress links to",

@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VERSION } from '../../sidecar/src/version.ts';
 import { emitClientClass } from './emit-client.ts';
+import { emitNameTablesClass } from './emit-name-tables.ts';
 import { emitSpecClass } from './emit-spec.ts';
 import { namespaceSharedPhp } from './php-namespace.ts';
 import { loadSpec, type Spec } from './spec.ts';
@@ -31,6 +32,11 @@ export function sharedFiles(root: string, spec: Spec, target: ShimTarget, versio
       content: emitSpecClass(spec, target, version),
       source,
     },
+    {
+      path: `${target.includesDir}/${target.classFile(`${target.classPrefix}Name_Tables`)}`,
+      content: emitNameTablesClass(target),
+      source: NAME_TABLES_SOURCE,
+    },
     ...commonFiles(root, target, version),
   ];
   const namespace = target.namespace;
@@ -43,9 +49,12 @@ export function sharedFiles(root: string, spec: Spec, target: ShimTarget, versio
   }));
 }
 
-/** The files generated from the spec (what shims/golden/ pins), by path inside the shim. */
+/** The agent's key-name tables, which the shims get as Keybridge_Name_Tables. */
+export const NAME_TABLES_SOURCE = 'sidecar/src/agent/keys/name-tables.json';
+
+/** The generated files (what shims/golden/ pins: from the spec, and the name tables), by path inside the shim. */
 export function generatedFiles(spec: Spec, target: ShimTarget, version: string, root: string = REPO_ROOT): ShimFile[] {
-  return sharedFiles(root, spec, target, version).filter((file) => file.source === 'shims/spec.yaml');
+  return sharedFiles(root, spec, target, version).filter((file) => file.source === 'shims/spec.yaml' || file.source === NAME_TABLES_SOURCE);
 }
 
 /** Every file of one shim; two sources for one path is an error, not a silent overwrite. */

@@ -57,7 +57,7 @@ const CLIENT_CORE = String.raw`	/**
 	 * Calls one operation by its spec id (e.g. 'keys.set').
 	 *
 	 * @param string $operation_id An id from Keybridge_Spec::OPERATIONS.
-	 * @param array  $body         The request fields (ignored by operations without a body).
+	 * @param array  $body         The request fields (a GET's query parameters; ignored by operations without either).
 	 * @return array The decoded JSON object the agent answered (a 202 "pending" too).
 	 * @throws Keybridge_Exception On any failure; see Keybridge_Exception::problem_type().
 	 */
@@ -69,8 +69,9 @@ const CLIENT_CORE = String.raw`	/**
 	}`;
 
 function requestFields(op: Operation): string {
-  const required = new Set(op.request?.required ?? []);
-  return Object.keys(op.request?.properties ?? {})
+  const fields = op.query ?? op.request;
+  const required = new Set(fields?.required ?? []);
+  return Object.keys(fields?.properties ?? {})
     .map((name) => (required.has(name) ? `${name} (required)` : name))
     .join(', ');
 }
@@ -89,6 +90,10 @@ function operationMethod(op: Operation): string {
   if (kind === 'none') {
     signature = `public function ${method}(): array`;
     call = `return $this->call( ${phpString(op.id)} );`;
+  } else if (kind === 'query') {
+    tags.push(`@param array $query Query parameters: ${requestFields(op)}.`);
+    signature = `public function ${method}( array $query = array() ): array`;
+    call = `return $this->call( ${phpString(op.id)}, $query );`;
   } else {
     const fields = `Request fields: ${requestFields(op)}.`;
     tags.push(`@param array $body ${fields}`);
@@ -109,7 +114,7 @@ export function emitClientClass(spec: Spec, target: ShimTarget): string {
     docBlock(
       [
         'Calls the keybridge agent over its unix socket or loopback HTTP: one public method per operation in shims/spec.yaml, plus call() by operation id.',
-        'One connection per client (Keybridge_Agent_Connection: a plain socket speaking HTTP/1.1), opened on the first call and kept for the next ones (keep-alive). The bearer token is read from its file on the first call that needs it and never appears in a message. Every failure is a Keybridge_Exception. Needs Keybridge_Spec, Keybridge_Exception, Keybridge_Agent_Connection and Keybridge_Http_Exchange loaded.',
+        'One connection per client (Keybridge_Agent_Connection: a plain socket speaking HTTP/1.1), opened on the first call and kept for the next ones (keep-alive). The token never travels: each connection proves this client holds it and must be proven by the agent before anything secret is sent on it (Keybridge_Agent_Proof); it is read from its file on the first call that needs it and never appears in a message. Every failure is a Keybridge_Exception. Needs Keybridge_Spec, Keybridge_Exception, Keybridge_Agent_Connection, Keybridge_Agent_Proof and Keybridge_Http_Exchange loaded.',
       ],
       [],
       0,

@@ -4,19 +4,24 @@ import { phpLiteral, phpString, type PhpValue } from './php-literal.ts';
 import { phpMethodName, type Spec } from './spec.ts';
 import type { ShimTarget } from './target.ts';
 
-/** How an operation takes its request body: none (GET or an empty object), optional, or required. */
-export function bodyKind(op: Spec['operations'][number]): 'none' | 'optional' | 'required' {
-  if (op.method === 'GET' || !op.request) return 'none';
+/**
+ * How an operation takes its request fields: none (a GET without query parameters, or an
+ * empty object), query (a GET's optional URL query parameters), optional, or required (a body).
+ */
+export function bodyKind(op: Spec['operations'][number]): 'none' | 'query' | 'optional' | 'required' {
+  if (op.method === 'GET') return op.query ? 'query' : 'none';
+  if (!op.request) return 'none';
   const properties = Object.keys(op.request.properties ?? {});
   if (properties.length === 0) return 'none';
   return (op.request.required ?? []).length > 0 ? 'required' : 'optional';
 }
 
-/** The request's top-level fields (name => array( 'type' => … )) and required names, for CMS-side checks. */
+/** The request's top-level fields or query parameters (name => array( 'type' => … )) and required names, for CMS-side checks. */
 function requestShape(op: Spec['operations'][number]): PhpValue {
+  const fields = op.query ?? op.request;
   const properties: Record<string, PhpValue> = {};
-  for (const [name, shape] of Object.entries(op.request?.properties ?? {})) properties[name] = { type: shape.type ?? null };
-  return { properties, required: op.request?.required ?? [] };
+  for (const [name, shape] of Object.entries(fields?.properties ?? {})) properties[name] = { type: shape.type ?? null };
+  return { properties, required: fields?.required ?? [] };
 }
 
 function constant(name: string, summary: string, value: PhpValue): string {
@@ -32,6 +37,7 @@ export function emitSpecClass(spec: Spec, target: ShimTarget, version: string): 
       path: op.path,
       auth: op.auth,
       timeout_ms: op.timeoutMs ?? null,
+      before_agent_proof: op.beforeAgentProof,
       body: bodyKind(op),
       php_method: phpMethodName(op.id),
       request: requestShape(op),
@@ -49,9 +55,21 @@ export function emitSpecClass(spec: Spec, target: ShimTarget, version: string): 
     constant('API_VERSION', 'The version of the agent API in spec.yaml.', spec.version),
     constant(
       'OPERATIONS',
-      'Operation id => method, path, whether it needs the token, its timeout in ms (null: the client default), whether it takes a body (none, optional, required), the client method, the request top-level fields (name => JSON type) and required fields.',
+      'Operation id => method, path, whether it needs the token, its timeout in ms (null: the client default), whether it may open a connection before the agent has proven it holds the token, whether it takes a body (none, query: URL query parameters, optional, required), the client method, the request top-level fields (name => JSON type) and required fields.',
       operations,
     ),
+    constant(
+      'AUTH',
+      'How requests are authenticated without sending the token (spec.yaml `auth`, README "Security model"): the scheme of the Authorization header, the header of the agent\'s proof, the label that starts the MAC input, and how old or early a proof may be.',
+      {
+        scheme: spec.auth.scheme,
+        proof_header: spec.auth.proofHeader,
+        label: spec.auth.label,
+        max_age_ms: spec.auth.maxAgeMs,
+        max_ahead_ms: spec.auth.maxAheadMs,
+      },
+    ),
+    constant('LIMITS', 'What the agent accepts (spec.yaml `limits`): name => positive integer.', spec.limits),
     constant('STATUS_ROWS', 'Status row id => title, in the order the agent returns them.', statusRows),
     constant(
       'STATUS_ACTIONS',

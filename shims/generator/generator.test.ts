@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { VERSION } from '../../sidecar/src/version.ts';
 import { REPO_ROOT, buildShims, generatedFiles } from './build.ts';
 import { phpLiteral, phpString } from './php-literal.ts';
+import { LOCAL_API_MODULE, emitLocalApiModule } from './emit-ts.ts';
 import { SPEC_PATH, SpecError, checkSpec, loadSpec, phpMethodName } from './spec.ts';
 import { TARGETS, WORDPRESS } from './target.ts';
 
@@ -60,6 +61,22 @@ describe('generated PHP equals shims/golden/', () => {
   }
 });
 
+describe(`${LOCAL_API_MODULE} is what the spec gives`, () => {
+  it('holds the operations, auth labels and limits of spec.yaml (UPDATE_GOLDEN=1 rewrites it)', () => {
+    const path = join(REPO_ROOT, LOCAL_API_MODULE);
+    const emitted = emitLocalApiModule(spec);
+    if (process.env.UPDATE_GOLDEN === '1') writeFileSync(path, emitted);
+    expect(readFileSync(path, 'utf8'), `${LOCAL_API_MODULE} is stale: run with UPDATE_GOLDEN=1`).toBe(emitted);
+  });
+
+  it('turns every limit into a number in both languages', () => {
+    const specClass = String(generated.find((file) => file.path.endsWith('class-keybridge-spec.php'))?.content);
+    expect(spec.limits.fetch_names).toBe(100);
+    for (const [name, value] of Object.entries(spec.limits)) expect(specClass).toMatch(new RegExp(`'${name}'\\s+=> ${value},`));
+    expect(emitLocalApiModule(spec)).toContain('fetchNames: 100,');
+  });
+});
+
 describe('the generated PHP covers the whole spec', () => {
   const client = String(generated.find((file) => file.path.endsWith('class-keybridge-client.php'))?.content);
   const specClass = String(generated.find((file) => file.path.endsWith('class-keybridge-spec.php'))?.content);
@@ -70,7 +87,7 @@ describe('the generated PHP covers the whole spec', () => {
       expect(client).toMatch(new RegExp(`public function ${phpMethodName(op.id)}\\(`));
       expect(client).toContain(`$this->call( ${phpString(op.id)}`);
       expect(specClass).toContain(`${phpString(op.id)} `);
-      expect(specClass).toContain(`'path'       => ${phpString(op.path)}`);
+      expect(specClass).toMatch(new RegExp(`'path' +=> ${phpString(op.path).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')},`));
     }
     expect(client).toContain('public function keys_set( array $body ): array');
     expect(client).toContain('public function certificates_revoke(): array');
@@ -86,9 +103,11 @@ describe('the generated PHP covers the whole spec', () => {
     expect(specClass).toContain(`const VERSION = ${phpString(VERSION)};`);
   });
 
-  it('starts each generated file with a comment naming spec.yaml', () => {
-    for (const file of generated)
-      expect(String(file.content).split('\n').slice(0, 6).join('\n')).toContain('GENERATED from shims/spec.yaml');
+  it('starts each generated file with a comment naming its source (spec.yaml, or the name tables)', () => {
+    for (const file of generated) {
+      expect(String(file.content).split('\n').slice(0, 6).join('\n')).toContain(`GENERATED from ${file.source}`);
+      expect(['shims/spec.yaml', 'sidecar/src/agent/keys/name-tables.json']).toContain(file.source);
+    }
   });
 });
 

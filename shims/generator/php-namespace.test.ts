@@ -68,9 +68,18 @@ describe('the shared library in both forms', () => {
     const wordpress = sharedFiles(REPO_ROOT, spec, WORDPRESS, VERSION);
     const drupal = sharedFiles(REPO_ROOT, spec, DRUPAL, VERSION);
     expect(drupal.map((f) => f.path).sort()).toEqual(
-      ['AgentConnection', 'CiphertextCache', 'Client', 'HttpExchange', 'Kb1', 'KeybridgeException', 'Spec'].map(
-        (name) => `src/Common/${name}.php`,
-      ),
+      [
+        'AgentConnection',
+        'AgentProof',
+        'CiphertextCache',
+        'Client',
+        'HttpExchange',
+        'Kb1',
+        'KeybridgeException',
+        'NameTables',
+        'Names',
+        'Spec',
+      ].map((name) => `src/Common/${name}.php`),
     );
     for (const [index, wp] of wordpress.entries()) {
       const dr = drupal[index];

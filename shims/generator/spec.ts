@@ -20,12 +20,18 @@ export interface Operation {
   id: string;
   method: HttpMethod;
   path: string;
-  /** false only for health: every other call carries the bearer token. */
+  /** false only for health: every other call needs a client proven to hold the token. */
   auth: boolean;
   /** The clients' timeout for this call; undefined means the client's short default. */
   timeoutMs?: number;
+  /** The largest request body the agent takes for this call (limits.body_bytes unless the spec says more). */
+  maxBodyBytes: number;
+  /** May open a connection before the agent has proven it holds the token (auth.before_agent_proof). */
+  beforeAgentProof: boolean;
   summary: string;
   request?: Shape;
+  /** A GET operation's URL query parameters (their names are the shape's properties). */
+  query?: Shape;
 }
 
 export interface StatusRow {
@@ -70,9 +76,24 @@ export interface Form {
   [key: string]: unknown;
 }
 
+/** spec.yaml `auth`: the labels and windows of the local API's proofs (the scheme is described there). */
+export interface AuthSpec {
+  scheme: string;
+  proofHeader: string;
+  /** The first line of the MAC's input. */
+  label: string;
+  maxAgeMs: number;
+  maxAheadMs: number;
+}
+
+/** spec.yaml `limits`, by their YAML names (snake_case), all positive integers. */
+export type Limits = Record<string, number>;
+
 export interface Spec {
   version: number;
   basePath: string;
+  auth: AuthSpec;
+  limits: Limits;
   operations: Operation[];
   statusRows: StatusRow[];
   statusActions: StatusAction[];
@@ -149,7 +170,37 @@ function unique(values: string[], field: string, what: string): void {
   });
 }
 
-function checkOperation(raw: unknown, field: string, basePath: string): Operation {
+function checkLimits(raw: unknown): Limits {
+  const limits: Limits = {};
+  for (const [name, value] of Object.entries(object(raw, 'limits'))) {
+    if (!/^[a-z][a-z0-9_]*$/.test(name)) throw new SpecError(`limits.${name}`, 'expected a snake_case name');
+    limits[name] = positiveInteger(value, `limits.${name}`);
+  }
+  if (limits.body_bytes === undefined) throw new SpecError('limits.body_bytes', 'missing (expected a positive integer)');
+  return limits;
+}
+
+function checkAuth(raw: unknown, operationIds: Set<string>): { auth: AuthSpec; beforeProof: Set<string> } {
+  const auth = object(raw, 'auth');
+  const label = /^[a-z0-9-]+$/;
+  const beforeProof = list(auth.before_agent_proof, 'auth.before_agent_proof').map((id, index) => {
+    const operation = text(id, `auth.before_agent_proof[${index}]`);
+    if (!operationIds.has(operation)) throw new SpecError(`auth.before_agent_proof[${index}]`, `"${operation}" is not an operation id`);
+    return operation;
+  });
+  return {
+    auth: {
+      scheme: text(auth.scheme, 'auth.scheme', /^[A-Za-z][A-Za-z0-9-]*$/),
+      proofHeader: text(auth.proof_header, 'auth.proof_header', /^[A-Za-z][A-Za-z0-9-]*$/),
+      label: text(auth.label, 'auth.label', label),
+      maxAgeMs: positiveInteger(auth.max_age_ms, 'auth.max_age_ms'),
+      maxAheadMs: positiveInteger(auth.max_ahead_ms, 'auth.max_ahead_ms'),
+    },
+    beforeProof: new Set(beforeProof),
+  };
+}
+
+function checkOperation(raw: unknown, field: string, basePath: string, limits: Limits): Operation {
   const op = object(raw, field);
   const id = text(op.id, `${field}.id`, OPERATION_ID);
   const method = text(op.method, `${field}.method`);
@@ -158,6 +209,7 @@ function checkOperation(raw: unknown, field: string, basePath: string): Operatio
   if (!path.startsWith(`${basePath}/`)) throw new SpecError(`${field}.path`, `"${path}" is not under base_path ${basePath}`);
   if (op.auth !== undefined && typeof op.auth !== 'boolean') throw new SpecError(`${field}.auth`, 'expected true or false');
   const timeoutMs = op.timeout_ms === undefined ? undefined : positiveInteger(op.timeout_ms, `${field}.timeout_ms`);
+  const maxBodyBytes = op.max_body_bytes === undefined ? limits.body_bytes : positiveInteger(op.max_body_bytes, `${field}.max_body_bytes`);
   const summary = text(op.summary, `${field}.summary`);
   object(op.response, `${field}.response`);
   let request: Shape | undefined;
@@ -174,7 +226,14 @@ function checkOperation(raw: unknown, field: string, basePath: string): Operatio
       });
     }
   }
-  return { id, method, path, auth: op.auth !== false, timeoutMs, summary, request };
+  let query: Shape | undefined;
+  if (op.query !== undefined) {
+    if (method !== 'GET') throw new SpecError(`${field}.query`, 'only a GET operation takes query parameters');
+    query = object(op.query, `${field}.query`) as Shape;
+    object(query.properties, `${field}.query.properties`);
+  }
+  // beforeAgentProof is filled in by checkSpec from auth.before_agent_proof.
+  return { id, method, path, auth: op.auth !== false, timeoutMs, maxBodyBytes, beforeAgentProof: false, summary, request, query };
 }
 
 function checkForm(raw: unknown, field: string, operationIds: Set<string>): Form {
@@ -201,7 +260,8 @@ export function checkSpec(raw: unknown): Spec {
   const version = positiveInteger(root.version, 'version');
   const basePath = text(root.base_path, 'base_path', /^\/[a-z0-9]+$/);
 
-  const operations = list(root.operations, 'operations').map((op, index) => checkOperation(op, `operations[${index}]`, basePath));
+  const limits = checkLimits(root.limits);
+  const operations = list(root.operations, 'operations').map((op, index) => checkOperation(op, `operations[${index}]`, basePath, limits));
   if (operations.length === 0) throw new SpecError('operations', 'the list is empty');
   unique(
     operations.map((op) => op.id),
@@ -219,6 +279,8 @@ export function checkSpec(raw: unknown): Spec {
     'PHP method name',
   );
   const operationIds = new Set(operations.map((op) => op.id));
+  const { auth, beforeProof } = checkAuth(root.auth, operationIds);
+  for (const op of operations) op.beforeAgentProof = beforeProof.has(op.id);
 
   const statusRows = list(root.status_rows, 'status_rows').map((rawRow, index) => {
     const row = object(rawRow, `status_rows[${index}]`);
@@ -279,7 +341,19 @@ export function checkSpec(raw: unknown): Spec {
     if (!formIds.has(action.form)) throw new SpecError(`status_actions[${index}].form`, `"${action.form}" is not a form id`);
   });
 
-  return { version, basePath, operations, statusRows, statusActions, problemTypes, clientProblemTypes, adminOperations, forms };
+  return {
+    version,
+    basePath,
+    auth,
+    limits,
+    operations,
+    statusRows,
+    statusActions,
+    problemTypes,
+    clientProblemTypes,
+    adminOperations,
+    forms,
+  };
 }
 
 /** `keys.set` → `keys_set`: the PHP method (and WordPress-style function) name of an operation. */

@@ -15,7 +15,7 @@ import { openSqliteStores } from '../src/storage/sqlite/registry.ts';
 import type { Registry } from '../src/storage/registry-types.ts';
 import type { Storage } from '../src/storage/types.ts';
 import { createTestDatabase, TEST_BACKEND, workerBackend, type TestBackend } from './backend.ts';
-import type { ApiResponse } from './embedded.ts';
+import { agentCaller, type ApiResponse } from './agent-caller.ts';
 
 export { MULTI_NODE_BACKEND, TEST_BACKEND, workerBackend, type TestBackend } from './backend.ts';
 
@@ -244,28 +244,18 @@ export async function startTestAgent(
     renewal: false,
   });
   const { agent } = running;
-  const call = async (method: string, path: string, body?: unknown): Promise<ApiResponse> => {
-    const response = await fetch(`${running.url}${path}`, {
-      method,
-      headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    let json: any;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    return { status: response.status, headers: response.headers, json, text };
-  };
+  const caller = agentCaller(running.url, { token });
+
   return {
     ...agent,
     url: running.url,
     token,
     certDir,
     client,
-    call,
-    stop: () => running.close(),
+    call: caller.call,
+    stop: async () => {
+      caller.close();
+      await running.close();
+    },
   };
 }

@@ -13,9 +13,17 @@
  * One connection (a plain socket speaking HTTP/1.1, read by Keybridge_Http_Exchange),
  * opened on the first call and kept for the next ones (keep-alive); a kept connection the
  * agent closed meanwhile is replaced once, silently. With the option persistent the socket
- * also outlives the PHP request. The bearer token is read from its file on the first call
- * that needs it and never appears in a message. Needs Keybridge_Spec, Keybridge_Exception
- * and Keybridge_Http_Exchange loaded.
+ * also outlives the PHP request.
+ *
+ * The token never travels (Keybridge_Agent_Proof): the first request of a connection
+ * carries this client's proof that it holds the token, and its answer must carry the
+ * agent's proof back, or nothing of it is used and the connection is closed. An operation
+ * that sends a value, a KEK, a password or a passphrase, or changes something (any not in
+ * the spec's auth.before_agent_proof) goes only on a proven connection: on a new one a
+ * GET /v1/health with the proof goes first. Page reads (keys.fetch: names only) pay no
+ * extra round trip. The token is read from its file on the first call that needs it and
+ * never appears in a message. Needs Keybridge_Spec, Keybridge_Exception,
+ * Keybridge_Agent_Proof and Keybridge_Http_Exchange loaded.
  */
 final class Keybridge_Agent_Connection {
 
@@ -51,18 +59,32 @@ final class Keybridge_Agent_Connection {
 	private $host;
 
 	/**
-	 * Path of the file holding the bearer token.
+	 * Whether the agent is on a unix socket (the proofs then name no address).
+	 *
+	 * @var bool
+	 */
+	private $unix;
+
+	/**
+	 * Path of the file holding the agent token.
 	 *
 	 * @var string
 	 */
 	private $token_file;
 
 	/**
-	 * The bearer token, read on first use.
+	 * Signs requests with the token, made on first use (the token is read then).
 	 *
-	 * @var string|null
+	 * @var Keybridge_Agent_Proof|null
 	 */
-	private $token = null;
+	private $signer = null;
+
+	/**
+	 * Whether the agent has proven itself on the current socket.
+	 *
+	 * @var bool
+	 */
+	private $proven = false;
 
 	/**
 	 * Connect timeout in ms.
@@ -109,9 +131,11 @@ final class Keybridge_Agent_Connection {
 		if ( 1 === preg_match( '#^unix:(/[^\x00]+)$#', $agent, $match ) ) {
 			$this->remote = 'unix://' . $match[1];
 			$this->host   = 'localhost';
+			$this->unix   = true;
 		} elseif ( 1 === preg_match( '#^http://(127\.0\.0\.1|localhost|\[::1\]):([0-9]{1,5})/?$#', $agent, $match ) && (int) $match[2] >= 1 && (int) $match[2] <= 65535 ) {
 			$this->remote = 'tcp://' . $match[1] . ':' . (int) $match[2];
 			$this->host   = $match[1] . ':' . (int) $match[2];
+			$this->unix   = false;
 		} else {
 			throw new Keybridge_Exception( 'not-configured', self::title( 'not-configured' ) . ': the agent address must be unix:/absolute/path or http://127.0.0.1:PORT, not "' . $agent . '"' );
 		}
@@ -137,23 +161,44 @@ final class Keybridge_Agent_Connection {
 	 * Sends one operation and reads its answer.
 	 *
 	 * @param array $operation An entry of Keybridge_Spec::OPERATIONS.
-	 * @param array $body      The request fields (ignored by operations without a body).
+	 * @param array $body      The request fields, or a GET operation's query parameters (ignored by operations without either).
 	 * @return array The decoded JSON object the agent answered (a 202 "pending" too).
 	 * @throws Keybridge_Exception On any failure; see Keybridge_Exception::problem_type().
 	 */
 	public function call( array $operation, array $body = array() ): array {
-		$request = $operation['method'] . ' ' . $operation['path'] . " HTTP/1.1\r\nHost: " . $this->host . "\r\nAccept: application/json\r\n";
-		if ( $operation['auth'] ) {
-			$request .= 'Authorization: Bearer ' . $this->token() . "\r\n";
+		$content = 'POST' === $operation['method'] ? self::encode( 'none' === $operation['body'] ? array() : $body ) : '';
+		// A GET's parameters (a listing's limit and cursor: never a secret) go in the request
+		// line; the proof covers the path alone, as the agent checks it.
+		$operation['target'] = $operation['path'];
+		if ( 'query' === $operation['body'] && array() !== $body ) {
+			$operation['target'] .= '?' . http_build_query( $body, '', '&', PHP_QUERY_RFC3986 );
 		}
-		$content = '';
-		if ( 'POST' === $operation['method'] ) {
-			$content  = self::encode( 'none' === $operation['body'] ? array() : $body );
-			$request .= "Content-Type: application/json\r\nContent-Length: " . strlen( $content ) . "\r\n";
+		if ( $operation['auth'] ) {
+			$this->signer();
 		}
 		$timeout_ms = null === $operation['timeout_ms'] ? $this->timeout_ms : $operation['timeout_ms'];
-		$answer     = $this->exchange( $request . "\r\n" . $content, $timeout_ms );
+		$answer     = $this->exchange( $operation, $content, $timeout_ms );
 		return self::answer( $answer['status'], $answer['body'] );
+	}
+
+	/**
+	 * One request's bytes.
+	 *
+	 * @param array       $operation     An entry of Keybridge_Spec::OPERATIONS ('target': the path with a query, when it has one).
+	 * @param string      $content       The JSON body ('' for GET).
+	 * @param string|null $authorization This client's proof, on the first request of a connection.
+	 * @return string Head and body.
+	 */
+	private function request( array $operation, string $content, $authorization ): string {
+		$target  = isset( $operation['target'] ) ? $operation['target'] : $operation['path'];
+		$request = $operation['method'] . ' ' . $target . " HTTP/1.1\r\nHost: " . $this->host . "\r\nAccept: application/json\r\n";
+		if ( null !== $authorization ) {
+			$request .= 'Authorization: ' . $authorization . "\r\n";
+		}
+		if ( 'POST' === $operation['method'] ) {
+			$request .= "Content-Type: application/json\r\nContent-Length: " . strlen( $content ) . "\r\n";
+		}
+		return $request . "\r\n" . $content;
 	}
 
 	/**
@@ -184,13 +229,13 @@ final class Keybridge_Agent_Connection {
 	}
 
 	/**
-	 * The bearer token, read from its file once per client.
+	 * The signer, with the token read from its file once per client.
 	 *
-	 * @return string The token.
+	 * @return Keybridge_Agent_Proof The signer.
 	 * @throws Keybridge_Exception Type token-file-unreadable; the message names the file, never its content.
 	 */
-	private function token(): string {
-		if ( null === $this->token ) {
+	private function signer(): Keybridge_Agent_Proof {
+		if ( null === $this->signer ) {
 			// One open and read, no stat first: a missing, unreadable or directory path reads as
 			// false or '' and gets the message below instead of PHP's warning.
 			// phpcs:ignore WordPress.WP.AlternativeFunctions.file_get_contents_file_get_contents, WordPress.PHP.NoSilencedErrors.Discouraged -- a local file; this class runs outside WordPress too.
@@ -199,13 +244,12 @@ final class Keybridge_Agent_Connection {
 			if ( '' === $token ) {
 				throw new Keybridge_Exception( 'token-file-unreadable', self::title( 'token-file-unreadable' ) . ': ' . $this->token_file . ' is missing, unreadable or empty' );
 			}
-			// A token goes into a header: refuse anything that could break out of it.
 			if ( 1 !== preg_match( '/^[A-Za-z0-9_-]+$/', $token ) ) {
 				throw new Keybridge_Exception( 'token-file-unreadable', self::title( 'token-file-unreadable' ) . ': ' . $this->token_file . ' does not hold a keybridge token' );
 			}
-			$this->token = $token;
+			$this->signer = new Keybridge_Agent_Proof( $token );
 		}
-		return $this->token;
+		return $this->signer;
 	}
 
 	/**
@@ -294,12 +338,13 @@ final class Keybridge_Agent_Connection {
 	 * read, the agent never took the request, so it goes once more on a new connection. Once
 	 * any byte was read the request is never sent again: it may have changed something.
 	 *
-	 * @param string $request    The whole request: head and body.
+	 * @param array  $operation  An entry of Keybridge_Spec::OPERATIONS.
+	 * @param string $content    The JSON body ('' for GET).
 	 * @param int    $timeout_ms The call's timeout.
 	 * @return array status (int) and body (string).
-	 * @throws Keybridge_Exception Types agent-unreachable and agent-response-invalid.
+	 * @throws Keybridge_Exception Types agent-unreachable, agent-response-invalid, agent-unproven, unauthorized.
 	 */
-	private function exchange( string $request, int $timeout_ms ): array {
+	private function exchange( array $operation, string $content, int $timeout_ms ): array {
 		$deadline = microtime( true ) + $timeout_ms / 1000;
 		if ( null !== $this->socket && ! is_resource( $this->socket ) ) {
 			// A persistent socket is one per process: another client closed it meanwhile.
@@ -323,14 +368,72 @@ final class Keybridge_Agent_Connection {
 		if ( ! $kept ) {
 			$this->connect( $deadline, $timeout_ms );
 		}
-		$answer = $this->round_trip( $request, $deadline, $timeout_ms );
+		$answer = $this->attempt( $operation, $content, $deadline, $timeout_ms );
 		if ( null === $answer && $kept ) {
 			$this->connect( $deadline, $timeout_ms );
-			$answer = $this->round_trip( $request, $deadline, $timeout_ms );
+			$answer = $this->attempt( $operation, $content, $deadline, $timeout_ms );
 		}
 		if ( null === $answer ) {
 			throw $this->unreachable( 'the connection closed without an answer' );
 		}
+		return $answer;
+	}
+
+	/**
+	 * One operation on the current socket: the handshake first when it must go on a proven
+	 * connection and this one is not yet, then the request, signed unless the connection is
+	 * proven.
+	 *
+	 * @param array  $operation  An entry of Keybridge_Spec::OPERATIONS.
+	 * @param string $content    The JSON body ('' for GET).
+	 * @param float  $deadline   When the call's time is up (microtime).
+	 * @param int    $timeout_ms The call's timeout, for messages.
+	 * @return array|null The answer, or null when the connection closed before the first byte
+	 *                    of an answer (the agent took nothing: the caller may try a new one).
+	 * @throws Keybridge_Exception Types agent-unreachable, agent-response-invalid, agent-unproven, unauthorized.
+	 */
+	private function attempt( array $operation, string $content, float $deadline, int $timeout_ms ) {
+		if ( ! $operation['auth'] || $this->proven ) {
+			return $this->round_trip( $this->request( $operation, $content, null ), $deadline, $timeout_ms );
+		}
+		if ( ! $operation['before_agent_proof'] ) {
+			$hello = $this->signed_round_trip( Keybridge_Spec::OPERATIONS['health'], '', $deadline, $timeout_ms );
+			if ( null === $hello || 200 !== $hello['status'] || null === $this->socket ) {
+				// Closed before an answer, or after it: nothing secret was sent, so the caller
+				// may try a new connection; an agent's refusal of health is the call's answer.
+				return null === $hello || 200 !== $hello['status'] ? $hello : null;
+			}
+			return $this->round_trip( $this->request( $operation, $content, null ), $deadline, $timeout_ms );
+		}
+		return $this->signed_round_trip( $operation, $content, $deadline, $timeout_ms );
+	}
+
+	/**
+	 * A request carrying this client's proof, whose answer must carry the agent's: then the
+	 * connection is proven; otherwise it is closed and nothing of the answer is used.
+	 *
+	 * @param array  $operation  An entry of Keybridge_Spec::OPERATIONS.
+	 * @param string $content    The JSON body ('' for GET).
+	 * @param float  $deadline   When the call's time is up (microtime).
+	 * @param int    $timeout_ms The call's timeout, for messages.
+	 * @return array|null The answer, or null when the connection closed before its first byte.
+	 * @throws Keybridge_Exception Types agent-unreachable, agent-response-invalid, agent-unproven, unauthorized.
+	 */
+	private function signed_round_trip( array $operation, string $content, float $deadline, int $timeout_ms ) {
+		$signed = $this->signer()->sign( $operation['method'], $operation['path'], Keybridge_Agent_Proof::peer( $this->socket, $this->unix ) );
+		$answer = $this->round_trip( $this->request( $operation, $content, $signed['authorization'] ), $deadline, $timeout_ms );
+		if ( null === $answer ) {
+			return null;
+		}
+		if ( ! Keybridge_Agent_Proof::matches( $signed['expected'], $answer['proof'] ) ) {
+			$this->disconnect();
+			// The answer is not the agent's to trust: the message says what this client knows, never what the peer said.
+			if ( 401 === $answer['status'] ) {
+				throw new Keybridge_Exception( 'unauthorized', 'The agent at ' . $this->agent . ' did not accept the proof made with ' . $this->token_file . ' (or another process holds that address)', 401 );
+			}
+			throw new Keybridge_Exception( 'agent-unproven', self::title( 'agent-unproven' ) . ': ' . $this->agent );
+		}
+		$this->proven = true;
 		return $answer;
 	}
 
@@ -341,8 +444,8 @@ final class Keybridge_Agent_Connection {
 	 * @param string $request    The whole request.
 	 * @param float  $deadline   When the call's time is up (microtime).
 	 * @param int    $timeout_ms The call's timeout, for messages.
-	 * @return array|null status and body, or null when the connection closed before the
-	 *                    first byte of the answer.
+	 * @return array|null status, body and proof, or null when the connection closed before
+	 *                    the first byte of the answer.
 	 * @throws Keybridge_Exception Types agent-unreachable and agent-response-invalid.
 	 */
 	private function round_trip( string $request, float $deadline, int $timeout_ms ) {
@@ -384,6 +487,7 @@ final class Keybridge_Agent_Connection {
 			throw $this->unreachable( '' === $errstr ? 'cannot connect (error ' . $errno . ')' : $errstr );
 		}
 		$this->socket = $stream;
+		$this->proven = false;
 		if ( $this->persistent && ! self::$guarded ) {
 			// A request that dies in the middle of a call (a fatal error, max_execution_time)
 			// must not leave a half-read answer on the socket for the next request to take as
@@ -407,6 +511,7 @@ final class Keybridge_Agent_Connection {
 	 * Closes the kept socket, if any.
 	 */
 	private function disconnect() {
+		$this->proven = false;
 		if ( null !== $this->socket ) {
 			if ( is_resource( $this->socket ) ) {
 				fclose( $this->socket );

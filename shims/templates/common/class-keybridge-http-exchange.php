@@ -81,9 +81,10 @@ final class Keybridge_Http_Exchange {
 	 * Writes the request and reads the answer.
 	 *
 	 * @param string $request The whole request: head and body.
-	 * @return array|null status (int), body (string) and reusable (bool: false when the agent
-	 *                    closes the connection or sent more than the answer); null when the
-	 *                    connection closed before the first byte of the answer.
+	 * @return array|null status (int), body (string), reusable (bool: false when the agent
+	 *                    closes the connection or sent more than the answer) and proof (the
+	 *                    agent's proof header, or null); null when the connection closed
+	 *                    before the first byte of the answer.
 	 * @throws Keybridge_Exception Types agent-unreachable and agent-response-invalid.
 	 */
 	public function run( string $request ) {
@@ -134,6 +135,7 @@ final class Keybridge_Http_Exchange {
 			'status'   => $fields['status'],
 			'body'     => $body,
 			'reusable' => $this->reusable && ! $fields['close'],
+			'proof'    => $fields['proof'],
 		);
 	}
 
@@ -141,7 +143,7 @@ final class Keybridge_Http_Exchange {
 	 * The status and framing of an answer head.
 	 *
 	 * @param string $head Status line and header lines, without the blank line.
-	 * @return array status (int), length (int|null), chunked (bool), close (bool).
+	 * @return array status (int), length (int|null), chunked (bool), close (bool), proof (string|null).
 	 * @throws Keybridge_Exception Type agent-response-invalid.
 	 */
 	private function parse_head( string $head ): array {
@@ -155,14 +157,21 @@ final class Keybridge_Http_Exchange {
 			'chunked' => false,
 			// HTTP/1.0 closes after each answer unless told otherwise; 1.1 keeps the connection.
 			'close'   => '0' === $match[1],
+			'proof'   => null,
 		);
+		$proof  = strtolower( Keybridge_Spec::AUTH['proof_header'] );
 		$count  = count( $lines );
 		for ( $i = 1; $i < $count; $i++ ) {
 			$colon = strpos( $lines[ $i ], ':' );
 			if ( false === $colon ) {
 				throw $this->invalid( 'a malformed header line' );
 			}
-			$name  = strtolower( substr( $lines[ $i ], 0, $colon ) );
+			$name = strtolower( substr( $lines[ $i ], 0, $colon ) );
+			if ( $proof === $name ) {
+				// Case matters in a MAC; two of them is not an answer the agent gives.
+				$fields['proof'] = null === $fields['proof'] ? trim( substr( $lines[ $i ], $colon + 1 ) ) : '';
+				continue;
+			}
 			$value = strtolower( trim( substr( $lines[ $i ], $colon + 1 ) ) );
 			if ( 'content-length' === $name ) {
 				if ( 1 !== preg_match( '/^[0-9]{1,10}$/', $value ) || ( null !== $fields['length'] && (int) $value !== $fields['length'] ) ) {

@@ -58,10 +58,13 @@ it('the settings page draws the status table, registers the site and stores a ke
   expect(await page.locator('h1').first().textContent()).toContain('Keybridge');
   const registered = await page.locator('#keybridge-admin tr[data-row="site-registered"] .kb-severity').getAttribute('data-severity');
   if (registered !== 'ok') {
+    await page.click('#kb-tab-certificate');
     await page.fill('#kb-register-email', `browser-${tag}@example.com`);
     await page.fill('#kb-register-site_name', 'drupal browser');
     await page.click('.kb-form-register button[type="submit"]');
   }
+  // The keys and their forms are on the Keys tab.
+  await page.click('#kb-tab-keys');
   await page.locator('.kb-form-key').waitFor();
   const name = `ui_key_${tag}`;
   await page.fill('#kb-key-name', name);
@@ -125,6 +128,8 @@ it("Key's delete form deletes the value only when the box is ticked", async () =
 
 it('asks before the move to production, and cancelling sends nothing', async () => {
   await page.goto(`${env.DRUPAL_URL}${SETTINGS_PATH}`);
+  // The move to production is on the Advanced tab.
+  await page.click('#kb-tab-advanced');
   await page.locator('.kb-form-production button[type="submit"]').waitFor();
   await new Promise((resolve) => setTimeout(resolve, 1000));
   const before = agentLines();

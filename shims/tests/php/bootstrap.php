@@ -55,7 +55,7 @@ $keybridge_wp_bootstrap = __DIR__ . '/wordpress/bootstrap.php';
 if ( false !== getenv( 'KEYBRIDGE_WP_ENV' ) && '' !== getenv( 'KEYBRIDGE_WP_ENV' ) && is_file( $keybridge_wp_bootstrap ) ) {
 	require $keybridge_wp_bootstrap;
 } else {
-	foreach ( array( 'exception', 'spec', 'http-exchange', 'agent-connection', 'client', 'kb1', 'ciphertext-cache' ) as $keybridge_class ) {
+	foreach ( array( 'exception', 'spec', 'http-exchange', 'agent-proof', 'agent-connection', 'client', 'kb1', 'ciphertext-cache', 'name-tables', 'names' ) as $keybridge_class ) {
 		require_once KEYBRIDGE_TEST_PLUGIN_DIR . '/includes/class-keybridge-' . $keybridge_class . '.php';
 	}
 }

@@ -1,15 +1,15 @@
-import type { Hono } from 'hono';
 import { KeybridgeError } from '../errors.ts';
 import type { StoredSecret } from '../protocol/keyservice.ts';
 import { VERSION } from '../version.ts';
-import { type AccessLogEntry, createAgentApp } from './http/app.ts';
+import { createAgentApp } from './http/app.ts';
 import { CiphertextCache } from './keys/cache.ts';
 import { Registrar } from './certs/registrar.ts';
 import type { CertificateStore } from './certs/store.ts';
 import { fastReadSockets } from './http/fast-read-sockets.ts';
-import { fastReadListener, readHandler } from './http/fast-reads.ts';
+import { nodeFrontEnd } from './http/front-node.ts';
 import { AgentKeys, type SiteIdentity } from './keys/keys.ts';
-import type { FastPath } from './http/listen.ts';
+import type { FrontEnds } from './http/listen.ts';
+import { type AccessLogEntry, RequestPipeline } from './http/pipeline.ts';
 import { readOperations } from './http/routes/keys.ts';
 import type { HttpsKeyServiceClient } from './keyservice/https-client.ts';
 import { UsageReporter } from './usage.ts';
@@ -27,9 +27,10 @@ export interface AgentOptions {
 }
 
 export interface Agent {
-  app: Hono;
-  /** Serves the hot read routes before hono (fast-reads.ts, fast-read-sockets.ts): pass it to listen(). */
-  fastReads: FastPath;
+  /** The request pipeline's two front ends (http/pipeline.ts): pass them to listen(). */
+  frontEnds: FrontEnds;
+  /** Every `METHOD /path` the agent serves (the contract test holds them against the spec). */
+  routes: string[];
   keys: AgentKeys;
   certificates: CertificateStore;
   registrar: Registrar;
@@ -53,13 +54,13 @@ export function createAgent(options: AgentOptions): Agent {
     return identity.site;
   };
   const keys = new AgentKeys({ client: options.client, site, cache });
+  const pipeline = new RequestPipeline({ token: options.token, reads: readOperations(keys), log: options.log });
   const app = createAgentApp({
-    token: options.token,
     keys,
     registrar,
     usage: new UsageReporter(keys, options.client),
     version: VERSION,
-    log: options.log,
+    problem: (error) => pipeline.problem(error),
     status: {
       version: VERSION,
       region: options.region,
@@ -69,12 +70,16 @@ export function createAgent(options: AgentOptions): Agent {
       webroots: options.webroots,
     },
   });
-  const handler = readHandler({ token: options.token, reads: readOperations(keys) });
-  const fastReads: FastPath = {
-    request: fastReadListener({ handler, log: options.log }),
-    sockets: (listening) => fastReadSockets({ handler, log: options.log, ...listening }),
+  const frontEnds: FrontEnds = {
+    request: nodeFrontEnd(pipeline, app),
+    sockets: (listening) => fastReadSockets({ pipeline, ...listening }),
+    listening: (transport) => pipeline.listening(transport),
   };
-  return { app, fastReads, keys, certificates, registrar };
+  const routes = [
+    ...app.routes.filter((route) => route.method !== 'ALL').map((route) => `${route.method} ${route.path}`),
+    ...pipeline.routes(),
+  ];
+  return { frontEnds, routes, keys, certificates, registrar };
 }
 
 /** Defaults chosen for a page-request workload: a short TTL keeps revocation prompt. */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestAgent, startTestKeyServer, type TestAgent, type TestKeyServer } from '../../test-helpers/keyservice.ts';
-import type { ApiResponse } from '../../test-helpers/embedded.ts';
+import { agentCaller, type ApiResponse } from '../../test-helpers/agent-caller.ts';
 import { writeFileAtomic } from '../files.ts';
 import { createCsr, createProductionRequest, generateKeyPairAsync, inspectCertificate, signProductionRequest } from '../pki/index.ts';
 import { PARTNERS } from '../protocol/partners.ts';
@@ -53,18 +53,11 @@ async function startPartnerAgent(name: string, certFile: string, environment: st
   const client = new HttpsKeyServiceClient({ urls: server.urls, tls: () => certificates.clientTls(), caCertPem: () => server.caCertPem });
   const token = 'P'.repeat(43);
   const agent = createAgent({ client, certificates, token, region: 'eu', webroots: [], cache: DEFAULT_CACHE });
-  const running = await listen(agent.app, { kind: 'tcp', host: '127.0.0.1', port: 0 }, agent.fastReads);
-  agents.push({ stop: async () => (await running.close(), client.close()) });
-  const call = async (method: string, path: string, body?: unknown): Promise<ApiResponse> => {
-    const response = await fetch(`${running.url}${path}`, {
-      method,
-      headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    return { status: response.status, headers: response.headers, json: text ? JSON.parse(text) : undefined, text };
-  };
-  return { ...agent, certDir, certFile, client, call };
+  const running = await listen(agent.frontEnds, { kind: 'tcp', host: '127.0.0.1', port: 0 });
+  const caller = agentCaller(running.url, { token });
+
+  agents.push({ stop: async () => (caller.close(), await running.close(), client.close()) });
+  return { ...agent, certDir, certFile, client, call: caller.call };
 }
 
 const rowOf = (status: ApiResponse, id: string) => status.json.rows.find((r: { id: string }) => r.id === id);

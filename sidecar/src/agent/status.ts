@@ -143,7 +143,7 @@ export async function computeStatus(sources: StatusSources): Promise<StatusRepor
   if (!credentials) rows.push(row('keys-stored', 'Keys stored in this environment', 'warning', 'unknown until registered', ''));
   else {
     try {
-      const count = (await sources.keys.list()).length;
+      const count = await sources.keys.count();
       rows.push(row('keys-stored', 'Keys stored in this environment', 'ok', `${count} in ${credentials.environment}`, ''));
     } catch (error) {
       const why = error instanceof KeybridgeError ? error.type : 'error';

@@ -1,18 +1,29 @@
-import { Agent as HttpAgent, request } from 'node:http';
+import { request } from 'node:http';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { ProofKey } from '../protocol/local-auth.ts';
 import { CliError } from './errors.ts';
+import { ProvenConnections, type AgentTarget } from './proven-connection.ts';
 
 /**
  * The CLI's client for the agent's local API: the same HTTP calls the PHP shims make.
  * It finds the agent from --agent / KEYBRIDGE_AGENT and the token from --token-file /
  * KEYBRIDGE_TOKEN_FILE, else from the home of `keybridge up` (--home / KEYBRIDGE_HOME /
- * ~/.keybridge), where `up` writes agent.url and agent.token.
+ * ~/.keybridge), where `up` writes agent.url and agent.token. The token never leaves this
+ * process: every connection proves it holds it, and is proven by the agent, before any
+ * request goes out on it (proven-connection.ts).
  */
 export interface AgentLocation {
   url: string;
   tokenFile: string;
+}
+
+/** An answer as it came, for callers (tests) that look at more than the JSON. */
+export interface RawAgentAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
 }
 
 export function defaultHome(explicit?: string): string {
@@ -33,83 +44,94 @@ export function locateAgent(values: { agent?: string; 'token-file'?: string; hom
   return { url, tokenFile };
 }
 
+function targetOf(url: string): AgentTarget {
+  if (url.startsWith('unix:')) return { socketPath: url.slice('unix:'.length), display: url };
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new CliError(`agent URL ${JSON.stringify(url)} is not a URL`);
+  }
+  if (parsed.protocol !== 'http:') throw new CliError('agent URL must be http://host:port or unix:/path');
+  return { host: parsed.hostname.replace(/^\[|\]$/g, ''), port: Number(parsed.port || 80), display: url };
+}
+
 export class AgentClient {
-  private readonly httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 8 });
-  private readonly target: { socketPath?: string; host?: string; port?: number };
-  private token: string | null = null;
+  private readonly target: AgentTarget;
+  private readonly connections: ProvenConnections;
+  private key: ProofKey | null = null;
 
   constructor(private readonly location: AgentLocation) {
-    if (location.url.startsWith('unix:')) {
-      this.target = { socketPath: location.url.slice('unix:'.length) };
-    } else {
-      let parsed: URL;
-      try {
-        parsed = new URL(location.url);
-      } catch {
-        throw new CliError(`agent URL ${JSON.stringify(location.url)} is not a URL`);
-      }
-      if (parsed.protocol !== 'http:') throw new CliError('agent URL must be http://host:port or unix:/path');
-      this.target = { host: parsed.hostname.replace(/^\[|\]$/g, ''), port: Number(parsed.port || 80) };
-    }
+    this.target = targetOf(location.url);
+    this.connections = new ProvenConnections(this.target, () => this.proofKey(), { maxSockets: 8 });
   }
 
-  private readToken(): string {
-    if (this.token === null) {
+  private proofKey(): ProofKey {
+    if (this.key === null) {
+      let token: string;
       try {
-        this.token = readFileSync(this.location.tokenFile, 'utf8').trim();
+        token = readFileSync(this.location.tokenFile, 'utf8').trim();
       } catch {
         throw new CliError(`cannot read the agent token file ${this.location.tokenFile}`);
       }
+      this.key = new ProofKey(token);
     }
-    return this.token;
+    return this.key;
   }
 
-  get<T>(path: string, auth = true): Promise<T> {
-    return this.call<T>('GET', path, undefined, auth);
+  get<T>(path: string): Promise<T> {
+    return this.call<T>('GET', path, undefined);
   }
 
   post<T>(path: string, body: unknown): Promise<T> {
-    return this.call<T>('POST', path, body, true);
+    return this.call<T>('POST', path, body);
   }
 
   close(): void {
-    this.httpAgent.destroy();
+    this.connections.destroy();
   }
 
-  private call<T>(method: string, path: string, body: unknown, auth: boolean): Promise<T> {
-    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body), 'utf8');
-    const headers: Record<string, string> = { Accept: 'application/json' };
-    if (auth) headers.Authorization = `Bearer ${this.readToken()}`;
+  /** One request on a proven connection; the answer whatever its status. */
+  request(
+    method: string,
+    path: string,
+    options: { body?: Buffer | string; headers?: Record<string, string> } = {},
+  ): Promise<RawAgentAnswer> {
+    const payload = options.body === undefined ? undefined : Buffer.from(options.body);
+    const headers: Record<string, string> = { Accept: 'application/json', ...options.headers };
     if (payload) {
-      headers['Content-Type'] = 'application/json';
+      headers['Content-Type'] ??= 'application/json';
       headers['Content-Length'] = String(payload.length);
     }
-    return new Promise<T>((resolve, reject) => {
-      const req = request({ ...this.target, method, path, headers, agent: this.httpAgent, timeout: 120_000 }, (res) => {
+    const { socketPath, host, port } = this.target;
+    return new Promise<RawAgentAnswer>((resolve, reject) => {
+      const req = request({ socketPath, host, port, method, path, headers, agent: this.connections, timeout: 120_000 }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let parsed: unknown;
-          try {
-            parsed = JSON.parse(text);
-          } catch {
-            reject(new CliError(`the agent answered ${res.statusCode} with a body that is not JSON`));
-            return;
-          }
-          if ((res.statusCode ?? 500) >= 400) {
-            const problem = parsed as { type?: string; title?: string; detail?: string; field?: string };
-            const where = problem.field ? ` (${problem.field})` : '';
-            const detail = problem.detail ? `: ${problem.detail}` : '';
-            reject(new CliError(`${problem.title ?? 'error'}${detail}${where} [${problem.type ?? res.statusCode}]`, problem.type));
-            return;
-          }
-          resolve(parsed as T);
-        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
       });
       req.on('timeout', () => req.destroy(new Error('timed out')));
-      req.on('error', (error) => reject(new CliError(`cannot reach the agent at ${this.location.url}: ${error.message}`)));
+      req.on('error', (error) =>
+        reject(error instanceof CliError ? error : new CliError(`cannot reach the agent at ${this.location.url}: ${error.message}`)),
+      );
       req.end(payload);
     });
+  }
+
+  private async call<T>(method: string, path: string, body: unknown): Promise<T> {
+    const answer = await this.request(method, path, { body: body === undefined ? undefined : JSON.stringify(body) });
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(answer.text);
+    } catch {
+      throw new CliError(`the agent answered ${answer.status} with a body that is not JSON`);
+    }
+    if (answer.status >= 400) {
+      const problem = parsed as { type?: string; title?: string; detail?: string; field?: string };
+      const where = problem.field ? ` (${problem.field})` : '';
+      const detail = problem.detail ? `: ${problem.detail}` : '';
+      throw new CliError(`${problem.title ?? 'error'}${detail}${where} [${problem.type ?? answer.status}]`, problem.type);
+    }
+    return parsed as T;
   }
 }

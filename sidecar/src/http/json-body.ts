@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { bodyLimit } from 'hono/body-limit';
 import { KeybridgeError } from '../errors.ts';
 import { problemResponse } from './problem.ts';
+import { utf8Text } from './utf8-body.ts';
 
 /** Caps request bodies while they stream in, so an oversized body is never buffered whole. */
 export function capBody(maxBytes: number): MiddlewareHandler {
@@ -37,7 +38,8 @@ function tooLarge(c: Context, maxBytes: number): Response {
 
 /**
  * The body of a node request as text, refusing more than `maxBytes` while it streams in
- * (and marking the connection not reusable, since the rest is never read).
+ * (and marking the connection not reusable, since the rest is never read), and refusing
+ * bytes that are not UTF-8 (utf8-body.ts).
  */
 export function readNodeBody(incoming: IncomingMessage, outgoing: ServerResponse | undefined, maxBytes: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -54,7 +56,13 @@ export function readNodeBody(incoming: IncomingMessage, outgoing: ServerResponse
       chunks.push(chunk);
     };
     incoming.on('data', onData);
-    incoming.once('end', () => resolve(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8')));
+    incoming.once('end', () => {
+      try {
+        resolve(utf8Text(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
+      } catch (error) {
+        reject(error);
+      }
+    });
     incoming.once('error', reject);
   });
 }
@@ -87,7 +95,7 @@ export async function readJsonObject(c: Context): Promise<Record<string, unknown
   requireJsonContentType(incoming ? incoming.headers['content-type'] : c.req.header('content-type'));
   const cap = (c.get(BODY_CAP as never) as number | undefined) ?? DEFAULT_BODY_CAP;
   const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
-  return parseJsonObject(incoming ? await readNodeBody(incoming, outgoing, cap) : await c.req.text());
+  return parseJsonObject(incoming ? await readNodeBody(incoming, outgoing, cap) : utf8Text(new Uint8Array(await c.req.arrayBuffer())));
 }
 
 export function optionalString(body: Record<string, unknown>, field: string): string | undefined {

@@ -90,13 +90,16 @@ export interface KeyServiceInfo {
 /** What the key service says of the certificate a call presented (`/ks/v1/site/whoami`). */
 export interface CertificateVerdict {
   siteId: string;
-  environment: string;
+  environment: Environment;
   serial: string;
 }
 
 export interface KeyServiceClient {
   info(): Promise<KeyServiceInfo>;
-  /** Rejects with the key service's reason when it refuses the certificate (`certificate-revoked`, …). */
+  /**
+   * Who the key service takes this client for; rejects with its reason when it refuses the
+   * certificate (`certificate-revoked`, …), as any call does.
+   */
   whoami(): Promise<CertificateVerdict>;
   put(request: PutSecretRequest): Promise<{ version: number; updatedAt: string }>;
   /** One entry per id, in order; null where the vault has no such key. */

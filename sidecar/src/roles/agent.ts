@@ -34,7 +34,7 @@ export interface StartAgentOptions extends AgentOptions {
 export async function startAgent(options: StartAgentOptions): Promise<RunningAgent> {
   const agent = createAgent(options);
   await options.beforeListen?.(agent);
-  const running = await listen(agent.app, options.listen, agent.fastReads);
+  const running = await listen(agent.frontEnds, options.listen);
   const stopRenewal =
     options.renewal === false ? () => undefined : startRenewal(agent.registrar, options.renewal?.intervalMs, options.renewal?.onError);
   return {

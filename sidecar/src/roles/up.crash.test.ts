@@ -1,8 +1,9 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
+import { agentCaller } from '../../test-helpers/agent-caller.ts';
 import { startUpProcess } from '../../test-helpers/up-process.ts';
 
 /**
@@ -20,8 +21,7 @@ const KILL_AFTER = 400;
 describe('crash during writes', () => {
   it('keeps every acknowledged write across a kill -9', async () => {
     const first = await startUpProcess(home);
-    const token = readFileSync(join(home, 'agent.token'), 'utf8').trim();
-    const headers = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
+    const firstCaller = agentCaller(first.url, { tokenFile: join(home, 'agent.token') });
     const acknowledged = new Map<string, { kek: string; value: string }>();
     let next = 0;
     let killed = false;
@@ -32,9 +32,9 @@ describe('crash during writes', () => {
         const name = `crash/${index}`;
         const value = `value-${index}-${'x'.repeat(index % 50)}`;
         try {
-          const response = await fetch(`${first.url}/v1/keys/set`, { method: 'POST', headers, body: JSON.stringify({ name, value }) });
+          const response = await firstCaller.call('POST', '/v1/keys/set', { name, value });
           if (response.status !== 200) continue;
-          const body = (await response.json()) as { wrapping_key: string };
+          const body = response.json as { wrapping_key: string };
           // An answer that arrives after the kill was sent still acknowledged a write: it counts.
           acknowledged.set(name, { kek: body.wrapping_key, value });
           if (acknowledged.size === KILL_AFTER && !killed) {
@@ -47,6 +47,7 @@ describe('crash during writes', () => {
       }
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+    firstCaller.close();
     await first.stop();
     expect(killed).toBe(true);
     expect(acknowledged.size).toBeGreaterThanOrEqual(KILL_AFTER);
@@ -56,17 +57,14 @@ describe('crash during writes', () => {
     db.close();
 
     const second = await startUpProcess(home);
-    const token2 = readFileSync(join(home, 'agent.token'), 'utf8').trim();
+    const secondCaller = agentCaller(second.url, { tokenFile: join(home, 'agent.token') });
     const missing: string[] = [];
     for (const [name, { kek, value }] of acknowledged) {
-      const response = await fetch(`${second.url}/v1/keys/get`, {
-        method: 'POST',
-        headers: { Authorization: `Bearer ${token2}`, 'Content-Type': 'application/json' },
-        body: JSON.stringify({ name, wrapping_key: kek }),
-      });
-      const body = (await response.json()) as { value_base64?: string };
+      const response = await secondCaller.call('POST', '/v1/keys/get', { name, wrapping_key: kek });
+      const body = response.json as { value_base64?: string };
       if (response.status !== 200 || Buffer.from(body.value_base64 ?? '', 'base64').toString() !== value) missing.push(name);
     }
+    secondCaller.close();
     await second.stop();
     expect(missing).toEqual([]);
   });

@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { agentCaller } from '../../test-helpers/agent-caller.ts';
 import { lockrItem } from '../../test-helpers/lockr-item.ts';
 import { runCli, startUpProcess } from '../../test-helpers/up-process.ts';
 
@@ -53,19 +54,15 @@ describe('secret scan', () => {
       expect(runCli(['keys', 'get', `scan/${i}`, '--wrapping-key-file', file(`k${i}`, kek)], env).stdout).toBe(secret);
     }
     // Failing calls that carry a secret in their body: wrong KEK, malformed JSON, bad name.
-    const token = readFileSync(join(home, 'agent.token'), 'utf8').trim();
-    const post = (path: string, body: string) =>
-      fetch(`${upProcess.url}${path}`, {
-        method: 'POST',
-        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-        body,
-      });
+    const caller = agentCaller(upProcess.url, { tokenFile: join(home, 'agent.token') });
+    const post = (path: string, body: string) => caller.call('POST', path, body);
     const wrongKek = await post('/v1/keys/get', JSON.stringify({ name: 'scan/0', wrapping_key: keks[1] }));
-    expect(await wrongKek.text()).not.toContain(keks[1]);
+    expect(wrongKek.text).not.toContain(keks[1]);
     const broken = await post('/v1/keys/set', `{"name": "scan/x", "value": "${secrets[2]}"`);
-    expect(await broken.text()).not.toContain(secrets[2]);
+    expect(broken.text).not.toContain(secrets[2]);
     const badName = await post('/v1/keys/set', JSON.stringify({ name: '../x', value: secrets[3] }));
-    expect(await badName.text()).not.toContain(secrets[3]);
+    expect(badName.text).not.toContain(secrets[3]);
+    caller.close();
 
     // Rotation, Lockr import and a bundle round trip.
     const rotated = runCli(['keys', 'rotate', 'scan/4', '--wrapping-key-file', file('k4', keks[4]), '--json'], env);

@@ -44,6 +44,7 @@ class AdminConfig {
       'endpoint' => Url::fromRoute('keybridge.settings')->toString() . '/op/',
       // The token core's X-CSRF-Token check (and /session/token) uses.
       'headers' => ['X-CSRF-Token' => $this->csrfToken->get(CsrfRequestHeaderAccessCheck::TOKEN_KEY)],
+      'sections' => $this->sections(),
       'statusRows' => $this->statusRows(),
       'statusActions' => $this->statusActions(),
       'forms' => $this->forms(),
@@ -57,6 +58,9 @@ class AdminConfig {
         'icon_ok' => '',
         'icon_warning' => '',
         'icon_error' => '',
+        'tabs' => 'tabs keybridge-tabs',
+        'tab' => 'tabs__link',
+        'tab_active' => 'is-active',
       ],
       'strings' => $this->strings(),
     ];
@@ -78,6 +82,21 @@ class AdminConfig {
       $rows[] = ['id' => $id, 'title' => $this->spec($title)];
     }
     return $rows;
+  }
+
+  /**
+   * The page's tabs: the spec's form sections this module has.
+   *
+   * WordPress adds a tab for its protected options and constants; Drupal keeps
+   * its secrets in Key entities, whose own pages list them.
+   */
+  protected function sections(): array {
+    return [
+      ['id' => 'status', 'title' => (string) $this->t('Status')],
+      ['id' => 'keys', 'title' => (string) $this->t('Keys')],
+      ['id' => 'certificate', 'title' => (string) $this->t('Certificate')],
+      ['id' => 'advanced', 'title' => (string) $this->t('Advanced')],
+    ];
   }
 
   /**
@@ -144,6 +163,7 @@ class AdminConfig {
       'agentDown' => $this->t('The keybridge agent cannot be reached, so keys cannot be read or changed. Start the agent, then reload this page.'),
       'keysUnavailable' => $this->t('The keys cannot be listed: %s'),
       'noKeys' => $this->t('No keys are stored in this environment yet.'),
+      'moreKeys' => $this->t('Show more keys'),
       'name' => $this->t('Name'),
       'label' => $this->t('Label'),
       'version' => $this->t('Version'),

@@ -289,6 +289,7 @@ class Keybridge_Admin_Config {
 			/* translators: %s: why the list failed. */
 			'keysUnavailable'    => __( 'The keys cannot be listed: %s', 'keybridge' ),
 			'noKeys'             => __( 'No keys are stored in this environment yet.', 'keybridge' ),
+			'moreKeys'           => __( 'Show more keys', 'keybridge' ),
 			'name'               => __( 'Name', 'keybridge' ),
 			'label'              => __( 'Label', 'keybridge' ),
 			'version'            => __( 'Version', 'keybridge' ),

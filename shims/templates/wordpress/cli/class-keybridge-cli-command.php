@@ -127,7 +127,7 @@ class Keybridge_CLI_Command extends WP_CLI_Command {
 	public function list_keys( $args, $assoc_args ) {
 		$keys        = self::attempt(
 			static function () {
-				return Keybridge_Keys::instance()->listed();
+				return Keybridge_Keys::instance()->listed_all();
 			}
 		);
 		$needs_reset = self::names_needing_reset();

@@ -15,8 +15,9 @@ if ( ! defined( 'ABSPATH' ) ) {
  * Reads fetch the ciphertext (one agent call for any number of names, cached for the agent's
  * own TTL) and open it here with the KEK, so on reads the KEK never leaves PHP. Writes send the
  * KEK the site already holds for the name, so the name keeps its KEK across environments.
- * Names are passed to the agent as given (on a network, under the site's prefix:
- * Keybridge_Site_Names): it checks them and answers `invalid-name`.
+ * Names being written are checked here with the agent's own rules (Keybridge_Names) and again
+ * by the agent; reads pass names as given (NFC), so keys stored before the rules stay readable.
+ * On a network every name goes to the agent under the site's prefix (Keybridge_Site_Names).
  *
  * A warm read (ciphertext cached) touches no agent client: the client is made on the first
  * call that needs the agent, so the first read of a page pays only the KEK lookup, one APCu
@@ -25,14 +26,14 @@ if ( ! defined( 'ABSPATH' ) ) {
 class Keybridge_Keys {
 
 	/**
-	 * Largest value keys.set accepts, in bytes.
+	 * Largest value keys.set accepts, in bytes (spec.yaml limits).
 	 */
-	const MAX_VALUE_BYTES = 65536;
+	const MAX_VALUE_BYTES = Keybridge_Spec::LIMITS['value_bytes'];
 
 	/**
-	 * Names per keys.fetch call (the spec's maxItems).
+	 * Names per keys.fetch call (spec.yaml limits).
 	 */
-	const FETCH_BATCH = 100;
+	const FETCH_BATCH = Keybridge_Spec::LIMITS['fetch_names'];
 
 	/**
 	 * The instances of this request, one per site (switch_to_blog() changes the site).
@@ -174,14 +175,43 @@ class Keybridge_Keys {
 	}
 
 	/**
-	 * The keys of this site that the agent lists: on a network only the current site's, under
-	 * the names the site uses.
+	 * Every key of this site that the agent lists, page after page (for WP-CLI).
 	 *
-	 * @return array The agent's keys.list answer (environment, keys) with this site's keys only.
+	 * @return array The agent's keys.list answer (environment, keys) with all of this site's keys.
 	 * @throws Keybridge_Exception Any agent problem type.
 	 */
-	public function listed() {
-		$answer = $this->client()->keys_list();
+	public function listed_all() {
+		$query = array( 'limit' => 1000 );
+		$all   = null;
+		do {
+			$page = $this->listed( $query );
+			if ( null === $all ) {
+				$all = array(
+					'environment' => $page['environment'],
+					'keys'        => array(),
+				);
+			}
+			$all['keys'] = array_merge( $all['keys'], $page['keys'] );
+			$query       = isset( $page['next_cursor'] ) ? array(
+				'limit'  => 1000,
+				'cursor' => $page['next_cursor'],
+			) : null;
+		} while ( null !== $query );
+		return $all;
+	}
+
+	/**
+	 * One page of the keys of this site that the agent lists: on a network only the current
+	 * site's, under the names the site uses. The agent's `next_cursor` passes through as it is
+	 * (on a network a page may hold fewer of this site's keys than `limit`, or none).
+	 *
+	 * @param array $query keys.list query parameters: limit (1 to 1000, default 100), cursor.
+	 * @return array The agent's keys.list answer (environment, keys, next_cursor while more
+	 *               follow) with this site's keys only.
+	 * @throws Keybridge_Exception Any agent problem type.
+	 */
+	public function listed( array $query = array() ) {
+		$answer = $this->client()->keys_list( $query );
 		$keys   = array();
 		foreach ( $answer['keys'] as $key ) {
 			$name = Keybridge_Site_Names::from_agent( $key['name'] );
@@ -198,7 +228,7 @@ class Keybridge_Keys {
 	 * Stores a value (any bytes), keeping the KEK this site holds for the name.
 	 *
 	 * @param string $name  Key name.
-	 * @param string $value The value, at most 65536 bytes.
+	 * @param string $value The value, at most Keybridge_Spec::LIMITS['value_bytes'] bytes.
 	 * @param string $label Optional label shown in listings.
 	 * @return array The agent's answer: name, wrapping_key, version.
 	 * @throws Keybridge_Exception Type `invalid-value` for a non-string or too long value; any
@@ -209,7 +239,8 @@ class Keybridge_Keys {
 			throw new Keybridge_Exception( 'invalid-value', __( 'A key value must be a string.', 'keybridge' ), 0, 'value' );
 		}
 		if ( strlen( $value ) > self::MAX_VALUE_BYTES ) {
-			throw new Keybridge_Exception( 'invalid-value', __( 'A key value may be at most 65536 bytes.', 'keybridge' ), 0, 'value' );
+			/* translators: %d: the largest value in bytes. */
+			throw new Keybridge_Exception( 'invalid-value', sprintf( __( 'A key value may be at most %d bytes.', 'keybridge' ), self::MAX_VALUE_BYTES ), 0, 'value' );
 		}
 		// value_base64 carries any bytes; the plain `value` field would have to be UTF-8.
 		// phpcs:ignore WordPress.PHP.DiscouragedPHPFunctions.obfuscation_base64_encode -- the API's encoding for bytes.
@@ -221,7 +252,7 @@ class Keybridge_Keys {
 	 * Stores random bytes made by the agent, keeping the KEK this site holds for the name.
 	 *
 	 * @param string $name  Key name.
-	 * @param int    $bits  Size: 64 to 4096, a multiple of 8.
+	 * @param int    $bits  Size: a multiple of 8 within Keybridge_Spec::LIMITS generate_min_bits and generate_max_bits.
 	 * @param string $label Optional label.
 	 * @return array The agent's answer: name, wrapping_key, version.
 	 * @throws Keybridge_Exception Any agent problem type.
@@ -320,10 +351,12 @@ class Keybridge_Keys {
 	 * @throws Keybridge_Exception Any agent problem type; `storage-failure` when the KEK cannot be saved.
 	 */
 	private function write( $method, $name, array $body, $label ) {
-		$name         = self::normalize( $name );
+		// The agent's own rules, checked here first (it checks again, and alone knows the
+		// vault's other names: a look-alike of one of them is its `name-confusable`).
+		$name         = Keybridge_Names::check_new( $name );
 		$body['name'] = Keybridge_Site_Names::to_agent( $name );
 		if ( '' !== (string) $label ) {
-			$body['label'] = (string) $label;
+			$body['label'] = Keybridge_Names::check_label( (string) $label );
 		}
 		$kek = Keybridge_Keks::get( $name );
 		if ( null !== $kek ) {
@@ -395,23 +428,12 @@ class Keybridge_Keys {
 
 	/**
 	 * The name as the agent keeps it: Unicode NFC (when PHP has intl), so a name typed in
-	 * another normal form finds the same KEK and cache entry. Nothing else is changed.
+	 * another normal form finds the same KEK and cache entry (Keybridge_Names).
 	 *
 	 * @param string $name Key name.
 	 * @return string
 	 */
 	private static function normalize( $name ) {
-		$name = (string) $name;
-		// ASCII is NFC already: most names skip the Normalizer.
-		if ( 1 !== preg_match( '/[\x80-\xff]/', $name ) ) {
-			return $name;
-		}
-		if ( class_exists( 'Normalizer' ) ) {
-			$normalized = Normalizer::normalize( $name, Normalizer::FORM_C );
-			if ( is_string( $normalized ) ) {
-				return $normalized;
-			}
-		}
-		return $name;
+		return Keybridge_Names::normalize( $name );
 	}
 }

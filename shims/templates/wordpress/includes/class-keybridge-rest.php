@@ -148,7 +148,7 @@ class Keybridge_Rest {
 			case 'status':
 				return Keybridge_Status::for_this_site( Keybridge_Status::fetch() );
 			case 'keys.list':
-				return Keybridge_Keys::instance()->listed();
+				return Keybridge_Keys::instance()->listed( $body );
 			case 'keys.set':
 				return Keybridge_Keys::instance()->store( $name, self::value( $body ), $label );
 			case 'keys.generate':

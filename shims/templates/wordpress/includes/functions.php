@@ -80,7 +80,7 @@ function keybridge_prefetch_keys( array $names ) {
 }
 
 /**
- * Stores a value (any bytes, at most 65536) under a name.
+ * Stores a value (any bytes, at most Keybridge_Spec::LIMITS['value_bytes']) under a name.
  *
  * @param string $name  Key name, used as given.
  * @param string $value The value.

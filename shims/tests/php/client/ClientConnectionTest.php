@@ -56,7 +56,7 @@ final class ClientConnectionTest extends TestCase {
 	private function agent( string $mode, array $options = array() ): Keybridge_Client {
 		$socket        = $this->dir . '/agent.sock';
 		$this->process = proc_open(
-			array( 'setsid', PHP_BINARY, __DIR__ . '/scripted-agent.php', $socket, $mode, $this->dir . '/requests.log' ),
+			array( 'setsid', PHP_BINARY, __DIR__ . '/scripted-agent.php', $socket, $mode, $this->dir . '/requests.log', $this->dir . '/agent.token' ),
 			array(
 				0 => array( 'file', '/dev/null', 'r' ),
 				1 => array( 'file', '/dev/null', 'w' ),
@@ -107,6 +107,62 @@ final class ClientConnectionTest extends TestCase {
 			return $e;
 		}
 		$this->fail( 'expected a Keybridge_Exception' );
+	}
+
+	/**
+	 * Peers that cannot prove they hold the token: no proof, a proof made with another token.
+	 *
+	 * @return array[] Data sets: the scripted agent's mode.
+	 */
+	public function impostors(): array {
+		return array(
+			'no proof'    => array( 'no-proof' ),
+			'wrong proof' => array( 'wrong-proof' ),
+		);
+	}
+
+	/**
+	 * A peer that does not prove itself gets no secret and its answers are not used.
+	 *
+	 * @dataProvider impostors
+	 * @param string $mode The scripted agent's mode.
+	 */
+	public function test_an_impostor_gets_no_secret_and_its_answers_are_not_used( string $mode ) {
+		$client = $this->agent( $mode );
+		$e      = $this->failure(
+			function () use ( $client ) {
+				$client->keys_set(
+					array(
+						'name'  => 'a',
+						'value' => 'secret-value',
+					)
+				);
+			}
+		);
+		$this->assertSame( 'agent-unproven', $e->problem_type() );
+		// Only the handshake went out: the value never did.
+		$this->assertSame( array( '1 GET /v1/health HTTP/1.1' ), $this->requests() );
+		// A page read sends names only, first; its answer is dropped.
+		$e = $this->failure(
+			function () use ( $client ) {
+				$client->keys_fetch( array( 'names' => array( 'a' ) ) );
+			}
+		);
+		$this->assertSame( 'agent-unproven', $e->problem_type() );
+		$this->assertStringNotContainsString( '"connection"', $e->getMessage() );
+	}
+
+	public function test_a_refusal_without_a_proof_is_unauthorized_and_its_text_is_not_repeated() {
+		$client = $this->agent( 'refuse' );
+		$e      = $this->failure(
+			function () use ( $client ) {
+				$client->keys_fetch( array( 'names' => array( 'a' ) ) );
+			}
+		);
+		$this->assertSame( 'unauthorized', $e->problem_type() );
+		$this->assertSame( 401, $e->http_status() );
+		$this->assertStringContainsString( $this->dir . '/agent.token', $e->getMessage() );
+		$this->assertStringNotContainsString( '555', $e->getMessage() );
 	}
 
 	public function test_a_kept_connection_the_agent_closed_is_replaced_silently() {

@@ -35,7 +35,7 @@ final class ClientFailureTest extends TestCase {
 	private static $token;
 
 	/**
-	 * The `php -S` fake agent: proc_open handle.
+	 * The fake agent (scripted-agent.php, router mode): proc_open handle.
 	 *
 	 * @var resource|null
 	 */
@@ -85,7 +85,8 @@ final class ClientFailureTest extends TestCase {
 	}
 
 	/**
-	 * A `php -S` serving fake-agent-router.php on a free loopback port.
+	 * scripted-agent.php in its router mode (a broken agent, one misbehaviour per path) on a
+	 * unix socket, holding this class's token.
 	 *
 	 * @return string Its address.
 	 */
@@ -93,31 +94,21 @@ final class ClientFailureTest extends TestCase {
 		if ( is_resource( self::$fake ) ) {
 			return self::$fake_address;
 		}
-		$probe = stream_socket_server( 'tcp://127.0.0.1:0' );
-		$port  = (int) substr( strrchr( stream_socket_get_name( $probe, false ), ':' ), 1 );
-		fclose( $probe );
+		$socket     = self::$dir . '/fake.sock';
 		self::$fake = proc_open(
-			array( 'setsid', PHP_BINARY, '-S', '127.0.0.1:' . $port, __DIR__ . '/fake-agent-router.php' ),
+			array( 'setsid', PHP_BINARY, __DIR__ . '/scripted-agent.php', $socket, 'router', self::$dir . '/fake.log', self::$token_file ),
 			array(
 				0 => array( 'file', '/dev/null', 'r' ),
 				1 => array( 'file', '/dev/null', 'w' ),
 				2 => array( 'file', '/dev/null', 'w' ),
 			),
-			$pipes,
-			null,
-			// Several workers: the slow path must not hold up the other tests' requests.
-			array( 'PHP_CLI_SERVER_WORKERS' => '4' ) + getenv()
+			$pipes
 		);
 		$deadline = microtime( true ) + 10;
-		while ( microtime( true ) < $deadline ) {
-			$socket = @stream_socket_client( 'tcp://127.0.0.1:' . $port, $errno, $errstr, 0.2 );
-			if ( false !== $socket ) {
-				fclose( $socket );
-				break;
-			}
-			usleep( 50000 );
+		while ( ! file_exists( $socket ) && microtime( true ) < $deadline ) {
+			usleep( 20000 );
 		}
-		self::$fake_address = 'http://127.0.0.1:' . $port;
+		self::$fake_address = 'unix:' . $socket;
 		return self::$fake_address;
 	}
 
@@ -314,7 +305,7 @@ final class ClientFailureTest extends TestCase {
 		$this->assertSame( array( 'status' => 'pending' ), $client->production( array( 'password' => 'a long enough password' ) ) );
 	}
 
-	public function test_the_request_carries_the_token_in_a_header_and_json_with_unescaped_slashes() {
+	public function test_a_kek_goes_only_on_a_proven_connection_as_json_with_unescaped_slashes_and_never_with_the_token() {
 		$client = new Keybridge_Client( $this->fake_agent(), self::$token_file );
 		$echo   = $client->keys_get(
 			array(
@@ -323,8 +314,12 @@ final class ClientFailureTest extends TestCase {
 			)
 		);
 		$this->assertSame( '{"name":"a/b/c","wrapping_key":"kb1$x"}', $echo['body'] );
-		$this->assertSame( 'Bearer ' . self::$token, $echo['authorization'] );
+		// The handshake proved the connection: the request itself carries no authorization.
+		$this->assertSame( '', $echo['authorization'] );
 		$this->assertSame( 'application/json', $echo['content_type'] );
+		$log = (string) file_get_contents( self::$dir . '/fake.log' );
+		$this->assertStringContainsString( "GET /v1/health HTTP/1.1\n", $log, 'the handshake went first' );
+		$this->assertStringNotContainsString( self::$token, $log );
 	}
 
 	public function test_a_slow_answer_is_agent_unreachable_after_the_timeout() {

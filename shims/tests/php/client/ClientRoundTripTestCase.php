@@ -161,6 +161,34 @@ abstract class ClientRoundTripTestCase extends TestCase {
 		$this->assertContains( 'php/text', array_column( $listed['keys'], 'name' ) );
 	}
 
+	public function test_listing_comes_in_pages_that_add_up_to_the_whole() {
+		$client = static::$agent->client();
+		foreach ( array( 'php/page-a', 'php/page-b', 'php/page-c' ) as $name ) {
+			$this->set_value( $client, $name, 'v' );
+		}
+		$whole = array_column( $client->keys_list( array( 'limit' => 1000 ) )['keys'], 'name' );
+		$paged = array();
+		$query = array( 'limit' => 2 );
+		do {
+			$page = $client->keys_list( $query );
+			$this->assertLessThanOrEqual( 2, count( $page['keys'] ) );
+			$paged = array_merge( $paged, array_column( $page['keys'], 'name' ) );
+			$query = isset( $page['next_cursor'] ) ? array(
+				'limit'  => 2,
+				'cursor' => $page['next_cursor'],
+			) : null;
+		} while ( null !== $query );
+		$this->assertSame( $whole, $paged );
+		$this->assertContains( 'php/page-b', $paged );
+		try {
+			$client->keys_list( array( 'limit' => 1001 ) );
+			$this->fail( 'a limit above 1000 was taken' );
+		} catch ( Keybridge_Exception $e ) {
+			$this->assertSame( 'invalid-field', $e->problem_type() );
+			$this->assertSame( 'limit', $e->field() );
+		}
+	}
+
 	public function test_binary_and_64_kib_values_survive_byte_exact() {
 		$client = static::$agent->client();
 		$values = array(

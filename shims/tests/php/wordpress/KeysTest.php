@@ -38,7 +38,7 @@ final class KeysTest extends TestCase {
 		$this->assertArrayHasKey( $name, Keybridge_Keks::all() );
 		Keybridge_Ciphertext_Cache::reset_request_cache();
 		$this->assertSame( $value, keybridge_get_key( $name ) );
-		$listed = array_column( Keybridge_Plugin::client()->keys_list()['keys'], 'name' );
+		$listed = array_column( Keybridge_Plugin::client()->keys_list( array( 'limit' => 1000 ) )['keys'], 'name' );
 		$this->assertContains( $name, $listed, 'the agent stored the name unchanged' );
 		$this->assertTrue( keybridge_delete_key( $name ) );
 		$this->assertNull( keybridge_get_key( $name ) );
@@ -179,7 +179,7 @@ final class KeysTest extends TestCase {
 		Keybridge_Ciphertext_Cache::reset_request_cache();
 		$this->assertSame( 'still readable', keybridge_get_key( $known ) );
 		$this->assertNull( Keybridge_Keks::get( $new ) );
-		$this->assertNotContains( $new, array_column( Keybridge_Plugin::client()->keys_list()['keys'], 'name' ) );
+		$this->assertNotContains( $new, array_column( Keybridge_Plugin::client()->keys_list( array( 'limit' => 1000 ) )['keys'], 'name' ) );
 		keybridge_delete_key( $known );
 	}
 

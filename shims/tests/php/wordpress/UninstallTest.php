@@ -146,7 +146,7 @@ final class UninstallTest extends TestCase {
 
 			$this->assertSame( 'uninstall secret', $this->row( $this->option ) );
 			$this->assertNull( $this->row( Keybridge_Keks::OPTION ), 'no KEK left' );
-			$names = array_column( Keybridge_Plugin::client()->keys_list()['keys'], 'name' );
+			$names = array_column( Keybridge_Plugin::client()->keys_list( array( 'limit' => 1000 ) )['keys'], 'name' );
 			$this->assertNotContains( $this->key, $names );
 			$this->assertNotContains( 'wp-option:' . $this->option, $names );
 		} finally {

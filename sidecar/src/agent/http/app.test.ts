@@ -93,7 +93,7 @@ describe('key names', () => {
     expect(response.json.type).toBe('invalid-name');
   });
 
-  it('treats NFC and NFD spellings as one key, and a look-alike in another script as another', async () => {
+  it('treats NFC and NFD spellings as one key, and refuses a look-alike in another script', async () => {
     const nfd = 'cle\u0301/api'; // "clé" with a combining accent
     const nfc = 'cl\u00e9/api';
     const written = await set(nfd, 'accent');
@@ -101,38 +101,49 @@ describe('key names', () => {
     const read = await agent.call('POST', '/v1/keys/get', { name: nfc, wrapping_key: written.json.wrapping_key });
     expect(Buffer.from(read.json.value_base64, 'base64').toString()).toBe('accent');
 
-    const latin = await set('paypal', 'latin');
-    const cyrillic = await set('p\u0430ypal', 'cyrillic'); // Cyrillic а
-    expect(cyrillic.status).toBe(200);
-    const readLatin = await agent.call('POST', '/v1/keys/get', { name: 'paypal', wrapping_key: latin.json.wrapping_key });
-    expect(Buffer.from(readLatin.json.value_base64, 'base64').toString()).toBe('latin');
-    const cross = await agent.call('POST', '/v1/keys/get', { name: 'paypal', wrapping_key: cyrillic.json.wrapping_key });
-    expect(cross.json.type).toBe('kek-mismatch');
+    await set('paypal', 'latin');
+    const cyrillic = await set('p\u0430ypal', 'cyrillic'); // Cyrillic а among Latin letters (look-alike-names.test.ts has more)
+    expect(cyrillic.json).toMatchObject({ type: 'invalid-name', field: 'name' });
   });
 });
 
 describe('tokens', () => {
-  it('refuses a missing, wrong or malformed token, and one in the query string', async () => {
+  it('refuses a request without a proof, the token itself, a wrong or malformed proof, and a token in the query string', async () => {
     const url = `${agent.url}/v1/keys`;
-    expect((await fetch(url)).status).toBe(401);
-    expect((await fetch(url, { headers: { Authorization: 'Bearer wrong' } })).status).toBe(401);
+    const proofLike = `Keybridge t=${Date.now()}, n=${'A'.repeat(22)}, m=${'B'.repeat(22)}`;
+    const variants: Record<string, string>[] = [
+      {},
+      { Authorization: 'Bearer wrong' },
+      { Authorization: `Bearer ${agent.token}` },
+      { Authorization: proofLike },
+    ];
+    for (const headers of variants) {
+      const response = await fetch(url, { headers });
+      expect(response.status).toBe(401);
+      expect(await response.text()).not.toContain(agent.token);
+    }
     expect((await fetch(url, { headers: { Authorization: `Basic ${agent.token}` } })).status).toBe(401);
     expect((await fetch(`${url}?token=${agent.token}`)).status).toBe(401);
-    const ok = await fetch(url, { headers: { Authorization: `Bearer ${agent.token}` } });
-    expect(ok.status).toBe(200);
+    const bearer = await (await fetch(url, { headers: { Authorization: `Bearer ${agent.token}` } })).json();
+    expect(bearer.detail).toContain('the agent token is never sent');
+    expect((await agent.call('GET', '/v1/keys')).status).toBe(200);
   });
 
-  it('the fast read path (keys/get, keys/fetch) refuses the same headers with the same problem as the hono routes', async () => {
+  it('the fast read path (keys/get, keys/fetch) refuses the same headers with the same problem as the routed operations', async () => {
+    const t = Date.now();
     const headers = [
       undefined,
       'Bearer wrong',
+      `Bearer ${agent.token}`,
       `Basic ${agent.token}`,
-      `bearer ${agent.token}`,
-      `Bearer  ${agent.token}`,
-      `Bearer ${agent.token} x`,
-      `Bearer ${agent.token}x`,
-      `Bearer ${agent.token.slice(0, -1)}`,
-      'Bearer',
+      `Keybridge t=${t}, n=${'A'.repeat(22)}, m=${'B'.repeat(22)}`,
+      `keybridge t=${t}, n=${'A'.repeat(22)}, m=${'B'.repeat(22)}`,
+      `Keybridge t=${t},n=${'A'.repeat(22)},m=${'B'.repeat(22)}`,
+      `Keybridge  t=${t}, n=${'A'.repeat(22)}, m=${'B'.repeat(22)}`,
+      `Keybridge t=${t}, n=${'A'.repeat(22)}, m=${'B'.repeat(22)} x`,
+      `Keybridge t=${t}, n=${'A'.repeat(21)}, m=${'B'.repeat(22)}`,
+      `Keybridge t=${t}, n=${'A'.repeat(22)}`,
+      'Keybridge',
     ];
     const problem = async (path: string, authorization: string | undefined) => {
       const response = await fetch(`${agent.url}${path}`, {
@@ -144,10 +155,10 @@ describe('tokens', () => {
       return { status: response.status, type: json.type, detail: json.detail };
     };
     for (const authorization of headers) {
-      const hono = await problem('/v1/keys/set', authorization);
-      expect(hono.status, authorization).toBe(401);
-      expect(await problem('/v1/keys/get', authorization), authorization).toEqual(hono);
-      expect(await problem('/v1/keys/fetch', authorization), authorization).toEqual(hono);
+      const routed = await problem('/v1/keys/set', authorization);
+      expect(routed.status, authorization).toBe(401);
+      expect(await problem('/v1/keys/get', authorization), authorization).toEqual(routed);
+      expect(await problem('/v1/keys/fetch', authorization), authorization).toEqual(routed);
     }
   });
 

@@ -1,65 +1,42 @@
 import { Hono } from 'hono';
 import { KeybridgeError } from '../../errors.ts';
-import { requireBearerToken } from './auth.ts';
 import { capBody } from '../../http/json-body.ts';
-import { problemResponse } from '../../http/problem.ts';
+import { LOCAL_OPERATIONS } from '../../protocol/local-api.ts';
 import type { Registrar } from '../certs/registrar.ts';
 import type { AgentKeys } from '../keys/keys.ts';
+import { computeStatus, type StatusSources } from '../status.ts';
+import type { Answer } from './pipeline.ts';
 import { certificateRoutes } from './routes/certificates.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { transferRoutes } from './routes/transfer.ts';
 import { usageRoutes } from './routes/usage.ts';
 import type { UsageReporter } from '../usage.ts';
-import { computeStatus, type StatusSources } from '../status.ts';
+
+export type { AccessLogEntry } from './pipeline.ts';
 
 /**
- * The agent's local API (the contract is shims/spec.yaml). Middleware order matters:
- * no-store and logging wrap everything, the token check runs before a body is read, and
- * bodies are capped while they stream in.
+ * The routes of the local API (the contract is shims/spec.yaml) but the two hot reads,
+ * which the pipeline answers itself. This app is served only behind the request pipeline
+ * (pipeline.ts, through front-node.ts): the pipeline has checked the Host, the caller's
+ * authentication and the declared body size, and set the headers every answer carries,
+ * before a request gets here. Bodies are capped again while they stream in (chunked ones
+ * declare no length), with each operation's cap from the spec.
  */
-
-export const MAX_BODY_BYTES = 256 * 1024;
-export const MAX_TRANSFER_BODY_BYTES = 16 * 1024 * 1024;
-
-export interface AccessLogEntry {
-  method: string;
-  path: string;
-  status: number;
-  ms: number;
-}
-
 export interface AgentAppOptions {
-  token: string;
   keys: AgentKeys;
   registrar: Registrar;
   status: StatusSources;
   usage: UsageReporter;
   version: string;
-  /** Called once per request; sees no headers and no bodies, so it cannot log a secret. */
-  log?: (entry: AccessLogEntry) => void;
+  /** The pipeline's answer to a failure: every problem the agent sends is made there. */
+  problem: (error: unknown) => Answer;
 }
 
 export function createAgentApp(options: AgentAppOptions): Hono {
   const app = new Hono();
-
-  app.use('*', async (c, next) => {
-    const started = performance.now();
-    // Set before the handler builds its response: c.json() then carries it, and
-    // @hono/node-server keeps its lightweight-Response fast path. Setting it afterwards
-    // makes hono clone the finished Response into a stream-backed one on every request.
-    c.header('Cache-Control', 'no-store');
-    await next();
-    if (c.res.headers.get('cache-control') !== 'no-store') c.header('Cache-Control', 'no-store');
-    options.log?.({ method: c.req.method, path: c.req.path, status: c.res.status, ms: performance.now() - started });
-  });
-  app.use('*', requireBearerToken(options.token, new Set(['/v1/health'])));
-  app.use('/v1/import/*', capBody(MAX_TRANSFER_BODY_BYTES));
-  app.use('/v1/export', capBody(MAX_TRANSFER_BODY_BYTES));
-  app.use('/v1/keys/*', capBody(MAX_BODY_BYTES));
-  app.use('/v1/register', capBody(MAX_BODY_BYTES));
-  app.use('/v1/certificates/*', capBody(MAX_BODY_BYTES));
-  app.use('/v1/production', capBody(MAX_BODY_BYTES));
-  app.use('/v1/usage/*', capBody(MAX_BODY_BYTES));
+  for (const op of Object.values(LOCAL_OPERATIONS)) {
+    if (op.method === 'POST') app.use(op.path, capBody(op.maxBodyBytes));
+  }
 
   app.get('/v1/health', (c) => c.json({ status: 'ok', version: options.version }));
   app.get('/v1/status', async (c) => c.json(await computeStatus(options.status)));
@@ -68,7 +45,11 @@ export function createAgentApp(options: AgentAppOptions): Hono {
   app.route('/v1', certificateRoutes(options.registrar));
   app.route('/v1/usage', usageRoutes(options.usage));
 
-  app.notFound((c) => problemResponse(c, new KeybridgeError('not-found', `${c.req.method} ${c.req.path}`)));
-  app.onError((error, c) => problemResponse(c, error));
+  const problem = (error: unknown) => {
+    const answer = options.problem(error);
+    return new Response(answer.text, { status: answer.status, headers: { 'Content-Type': answer.contentType } });
+  };
+  app.notFound((c) => problem(new KeybridgeError('not-found', `${c.req.method} ${c.req.path}`)));
+  app.onError((error) => problem(error));
   return app;
 }

@@ -25,6 +25,8 @@ type Operation = {
   /** `unregistered`: run against an agent whose site is not registered yet. */
   fixture?: 'unregistered';
   request?: Shape;
+  /** A GET operation's URL query parameters. */
+  query?: Shape;
   example?: unknown;
   response: Shape;
 };
@@ -69,7 +71,7 @@ describe('shims/spec.yaml contract', () => {
   });
 
   it('describes every route the agent serves, and the agent serves no other', () => {
-    const { app } = createAgent({
+    const { routes } = createAgent({
       client: {} as never,
       certificates: new CertificateStore('/nonexistent'),
       token: 'x'.repeat(43),
@@ -77,7 +79,7 @@ describe('shims/spec.yaml contract', () => {
       webroots: [],
       cache: { ttlMs: 1, staleMs: 1, maxEntries: 1 },
     });
-    const served = app.routes.filter((route) => route.method !== 'ALL').map((route) => `${route.method} ${route.path}`);
+    const served = routes;
     const declared = operations.map((op) => `${op.method} ${op.path}`);
     expect([...new Set(served)].sort()).toEqual([...declared].sort());
   });
@@ -86,8 +88,14 @@ describe('shims/spec.yaml contract', () => {
     it(`${op.id}: ${op.method} ${op.path} answers with the declared shape`, async () => {
       const body = op.method === 'POST' ? fill(op.example) : undefined;
       if (op.request) expect(validateShape(body, op.request, shapes)).toEqual([]);
+      let path = op.path;
+      if (op.method === 'GET' && op.example !== undefined) {
+        expect(op.query, 'a GET example gives query parameters').toBeDefined();
+        expect(validateShape(op.example, op.query as Shape, shapes)).toEqual([]);
+        path += `?${new URLSearchParams(Object.entries(op.example as object).map(([key, value]) => [key, String(value)]))}`;
+      }
       const target = op.fixture === 'unregistered' ? unregistered : agent;
-      const response = await target.call(op.method, op.path, body);
+      const response = await target.call(op.method, path, body);
       expect(response.status, response.text).toBe(200);
       expect(response.headers.get('cache-control')).toBe('no-store');
       expect(validateShape(response.json, op.response, shapes)).toEqual([]);

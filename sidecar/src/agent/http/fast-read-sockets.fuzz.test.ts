@@ -1,7 +1,8 @@
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbedded, type EmbeddedAgent } from '../../../test-helpers/embedded.ts';
-import { MAX_BODY_BYTES } from './app.ts';
+import { LIMITS } from '../../protocol/local-api.ts';
+import { signOn } from '../../../test-helpers/raw-http.ts';
 import { parseReadRequest } from './strict-request.ts';
 
 /**
@@ -11,9 +12,10 @@ import { parseReadRequest } from './strict-request.ts';
  * header added, repeated or moved, the Content-Length written with zeros or one byte off).
  * Whatever the gate refuses goes to node:http untouched (fast-read-sockets.test.ts checks
  * that hand-over). Whatever it accepts is sent, followed by a good read on the same
- * connection, twice on new connections: in one write (the fast path answers it) and with
- * its first 5 bytes written alone (the fast path cannot recognise them and hands everything
- * to node:http). Both answers, and the follow-up's, must be the same both ways (Date aside):
+ * connection, twice on new connections, each opened by a good read carrying the client's
+ * proof (the mutated request rides on the proven connection): in one write (the fast path
+ * answers it) and with its first 5 bytes written alone (the fast path cannot recognise them
+ * and hands everything to node:http). Both answers, and the follow-up's, must be the same both ways (Date aside):
  * a request the gate framed differently from node:http would desynchronise the follow-up.
  * Seeded (KEYBRIDGE_FUZZ_SEED replays one): a failure names its seed and variant.
  */
@@ -44,12 +46,13 @@ function random(seed: number): () => number {
   };
 }
 
-function goodRead(path = '/v1/keys/get'): string {
+/** A good read; `authorization` for the first request of a connection. */
+function goodRead(path = '/v1/keys/get', authorization?: string): string {
   const body = path === '/v1/keys/get' ? JSON.stringify({ name: 'fuzz/key', wrapping_key: kek }) : JSON.stringify({ names: ['fuzz/key'] });
   return [
     `POST ${path} HTTP/1.1`,
     'Host: 127.0.0.1',
-    `Authorization: Bearer ${agent.token}`,
+    ...(authorization ? [`Authorization: ${authorization}`] : []),
     'Content-Type: application/json',
     `Content-Length: ${body.length}`,
     '',
@@ -147,13 +150,17 @@ function completeAnswers(bytes: Buffer): number {
 }
 
 /**
- * What the agent sends back on one connection (until `expected` answers, a close, or 1 s of
- * quiet: only a disagreement waits that long).
+ * What the agent sends back on one connection opened by a proven read, `writes` following it
+ * (until `expected` answers after the opening one, a close, or 1 s of quiet: only a
+ * disagreement waits that long).
  */
 async function converse(writes: Buffer[], expected: number): Promise<{ answers: string[]; closed: boolean }> {
   const socket: Socket = connect(port, '127.0.0.1');
   socket.setNoDelay(true);
   await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  const opening = goodRead('/v1/keys/fetch', signOn(socket, agent.url, agent.token, 'POST', '/v1/keys/fetch').authorization);
+  writes = [Buffer.concat([Buffer.from(opening, 'latin1'), writes[0]]), ...writes.slice(1)];
+  expected++;
   let received = Buffer.alloc(0);
   let closed = false;
   let last = Date.now();
@@ -171,8 +178,11 @@ async function converse(writes: Buffer[], expected: number): Promise<{ answers: 
     await new Promise((resolve) => setTimeout(resolve, 2));
   }
   socket.destroy();
-  // One string per answer, without the Date header.
-  const text = received.toString('latin1').replace(/\r\nDate: [^\r]*/g, '');
+  // One string per answer, without the Date header and the agent's proof (it answers a fresh nonce).
+  const text = received
+    .toString('latin1')
+    .replace(/\r\nDate: [^\r]*/g, '')
+    .replace(/\r\nKeybridge-Proof: [^\r]*/g, '');
   return { answers: text.split(/(?=HTTP\/1\.1 \d{3} )/).filter(Boolean), closed };
 }
 
@@ -186,16 +196,16 @@ describe('the socket fast path against node:http', () => {
       const mutated = Buffer.from(mutate(goodRead(next() < 0.5 ? '/v1/keys/get' : '/v1/keys/fetch'), next), 'latin1');
       // With a follow-up behind it, as the fast path would see it (a length one byte long
       // then takes the follow-up's first byte, as node:http would).
-      const request = parseReadRequest(Buffer.concat([mutated, followUp]), 0, MAX_BODY_BYTES);
+      const request = parseReadRequest(Buffer.concat([mutated, followUp]), 0, LIMITS.bodyBytes);
       if (request === null) continue;
       accepted++;
       const bytes = Buffer.concat([Buffer.concat([mutated, followUp]).subarray(0, request.end), followUp]);
       const before = nodeRequests;
       const whole = await converse([bytes], 2);
-      const where = `seed ${seed}, variant ${variant}: ${JSON.stringify(mutated.toString('latin1').replace(agent.token, '<token>'))}`;
+      const where = `seed ${seed}, variant ${variant}: ${JSON.stringify(mutated.toString('latin1'))}`;
       expect(nodeRequests - before, where).toBe(0);
       const split = await converse([bytes.subarray(0, 5), bytes.subarray(5)], 2);
-      expect(whole.answers, where).toHaveLength(2);
+      expect(whole.answers, where).toHaveLength(3);
       expect(whole.answers, where).toEqual(split.answers);
       expect(whole.closed, where).toBe(split.closed);
     }

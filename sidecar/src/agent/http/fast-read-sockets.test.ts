@@ -1,24 +1,24 @@
-import { connect, createServer, type Socket } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbedded, type EmbeddedAgent } from '../../../test-helpers/embedded.ts';
+import { comparable, openSocket, readAnswers, signOn, type RawAnswer } from '../../../test-helpers/raw-http.ts';
 import { fastReadSockets } from './fast-read-sockets.ts';
-import type { ReadHandler } from './fast-reads.ts';
+import { RequestPipeline } from './pipeline.ts';
+import type { ReadOperations } from './routes/keys.ts';
 
 /**
  * The socket-level fast path against a real embedded agent: what it serves must be, byte for
- * byte (Date aside), what node:http serves for the same request, in the same order, and
+ * byte (Date and the agent's proof aside), what node:http serves for the same request, in the same order, and
  * everything it does not serve must reach node:http intact. Which of the two answered is
  * told by node:http's 'request' events, which the fast path never causes.
  */
 let agent: EmbeddedAgent;
-let port: number;
 let nodeRequests = 0;
 let kek: string;
 let otherKek: string;
 
 beforeAll(async () => {
   agent = await startEmbedded();
-  port = Number(new URL(agent.url).port);
   agent.instance.agentServer.on('request', () => nodeRequests++);
   kek = (await agent.call('POST', '/v1/keys/set', { name: 'smtp/password', value: 'first value' })).json.wrapping_key;
   otherKek = (await agent.call('POST', '/v1/keys/set', { name: 'api/ключ', value: 'second value' })).json.wrapping_key;
@@ -27,74 +27,44 @@ afterAll(async () => {
   await agent?.stop();
 });
 
-function post(path: string, body: string, headers: Record<string, string> = {}): Buffer {
-  const all: Record<string, string> = {
-    Host: '127.0.0.1',
-    Authorization: `Bearer ${agent.token}`,
-    'Content-Type': 'application/json',
-    'Content-Length': String(Buffer.byteLength(body)),
-    ...headers,
+/**
+ * A request, made once its connection is open: the first request of a connection carries
+ * the client's proof for it (`proofOn`), later ones ride on the proven connection.
+ */
+type Req = (proofOn?: Socket) => Buffer;
+
+function post(path: string, body: string, headers: Record<string, string> = {}): Req {
+  return (proofOn) => {
+    const all: Record<string, string> = { Host: '127.0.0.1' };
+    if (proofOn) all.Authorization = signOn(proofOn, agent.url, agent.token, 'POST', path).authorization;
+    Object.assign(all, { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(body)) }, headers);
+    const head = Object.entries(all)
+      .filter(([, value]) => value !== '')
+      .map(([name, value]) => `${name}: ${value}\r\n`)
+      .join('');
+    return Buffer.concat([Buffer.from(`POST ${path} HTTP/1.1\r\n${head}\r\n`, 'latin1'), Buffer.from(body, 'utf8')]);
   };
-  const head = Object.entries(all)
-    .filter(([, value]) => value !== '')
-    .map(([name, value]) => `${name}: ${value}\r\n`)
-    .join('');
-  return Buffer.concat([Buffer.from(`POST ${path} HTTP/1.1\r\n${head}\r\n`, 'latin1'), Buffer.from(body, 'utf8')]);
 }
 
 const get = (name: string, wrappingKey: string, headers?: Record<string, string>) =>
   post('/v1/keys/get', JSON.stringify({ name, wrapping_key: wrappingKey }), headers);
 
-interface Answer {
-  status: number;
-  head: string;
-  body: string;
-}
+/** Requests in one write: the first signed for the connection. */
+const together =
+  (...requests: Req[]) =>
+  (socket: Socket) => [Buffer.concat(requests.map((request, index) => request(index === 0 ? socket : undefined)))];
 
-/** Reads HTTP/1.1 answers (Content-Length framed) off a socket until `count` have come or it closes. */
-function readAnswers(socket: Socket, count: number, timeoutMs = 5_000): Promise<{ answers: Answer[]; closed: boolean }> {
-  return new Promise((resolve, reject) => {
-    let buffer = Buffer.alloc(0);
-    const answers: Answer[] = [];
-    let closed = false;
-    const timer = setTimeout(() => reject(new Error(`${answers.length} of ${count} answers within ${timeoutMs} ms`)), timeoutMs);
-    const finish = () => {
-      clearTimeout(timer);
-      socket.off('data', onData);
-      resolve({ answers, closed });
-    };
-    const onData = (chunk: Buffer) => {
-      buffer = Buffer.concat([buffer, chunk]);
-      for (;;) {
-        const headEnd = buffer.indexOf('\r\n\r\n');
-        if (headEnd < 0) return;
-        const head = buffer.toString('latin1', 0, headEnd);
-        const length = Number(/\r\ncontent-length: (\d+)/i.exec(head)?.[1] ?? 0);
-        if (buffer.length < headEnd + 4 + length) return;
-        answers.push({ status: Number(head.split(' ')[1]), head, body: buffer.toString('utf8', headEnd + 4, headEnd + 4 + length) });
-        buffer = buffer.subarray(headEnd + 4 + length);
-        if (answers.length === count) return finish();
-      }
-    };
-    socket.on('data', onData);
-    socket.once('close', () => {
-      closed = true;
-      finish();
-    });
-  });
-}
+const open = () => openSocket(agent.url);
 
-async function open(): Promise<Socket> {
-  const socket = connect(port, '127.0.0.1');
-  socket.setNoDelay(true);
-  await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-  return socket;
-}
-
-/** Sends `writes` on a new connection (each a separate write, `gapMs` apart) and reads `count` answers. */
-async function exchange(writes: Buffer[], count: number, gapMs = 30): Promise<{ answers: Answer[]; closed: boolean; viaNode: number }> {
+/** Sends the writes `build` makes on a new connection (each a separate write, `gapMs` apart) and reads `count` answers. */
+async function exchange(
+  build: (socket: Socket) => Buffer[],
+  count: number,
+  gapMs = 30,
+): Promise<{ answers: RawAnswer[]; closed: boolean; viaNode: number }> {
   const before = nodeRequests;
   const socket = await open();
+  const writes = build(socket);
   const reading = readAnswers(socket, count);
   for (const [index, bytes] of writes.entries()) {
     if (index > 0) await new Promise((resolve) => setTimeout(resolve, gapMs));
@@ -105,37 +75,47 @@ async function exchange(writes: Buffer[], count: number, gapMs = 30): Promise<{ 
   return { ...result, viaNode: nodeRequests - before };
 }
 
-const withoutDate = (answer: Answer) => ({ ...answer, head: answer.head.replace(/\r\nDate: [^\r]+/, '\r\nDate: -') });
-
-/** The same request whole (fast path) and cut in two (node:http): the same answer. */
-async function bothWays(request: Buffer): Promise<Answer> {
-  const whole = await exchange([request], 1);
+/** The same request whole (fast path) and cut in two (node:http), each first on a new connection: the same answer. */
+async function bothWays(request: Req): Promise<RawAnswer> {
+  const whole = await exchange(together(request), 1);
   expect(whole.viaNode, 'served by the fast path').toBe(0);
-  // Cut inside the blank line that ends the head: both parts are non-empty even without a body.
-  const headEnd = request.indexOf('\r\n\r\n') + 3;
-  const cut = await exchange([request.subarray(0, headEnd), request.subarray(headEnd)], 1);
+  const cut = await exchange((socket) => {
+    const bytes = request(socket);
+    // Cut inside the blank line that ends the head: both parts are non-empty even without a body.
+    const headEnd = bytes.indexOf('\r\n\r\n') + 3;
+    return [bytes.subarray(0, headEnd), bytes.subarray(headEnd)];
+  }, 1);
   expect(cut.viaNode, 'served by node:http').toBe(1);
-  expect(withoutDate(whole.answers[0])).toEqual(withoutDate(cut.answers[0]));
+  expect(comparable(whole.answers[0])).toEqual(comparable(cut.answers[0]));
   return whole.answers[0];
 }
 
 describe('the socket fast path', () => {
-  it('answers a read as node:http does, byte for byte but the Date', async () => {
+  it('answers a read as node:http does, byte for byte but the Date and the proof', async () => {
     const answer = await bothWays(get('smtp/password', kek));
     expect(answer.status).toBe(200);
     expect(Buffer.from(JSON.parse(answer.body).value_base64, 'base64').toString()).toBe('first value');
     expect(answer.head).toMatch(
-      /^HTTP\/1\.1 200 OK\r\nContent-Type: application\/json\r\nCache-Control: no-store\r\nContent-Length: \d+\r\nDate: [A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT\r\nConnection: keep-alive\r\nKeep-Alive: timeout=65$/,
+      /^HTTP\/1\.1 200 OK\r\nContent-Type: application\/json\r\nCache-Control: no-store\r\nKeybridge-Proof: [A-Za-z0-9_-]{22}\r\nContent-Length: \d+\r\nDate: [A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT\r\nConnection: keep-alive\r\nKeep-Alive: timeout=65$/,
     );
     const fetched = await bothWays(post('/v1/keys/fetch', JSON.stringify({ names: ['smtp/password', 'api/ключ', 'missing'] })));
     expect(JSON.parse(fetched.body).keys.map((key: { found: boolean }) => key.found)).toEqual([true, true, false]);
   });
 
   it('refuses what the node:http path refuses, with the same problem', async () => {
-    const cases: [string, Buffer, string][] = [
-      ['no token', get('smtp/password', kek, { Authorization: '' }), 'unauthorized'],
-      ['a wrong token', get('smtp/password', kek, { Authorization: 'Bearer wrong' }), 'unauthorized'],
-      ['a lower-case scheme', get('smtp/password', kek, { Authorization: `bearer ${agent.token}` }), 'unauthorized'],
+    const cases: [string, Req, string][] = [
+      ['no proof', get('smtp/password', kek, { Authorization: '' }), 'unauthorized'],
+      ['the token itself', get('smtp/password', kek, { Authorization: `Bearer ${agent.token}` }), 'unauthorized'],
+      [
+        'a proof made with another token',
+        post('/v1/keys/get', '{}', { Authorization: `Keybridge t=${Date.now()}, n=${'A'.repeat(22)}, m=${'B'.repeat(22)}` }),
+        'unauthorized',
+      ],
+      [
+        'a lower-case scheme',
+        get('smtp/password', kek, { Authorization: `keybridge t=${Date.now()}, n=${'A'.repeat(22)}, m=${'B'.repeat(22)}` }),
+        'unauthorized',
+      ],
       ['text/plain', get('smtp/password', kek, { 'Content-Type': 'text/plain' }), 'unsupported-media-type'],
       ['no Content-Type', get('smtp/password', kek, { 'Content-Type': '' }), 'unsupported-media-type'],
       ['truncated JSON', post('/v1/keys/get', '{"name": "smtp/password", "wrapping_key": "kb1$ab'), 'bad-request'],
@@ -166,7 +146,7 @@ describe('the socket fast path', () => {
       get('api/ключ', otherKek),
       get('smtp/password', otherKek),
     ];
-    const { answers, viaNode } = await exchange([Buffer.concat(requests)], 4);
+    const { answers, viaNode } = await exchange(together(...requests), 4);
     expect(viaNode).toBe(0);
     expect(answers.map((answer) => answer.status)).toEqual([404, 200, 200, 409]);
     expect(Buffer.from(JSON.parse(answers[2].body).value_base64, 'base64').toString()).toBe('second value');
@@ -174,8 +154,8 @@ describe('the socket fast path', () => {
 
   it('hands the connection to node:http at the first request it does not serve, with the bytes after it intact', async () => {
     const set = post('/v1/keys/set', JSON.stringify({ name: 'pipelined/set', value: 'set in a pipeline' }));
-    const health = Buffer.from('GET /v1/health HTTP/1.1\r\nHost: a\r\n\r\n', 'latin1');
-    const { answers, viaNode } = await exchange([Buffer.concat([get('smtp/password', kek), set, health, get('smtp/password', kek)])], 4);
+    const health = () => Buffer.from('GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n', 'latin1');
+    const { answers, viaNode } = await exchange(together(get('smtp/password', kek), set, health, get('smtp/password', kek)), 4);
     expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200]);
     expect(viaNode).toBe(3); // the set, the health check and the read after them
     expect(JSON.parse(answers[2].body).status).toBe('ok');
@@ -190,10 +170,10 @@ describe('the socket fast path', () => {
     const socket = await open();
     const before = nodeRequests;
     for (const request of [
-      get('smtp/password', kek),
-      Buffer.from('GET /v1/health HTTP/1.1\r\nHost: a\r\n\r\n'),
-      get('smtp/password', kek),
-      get('smtp/password', kek),
+      get('smtp/password', kek)(socket),
+      Buffer.from('GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'),
+      get('smtp/password', kek)(),
+      get('smtp/password', kek)(),
     ]) {
       const reading = readAnswers(socket, 1);
       socket.write(request);
@@ -205,27 +185,44 @@ describe('the socket fast path', () => {
 
   it('gives a request split anywhere to node:http, which answers it the same', async () => {
     const request = get('api/ключ', otherKek);
-    const whole = await exchange([request], 1);
-    for (const cut of [1, 10, 27, 60, request.indexOf('\r\n\r\n') + 1, request.indexOf('\r\n\r\n') + 3, request.length - 1]) {
-      const split = await exchange([request.subarray(0, cut), request.subarray(cut)], 1, 20);
-      expect(split.viaNode, `cut at ${cut}`).toBe(1);
-      expect(withoutDate(split.answers[0]), `cut at ${cut}`).toEqual(withoutDate(whole.answers[0]));
+    const whole = await exchange(together(request), 1);
+    const headEnd = (bytes: Buffer) => bytes.indexOf('\r\n\r\n');
+    const cuts: ((bytes: Buffer) => number)[] = [
+      () => 1,
+      () => 10,
+      () => 27,
+      () => 60,
+      (bytes) => headEnd(bytes) + 1,
+      (bytes) => headEnd(bytes) + 3,
+      (bytes) => bytes.length - 1,
+    ];
+    for (const [index, cutAt] of cuts.entries()) {
+      const split = await exchange(
+        (socket) => {
+          const bytes = request(socket);
+          return [bytes.subarray(0, cutAt(bytes)), bytes.subarray(cutAt(bytes))];
+        },
+        1,
+        20,
+      );
+      expect(split.viaNode, `cut ${index}`).toBe(1);
+      expect(comparable(split.answers[0]), `cut ${index}`).toEqual(comparable(whole.answers[0]));
     }
   });
 
   it('leaves oversized and malformed requests to node:http, which refuses them as before', async () => {
-    const big = await exchange([post('/v1/keys/get', 'x'.repeat(256 * 1024 + 1))], 1);
+    const big = await exchange(together(post('/v1/keys/get', 'x'.repeat(256 * 1024 + 1))), 1);
     expect(big.answers[0].status).toBe(413);
     expect(big.answers[0].head).toContain('Connection: close');
     const chunked = Buffer.from(
       `POST /v1/keys/get HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`,
       'latin1',
     );
-    const smuggle = await exchange([chunked], 1);
+    const smuggle = await exchange(() => [chunked], 1);
     expect(smuggle.answers[0].status).toBe(400);
     expect(smuggle.viaNode).toBe(0); // node:http's parser refused it before any request event
     const folded = await exchange(
-      [Buffer.from(`POST /v1/keys/get HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n continued\r\nContent-Length: 2\r\n\r\n{}`, 'latin1')],
+      () => [Buffer.from(`POST /v1/keys/get HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n continued\r\nContent-Length: 2\r\n\r\n{}`, 'latin1')],
       1,
     );
     expect(folded.answers[0].status).toBe(400);
@@ -234,7 +231,7 @@ describe('the socket fast path', () => {
   it('answers, then closes, a client that ends its side after its request', async () => {
     const socket = await open();
     const reading = readAnswers(socket, 2);
-    socket.end(Buffer.concat([get(`never/asked/${Date.now()}`, kek), get('smtp/password', kek)]));
+    socket.end(together(get(`never/asked/${Date.now()}`, kek), get('smtp/password', kek))(socket)[0]);
     const { answers } = await reading;
     expect(answers.map((answer) => answer.status)).toEqual([404, 200]);
     await new Promise((resolve) => (socket.closed ? resolve(null) : socket.once('close', resolve)));
@@ -244,7 +241,7 @@ describe('the socket fast path', () => {
     const socket = await open();
     const reading = readAnswers(socket, 3);
     const set = post('/v1/keys/set', JSON.stringify({ name: 'after/end', value: 'never stored' }));
-    socket.end(Buffer.concat([get(`never/asked/${Date.now()}`, kek), get('smtp/password', kek), set]));
+    socket.end(together(get(`never/asked/${Date.now()}`, kek), get('smtp/password', kek), set)(socket)[0]);
     const { answers } = await reading;
     expect(answers.map((answer) => answer.status)).toEqual([404, 200, 400]);
     expect(answers[2].head).toBe('HTTP/1.1 400 Bad Request\r\nConnection: close');
@@ -254,9 +251,9 @@ describe('the socket fast path', () => {
 
   it('serves a client that sends 2,000 reads before reading any answer', async () => {
     const socket = await open();
-    const requests = Buffer.concat(
-      Array.from({ length: 2_000 }, (_, i) => (i % 2 ? get('smtp/password', kek) : get('api/ключ', otherKek))),
-    );
+    const requests = together(...Array.from({ length: 2_000 }, (_, i) => (i % 2 ? get('smtp/password', kek) : get('api/ключ', otherKek))))(
+      socket,
+    )[0];
     socket.pause();
     socket.write(requests);
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -272,7 +269,7 @@ describe('the socket fast path', () => {
 
   it('logs each request it serves once, without its body or headers', async () => {
     const from = agent.logs.length;
-    await exchange([Buffer.concat([get('smtp/password', kek), get('smtp/password', 'kb1$bad')])], 2);
+    await exchange(together(get('smtp/password', kek), get('smtp/password', 'kb1$bad')), 2);
     const lines = agent.logs.slice(from);
     expect(lines.map(({ method, path, status }) => ({ method, path, status }))).toEqual([
       { method: 'POST', path: '/v1/keys/get', status: 200 },
@@ -283,13 +280,11 @@ describe('the socket fast path', () => {
 
   it('lets the agent close at once with idle kept-alive connections open', async () => {
     const other = await startEmbedded();
-    const socket = connect(Number(new URL(other.url).port), '127.0.0.1');
-    await new Promise((resolve) => socket.once('connect', resolve));
+    const socket = await openSocket(other.url);
     const reading = readAnswers(socket, 1);
+    const proof = signOn(socket, other.url, other.token, 'POST', '/v1/keys/fetch').authorization;
     socket.write(
-      Buffer.from(
-        `POST /v1/keys/fetch HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer ${other.token}\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{"names":["a"]}`,
-      ),
+      `POST /v1/keys/fetch HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${proof}\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{"names":["a"]}`,
     );
     expect((await reading).answers[0].status).toBe(200);
     const started = Date.now();
@@ -301,20 +296,21 @@ describe('the socket fast path', () => {
 
 describe('fastReadSockets on its own', () => {
   it('closes a connection idle for the keep-alive timeout', async () => {
-    const handler: ReadHandler = {
-      authorise: () => undefined,
-      requireJson: () => undefined,
-      answer: async () => ({ status: 200, contentType: 'application/json', text: '{}' }),
-      problem: () => ({ status: 500, contentType: 'application/problem+json', text: '{}' }),
-    };
-    const sockets = fastReadSockets({ handler, handOff: (socket) => socket.destroy(), keepAliveTimeoutMs: 300 });
+    const token = 't'.repeat(43);
+    const reads = { fetchCached: () => ({}) } as unknown as ReadOperations;
+    const pipeline = new RequestPipeline({ token, reads });
+    const sockets = fastReadSockets({ pipeline, handOff: (socket) => socket.destroy(), keepAliveTimeoutMs: 300 });
     const server = createServer((socket) => sockets.accept(socket));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const address = server.address();
-    const socket = connect(typeof address === 'object' && address ? address.port : 0, '127.0.0.1');
+    const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    const socket = await openSocket(url);
     const reading = readAnswers(socket, 2, 3_000);
     const started = Date.now();
-    socket.write(`POST /v1/keys/fetch HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\n{}`);
+    const proof = signOn(socket, url, token, 'POST', '/v1/keys/fetch').authorization;
+    socket.write(
+      `POST /v1/keys/fetch HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${proof}\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`,
+    );
     const { answers, closed } = await reading;
     expect(answers).toHaveLength(1);
     expect(answers[0].head).toContain('Keep-Alive: timeout=0');

@@ -1,12 +1,11 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import type { AccessLogEntry } from './app.ts';
-import { MAX_BODY_BYTES } from './app.ts';
-import type { ReadAnswer, ReadHandler } from './fast-reads.ts';
+import { FETCH_PATH, GET_PATH, type Answer, type RequestPipeline } from './pipeline.ts';
 import { parseReadRequest } from './strict-request.ts';
 
 /**
- * The hot read routes served straight off the socket. A page's read is one small request
+ * The socket front end of the request pipeline (pipeline.ts): the hot read routes served
+ * straight off the socket. A page's read is one small request
  * written whole (PHP's client writes head and body in one fwrite); node:http would build a
  * request and a response object for it, which costs more than the read itself. So each
  * connection starts here: while every request on it is one strict-request.ts recognises,
@@ -19,15 +18,16 @@ import { parseReadRequest } from './strict-request.ts';
  */
 
 export interface FastReadSocketsOptions {
-  handler: ReadHandler;
+  pipeline: RequestPipeline;
   /** node:http's own connection listener: takes the socket from here on. */
   handOff: (socket: Socket) => void;
   keepAliveTimeoutMs: number;
-  log?: (entry: AccessLogEntry) => void;
 }
 
 export function fastReadSockets(options: FastReadSocketsOptions) {
-  const { handler, handOff, log } = options;
+  const { pipeline, handOff } = options;
+  // What the parser may take whole; the pipeline then holds each request to its own route's cap.
+  const maxBody = Math.max(pipeline.bodyCap(GET_PATH), pipeline.bodyCap(FETCH_PATH));
   const keepAlive = `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(options.keepAliveTimeoutMs / 1000)}\r\n\r\n`;
   const open = new Set<Connection>();
 
@@ -93,7 +93,7 @@ export function fastReadSockets(options: FastReadSocketsOptions) {
     /** Answers the pending requests in order until one must wait, or node:http takes over. */
     serve(): void {
       while (this.pending !== null && !this.busy) {
-        const request = parseReadRequest(this.pending, 0, MAX_BODY_BYTES);
+        const request = parseReadRequest(this.pending, 0, maxBody);
         if (request === null) {
           if (this.ended) this.refuseAfterEnd();
           else this.handOver();
@@ -101,35 +101,37 @@ export function fastReadSockets(options: FastReadSocketsOptions) {
         }
         this.pending = request.end === this.pending.length ? null : this.pending.subarray(request.end);
         const started = performance.now();
-        let answer: ReadAnswer | Promise<ReadAnswer>;
+        let answer: Answer | Promise<Answer>;
+        let proof: string | undefined;
         try {
-          handler.authorise(request.authorization);
-          handler.requireJson(request.contentType);
-          answer = handler.answer(request.path, request.body);
+          proof = pipeline.admit(request, this.socket);
+          pipeline.checkBodySize(request);
+          answer = pipeline.read(request.path, request.contentType, request.body);
         } catch (error) {
-          answer = handler.problem(error);
+          answer = pipeline.problem(error);
         }
         if (answer instanceof Promise) {
           // Later requests wait (unread in the socket, or in `pending`) so that answers go
           // out in the order of their requests.
           this.busy = true;
           this.socket.pause();
-          void answer.then((value) => this.send(request.path, started, value));
+          void answer.then((value) => this.send(request.path, started, value, proof));
         } else {
-          this.send(request.path, started, answer);
+          this.send(request.path, started, answer, proof);
         }
       }
       if (this.ended && !this.busy) this.socket.end();
     }
 
-    send(path: string, started: number, answer: ReadAnswer): void {
+    send(path: string, started: number, answer: Answer, proof: string | undefined): void {
       const socket = this.socket;
       if (socket.destroyed) return;
-      const written = socket.write(
-        `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status]}\r\nContent-Type: ${answer.contentType}\r\n` +
-          `Cache-Control: no-store\r\nContent-Length: ${Buffer.byteLength(answer.text)}\r\nDate: ${dateHeader()}\r\n${keepAlive}${answer.text}`,
-      );
-      log?.({ method: 'POST', path, status: answer.status, ms: performance.now() - started });
+      // node:http's bytes for res.writeHead(status, headers) with the pipeline's headers.
+      const headers = pipeline.answerHeaders(answer, proof);
+      let head = `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status]}\r\n`;
+      for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+      const written = socket.write(`${head}Date: ${dateHeader()}\r\n${keepAlive}${answer.text}`);
+      pipeline.logged('POST', path, answer.status, started);
       if (!written) {
         // The client is not reading its answers: stop serving it until it does.
         this.busy = true;

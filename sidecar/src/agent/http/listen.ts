@@ -1,6 +1,4 @@
-import { getRequestListener } from '@hono/node-server';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { Hono } from 'hono';
 import type { Server } from 'node:http';
 import { chmodSync, existsSync, lstatSync, unlinkSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
@@ -17,14 +15,15 @@ export interface RunningServer {
 }
 
 /**
- * The hot read routes, served ahead of the hono app: `request` on node:http's requests,
- * `sockets` (optional) on whole requests read straight off each new connection, handing
- * the connection to node:http at its first request it does not serve (fast-read-sockets.ts).
+ * The agent's front ends (pipeline.ts): `request` takes every request node:http parses,
+ * `sockets` (optional) whole hot reads straight off each new connection, handing the
+ * connection to node:http at its first request it does not serve (fast-read-sockets.ts).
  */
-export interface FastPath {
-  /** Answers the request itself (returns true), or leaves it to the hono app. */
-  request: (req: IncomingMessage, res: ServerResponse) => boolean;
+export interface FrontEnds {
+  request: (req: IncomingMessage, res: ServerResponse) => void;
   sockets?: (options: { handOff: (socket: Socket) => void; keepAliveTimeoutMs: number }) => FastSockets;
+  /** Told once the address is bound (a unix socket takes any Host header). */
+  listening?: (transport: ListenAddress['kind']) => void;
 }
 
 export interface FastSockets {
@@ -34,14 +33,10 @@ export interface FastSockets {
 
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
-export async function listen(app: Hono, address: ListenAddress, fast?: FastPath): Promise<RunningServer> {
-  const honoListener = getRequestListener(app.fetch);
-  const server = createServer((req, res) => {
-    if (fast?.request(req, res)) return;
-    void honoListener(req, res);
-  });
+export async function listen(frontEnds: FrontEnds, address: ListenAddress): Promise<RunningServer> {
+  const server = createServer(frontEnds.request);
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
-  const sockets = fast?.sockets ? takeConnections(server, fast.sockets) : null;
+  const sockets = frontEnds.sockets ? takeConnections(server, frontEnds.sockets) : null;
   if (address.kind === 'unix') {
     // A socket left by a crashed agent would make listen() fail: remove it, but only if it
     // is a socket and nobody answers on it (never take over a running agent's socket).
@@ -62,6 +57,7 @@ export async function listen(app: Hono, address: ListenAddress, fast?: FastPath)
       server.listen(address.port, address.host, () => resolve());
     });
   }
+  frontEnds.listening?.(address.kind);
   const bound = server.address();
   const url =
     address.kind === 'unix'
@@ -85,7 +81,7 @@ export async function listen(app: Hono, address: ListenAddress, fast?: FastPath)
  * only when the fast path hands a connection over. The server stays node:http's in every
  * other way (it listens, tracks what it was handed, applies its timeouts to it).
  */
-function takeConnections(server: Server, make: NonNullable<FastPath['sockets']>): FastSockets {
+function takeConnections(server: Server, make: NonNullable<FrontEnds['sockets']>): FastSockets {
   const listeners = server.listeners('connection');
   if (listeners.length !== 1) throw new Error(`node:http registered ${listeners.length} connection listeners, expected 1`);
   const nodeListener = listeners[0] as (socket: Socket) => void;

@@ -25,9 +25,12 @@ describe('parseReadRequest', () => {
   it('reads the two read routes as PHP and the load generator send them', () => {
     const parsed = parseReadRequest(request(), 0, MAX_BODY);
     expect(parsed).toEqual({
+      method: 'POST',
       path: '/v1/keys/get',
+      host: '127.0.0.1',
       authorization: 'Bearer abc',
       contentType: 'application/json',
+      contentLength: Buffer.byteLength(BODY),
       body: BODY,
       end: request().length,
     });

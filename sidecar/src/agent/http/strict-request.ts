@@ -15,16 +15,17 @@
  *    at most one Authorization and one Content-Type; Connection, if present, `keep-alive`;
  *  - no Transfer-Encoding, Expect or Upgrade (chunked bodies, 100-continue and protocol
  *    switches are node:http's), at most MAX_HEADER_LINES lines and MAX_HEAD_BYTES bytes;
- *  - the whole body already in the buffer.
+ *  - the whole body already in the buffer, and UTF-8 (node:http's path refuses one that is not).
  * Framing is then by Content-Length alone, exactly as node:http frames such a request, so
  * the two parsers cannot disagree on where the next request starts (no smuggling gap).
  */
 
+import { isUtf8Body } from '../../http/utf8-body.ts';
+import { FETCH_PATH, GET_PATH } from './pipeline.ts';
+
 export const MAX_HEAD_BYTES = 8 * 1024;
 const MAX_HEADER_LINES = 64;
 
-export const GET_PATH = '/v1/keys/get';
-export const FETCH_PATH = '/v1/keys/fetch';
 const GET_LINE = `POST ${GET_PATH} HTTP/1.1`;
 const FETCH_LINE = `POST ${FETCH_PATH} HTTP/1.1`;
 
@@ -40,10 +41,14 @@ const HEADER_LINES = new RegExp(
 /** The whole value after the colon: node:http's parser allows spaces, not tabs, after the digits. */
 const CONTENT_LENGTH = /^[\t ]*[0-9]{1,7} *$/;
 
+/** A whole hot read, with the head fields the request pipeline admits it by (pipeline.ts RequestHead). */
 export interface ReadRequest {
+  method: 'POST';
   path: typeof GET_PATH | typeof FETCH_PATH;
+  host: string;
   authorization: string | undefined;
   contentType: string | undefined;
+  contentLength: number;
   /** The body's bytes decoded as UTF-8. */
   body: string;
   /** Offset in the buffer just after this request: where the next one starts. */
@@ -67,6 +72,7 @@ export function parseReadRequest(buffer: Buffer, start: number, maxBody: number)
   if (!HEADER_LINES.test(head.slice(firstHeader))) return null;
 
   let hosts = 0;
+  let host = '';
   let contentLength = -1;
   let authorization: string | undefined;
   let contentType: string | undefined;
@@ -79,6 +85,7 @@ export function parseReadRequest(buffer: Buffer, start: number, maxBody: number)
     switch (head.slice(at, colon).toLowerCase()) {
       case 'host':
         hosts++;
+        host = value;
         break;
       case 'content-length':
         if (contentLength !== -1 || !CONTENT_LENGTH.test(raw)) return null;
@@ -106,5 +113,7 @@ export function parseReadRequest(buffer: Buffer, start: number, maxBody: number)
   const bodyStart = headEnd + HEAD_END.length;
   const end = bodyStart + contentLength;
   if (buffer.length < end) return null;
-  return { path, authorization, contentType, body: buffer.toString('utf8', bodyStart, end), end };
+  // A body that is not UTF-8 goes to node:http, whose body reader refuses it (http/utf8-body.ts).
+  if (!isUtf8Body(buffer.subarray(bodyStart, end))) return null;
+  return { method: 'POST', path, host, authorization, contentType, contentLength, body: buffer.toString('utf8', bodyStart, end), end };
 }

@@ -1,12 +1,13 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { createPrivateFileExclusive, isOpenToOthers } from '../../files.ts';
 import { KeybridgeError } from '../../errors.ts';
 
 /**
- * The agent's bearer token: 32 random bytes, base64url, in a 0600 file outside the
- * webroot whose path the CMS is given (KEYBRIDGE_TOKEN_FILE). Whoever can read the file
- * can use the agent; that is why its mode is checked every time it is loaded.
+ * The agent token: 32 random bytes, base64url, in a 0600 file outside the webroot whose
+ * path the CMS is given (KEYBRIDGE_TOKEN_FILE). It is the key of the proofs both ends make
+ * (protocol/local-auth.ts) and is never sent. Whoever can read the file can use the agent;
+ * that is why its mode is checked every time it is loaded.
  */
 
 /** Creates the token file unless one exists (then that one wins), and returns the token. */
@@ -31,22 +32,4 @@ export function readTokenFile(path: string): string {
     });
   }
   return token;
-}
-
-/**
- * A constant-time check of presented tokens against the expected one. Only the length
- * can show in the timing (every token of a file is 32 to 512 base64url characters, 43 for
- * the ones keybridge makes; the length tells nothing about the content); the bytes are
- * compared with timingSafeEqual. No hash per request: this runs on every page's read
- * (a SHA-256 was ~4 µs of the hot path, bench/README.md).
- */
-export function tokenVerifier(expected: string): (presented: string) => boolean {
-  const expectedBytes = Buffer.from(expected, 'utf8');
-  // One scratch buffer, reused: the check is synchronous.
-  const presentedBytes = Buffer.alloc(expectedBytes.length);
-  return (presented) => {
-    if (Buffer.byteLength(presented, 'utf8') !== expectedBytes.length) return false;
-    presentedBytes.write(presented, 'utf8');
-    return timingSafeEqual(expectedBytes, presentedBytes);
-  };
 }

@@ -12,8 +12,10 @@ import {
 } from '../../crypto/index.ts';
 import { KeybridgeError, describeName } from '../../errors.ts';
 import type { Environment, KeyServiceClient, StoredSecret } from '../../protocol/keyservice.ts';
+import { LIMITS } from '../../protocol/local-api.ts';
 import { CiphertextCache } from './cache.ts';
-import { normaliseKeyName } from './names.ts';
+import { NameIndex, type IndexedKey } from './name-index.ts';
+import { checkLabel, checkNewKeyName, normaliseKeyName } from './names.ts';
 import { PreparedCiphertexts } from './prepared-ciphertexts.ts';
 import { RecordReader } from './record-reader.ts';
 
@@ -32,8 +34,8 @@ export interface SiteIdentity {
   environment: Environment;
 }
 
-export const MAX_VALUE_BYTES = 64 * 1024;
-export const MAX_GENERATE_BITS = 4096;
+export const MAX_VALUE_BYTES = LIMITS.valueBytes;
+export const MAX_GENERATE_BITS = LIMITS.generateMaxBits;
 
 export interface KeyWritten {
   name: string;
@@ -70,6 +72,25 @@ export interface KeyListing {
   reads: number;
 }
 
+/** One page of a listing: keys sorted by name, and the name to continue after when there are more. */
+export interface KeyPage {
+  keys: readonly KeyListing[];
+  next: string | null;
+}
+
+export interface SetOptions {
+  label?: string;
+  wrappingKey?: string;
+  /** The request checked this name with checkNewNames() already (imports check a whole batch first). */
+  lookAlikesChecked?: boolean;
+}
+
+/** A name a request is about to write, for checkNewNames(). */
+export interface NewName {
+  name: unknown;
+  field: string;
+}
+
 export interface AgentKeysOptions {
   client: KeyServiceClient;
   /** The site as of now: it changes on registration and on the move to production. */
@@ -87,12 +108,18 @@ export class AgentKeys {
   private readonly reader: RecordReader;
   /** Cached records' ciphertexts parsed once, with their AAD (never plaintext). */
   private readonly ciphertexts = new PreparedCiphertexts();
+  /** The vault's names, unsealed once and kept (listings, counts, look-alike checks). */
+  private readonly index: NameIndex;
 
   constructor(options: AgentKeysOptions) {
     this.client = options.client;
     this.currentSite = options.site;
     this.cache = options.cache;
     this.reader = new RecordReader(options.client, options.cache);
+    this.index = new NameIndex({
+      client: options.client,
+      scope: () => ({ siteSecret: this.site.siteSecret, environment: this.site.environment, nameKey: this.nameKey }),
+    });
   }
 
   /** When a read last had to be served stale (ms since the epoch), for the status table. */
@@ -153,21 +180,43 @@ export class AgentKeys {
     return this.lookupName(name).keyId;
   }
 
+  /**
+   * Checks names one request is about to write, before it writes any: each against the rules
+   * for new names (names.ts), against the vault's other names and against each other for
+   * look-alikes (name-index.ts). Returns the names as they will be stored.
+   */
+  async checkNewNames(names: readonly NewName[]): Promise<string[]> {
+    const checked = names.map(({ name, field }) => {
+      const normalised = checkNewKeyName(name, field);
+      return { name: normalised, keyId: this.keyIdFor(normalised), field };
+    });
+    await this.index.assertNoLookAlikes(checked);
+    return checked.map((entry) => entry.name);
+  }
+
   /** Stores a value, reusing the KEK the caller holds for this name (or making one). */
-  async set(rawName: unknown, value: Uint8Array, options: { label?: string; wrappingKey?: string } = {}): Promise<KeyWritten> {
-    const name = normaliseKeyName(rawName);
+  async set(rawName: unknown, value: Uint8Array, options: SetOptions = {}): Promise<KeyWritten> {
+    const name = checkNewKeyName(rawName);
     if (value.length > MAX_VALUE_BYTES) {
       throw new KeybridgeError('invalid-value', `must be at most ${MAX_VALUE_BYTES} bytes`, { field: 'value' });
     }
     const kek = options.wrappingKey !== undefined ? decodeKekField(options.wrappingKey) : generateKek();
+    const explicitLabel = options.label === undefined ? undefined : checkLabel(options.label);
+    if (!options.lookAlikesChecked) await this.index.assertNoLookAlikes([{ name, keyId: this.keyIdFor(name), field: 'name' }]);
     // Re-setting a value without a label keeps the label it had.
-    const label = options.label === undefined ? await this.currentLabel(name) : checkLabel(options.label);
+    const label = explicitLabel ?? (await this.currentLabel(name));
     return this.store(name, value, label, kek);
   }
 
   async generate(rawName: unknown, bits: unknown, options: { label?: string; wrappingKey?: string } = {}): Promise<KeyWritten> {
-    if (typeof bits !== 'number' || !Number.isInteger(bits) || bits < 64 || bits > MAX_GENERATE_BITS || bits % 8 !== 0) {
-      throw new KeybridgeError('invalid-field', `bits must be a multiple of 8 from 64 to ${MAX_GENERATE_BITS}`, {
+    if (
+      typeof bits !== 'number' ||
+      !Number.isInteger(bits) ||
+      bits < LIMITS.generateMinBits ||
+      bits > MAX_GENERATE_BITS ||
+      bits % 8 !== 0
+    ) {
+      throw new KeybridgeError('invalid-field', `bits must be a multiple of 8 from ${LIMITS.generateMinBits} to ${MAX_GENERATE_BITS}`, {
         field: 'bits',
       });
     }
@@ -228,22 +277,29 @@ export class AgentKeys {
     const { name, keyId } = this.lookupName(rawName);
     const deleted = await this.client.delete(keyId);
     this.reader.forgot(keyId);
+    this.index.deleted(keyId);
     this.kekMismatches.delete(name);
     if (!deleted) throw new KeybridgeError('key-not-found', describeName(name), { field: 'name' });
     return name;
   }
 
-  async list(): Promise<KeyListing[]> {
-    const metas = await this.client.list();
-    return metas
-      .map((meta) => ({
-        name: openText(this.nameKey, meta.sealedName, 'name', meta.keyId),
-        label: openText(this.nameKey, meta.sealedLabel, 'label', meta.keyId),
-        version: meta.version,
-        updatedAt: meta.updatedAt,
-        reads: meta.reads,
-      }))
-      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  /** Up to `limit` keys sorted by name, after the name `after` (a previous page's `next`). */
+  async list(limit: number, after: string | null = null): Promise<KeyPage> {
+    const page = await this.index.page(limit, after);
+    // The index's own objects (read-only): one that did not change is the same object next
+    // time, so the route can keep its JSON (routes/keys.ts).
+    const keys: readonly KeyListing[] = page.keys;
+    return { keys, next: page.more ? keys[keys.length - 1].name : null };
+  }
+
+  /** Every key's listing, in no particular order (exports look labels up in it). */
+  async listAll(): Promise<KeyListing[]> {
+    return (await this.index.all()).map(listing);
+  }
+
+  /** How many keys the vault holds (the status table). */
+  count(): Promise<number> {
+    return this.index.count();
   }
 
   /** Stored values whose KEK did not match on their last read in this process. */
@@ -267,6 +323,16 @@ export class AgentKeys {
     };
     const { version, updatedAt } = await this.client.put(request);
     this.reader.stored(keyId, { ...request, version, updatedAt, reads: 0 });
+    this.index.stored({
+      keyId,
+      name,
+      label,
+      version,
+      updatedAt,
+      reads: 0,
+      sealedName: request.sealedName,
+      sealedLabel: request.sealedLabel,
+    });
     this.kekMismatches.delete(name);
     return { name, wrappingKey: encodeKek(kek), version };
   }
@@ -304,12 +370,6 @@ function decodeKekField(value: unknown): Uint8Array {
   }
 }
 
-function checkLabel(label: unknown): string {
-  if (label === undefined) return '';
-  if (typeof label !== 'string' || label.length > 200 || /[\p{Cc}]/u.test(label)) {
-    throw new KeybridgeError('invalid-field', 'label must be a string of at most 200 printable characters', {
-      field: 'label',
-    });
-  }
-  return label;
+function listing(key: IndexedKey): KeyListing {
+  return { name: key.name, label: key.label, version: key.version, updatedAt: key.updatedAt, reads: key.reads };
 }

@@ -3,6 +3,7 @@ import { KeybridgeError, isProblemType } from '../../errors.ts';
 import {
   KS_PATHS,
   type CertificateVerdict,
+  type Environment,
   type KeyServiceClient,
   type KeyServiceInfo,
   type PutSecretRequest,
@@ -106,7 +107,7 @@ export class HttpsKeyServiceClient implements KeyServiceClient {
 
   /** The key service's verdict on this site's certificate: who it is, or why it is refused (`certificate-revoked`, …). */
   async whoami(): Promise<CertificateVerdict> {
-    const answer = await this.call<{ site_id: string; environment: string; serial: string }>('GET', KS_PATHS.whoami);
+    const answer = await this.call<{ site_id: string; environment: Environment; serial: string }>('GET', KS_PATHS.whoami);
     return { siteId: answer.site_id, environment: answer.environment, serial: answer.serial };
   }
 

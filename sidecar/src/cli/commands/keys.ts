@@ -2,11 +2,12 @@ import { AGENT_OPTIONS, parse, requireOption } from '../args.ts';
 import { AgentClient, locateAgent } from '../agent-client.ts';
 import { UsageError } from '../errors.ts';
 import { readInputFile, readSecretLine } from '../files.ts';
+import { listAllKeys, listKeysPage, type KeysPage } from '../key-listing.ts';
 import { printJson, printTable } from '../output.ts';
 
 export const KEYS_USAGE = `keybridge keys set NAME (--value-file F | --generate BITS) [--label L] [--wrapping-key-file K] [--json]
 keybridge keys get NAME --wrapping-key-file F
-keybridge keys list [--json]
+keybridge keys list [--json] [--limit N [--cursor C]]
 keybridge keys delete NAME
 keybridge keys rotate NAME --wrapping-key-file F [--json]`;
 
@@ -93,12 +94,13 @@ async function keysGet(argv: string[]): Promise<void> {
   process.stdout.write(Buffer.from(read.value_base64, 'base64'));
 }
 
+/** Pages the whole listing by default; with --limit, one page (and its next_cursor) for scripts. */
 async function keysList(argv: string[]): Promise<void> {
-  const { values } = parse(argv, AGENT_OPTIONS, { min: 0, max: 0 });
-  const listing = await withClient(values, (client) =>
-    client.get<{ environment: string; keys: { name: string; label: string; version: number; updated_at: string; reads: number }[] }>(
-      '/v1/keys',
-    ),
+  const { values } = parse(argv, { ...AGENT_OPTIONS, limit: { type: 'string' }, cursor: { type: 'string' } }, { min: 0, max: 0 });
+  if (values.cursor !== undefined && values.limit === undefined) throw new UsageError('--cursor goes with --limit');
+  if (values.limit !== undefined && !/^[1-9][0-9]*$/.test(values.limit)) throw new UsageError('--limit takes a whole number');
+  const listing: KeysPage = await withClient(values, (client) =>
+    values.limit !== undefined ? listKeysPage(client, values.limit, values.cursor) : listAllKeys(client),
   );
   if (values.json) {
     printJson(listing);
@@ -108,6 +110,7 @@ async function keysList(argv: string[]): Promise<void> {
     ['NAME', 'VERSION', 'READS', 'UPDATED', 'LABEL'],
     listing.keys.map((key) => [key.name, String(key.version), String(key.reads), key.updated_at, key.label]),
   );
+  if (listing.next_cursor !== undefined) process.stderr.write(`more keys follow: --cursor ${listing.next_cursor}\n`);
 }
 
 async function keysDelete(argv: string[]): Promise<void> {

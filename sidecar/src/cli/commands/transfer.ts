@@ -4,6 +4,7 @@ import { AGENT_OPTIONS, parse, requireOption } from '../args.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { readJsonFile, readSecretLine, readWrappingKeys } from '../files.ts';
 import { printJsonLine, printTable, ProgressBar } from '../output.ts';
+import { listAllKeys } from '../key-listing.ts';
 import { withClient } from './keys.ts';
 
 export const TRANSFER_USAGE = `keybridge import lockr --file F [--json]            # F: JSON [{name, ciphertext, encoded, label?}]
@@ -99,7 +100,7 @@ export async function exportCommand(argv: string[]): Promise<void> {
   const names = Object.keys(wrappingKeys);
   if (names.length === 0) throw new CliError('--wrapping-keys-file: names no key to export');
   const items = await withClient(values, async (client) => {
-    const { keys: listing, environment } = await client.get<{ environment: string; keys: { name: string; label: string }[] }>('/v1/keys');
+    const { keys: listing, environment } = await listAllKeys(client);
     const labels = new Map(listing.map((key) => [key.name, key.label]));
     const progress = new ProgressBar('export', names.length);
     const collected = [];

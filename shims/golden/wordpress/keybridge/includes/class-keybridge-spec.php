@@ -25,54 +25,63 @@ final class Keybridge_Spec {
 
 	/**
 	 * Operation id => method, path, whether it needs the token, its timeout in ms (null: the
-	 * client default), whether it takes a body (none, optional, required), the client method,
-	 * the request top-level fields (name => JSON type) and required fields.
+	 * client default), whether it may open a connection before the agent has proven it holds
+	 * the token, whether it takes a body (none, query: URL query parameters, optional,
+	 * required), the client method, the request top-level fields (name => JSON type) and
+	 * required fields.
 	 */
 	const OPERATIONS = array(
 		'health'               => array(
-			'method'     => 'GET',
-			'path'       => '/v1/health',
-			'auth'       => false,
-			'timeout_ms' => null,
-			'body'       => 'none',
-			'php_method' => 'health',
-			'request'    => array(
+			'method'             => 'GET',
+			'path'               => '/v1/health',
+			'auth'               => false,
+			'timeout_ms'         => null,
+			'before_agent_proof' => true,
+			'body'               => 'none',
+			'php_method'         => 'health',
+			'request'            => array(
 				'properties' => array(),
 				'required'   => array(),
 			),
 		),
 		'status'               => array(
-			'method'     => 'GET',
-			'path'       => '/v1/status',
-			'auth'       => true,
-			'timeout_ms' => null,
-			'body'       => 'none',
-			'php_method' => 'status',
-			'request'    => array(
+			'method'             => 'GET',
+			'path'               => '/v1/status',
+			'auth'               => true,
+			'timeout_ms'         => null,
+			'before_agent_proof' => true,
+			'body'               => 'none',
+			'php_method'         => 'status',
+			'request'            => array(
 				'properties' => array(),
 				'required'   => array(),
 			),
 		),
 		'keys.list'            => array(
-			'method'     => 'GET',
-			'path'       => '/v1/keys',
-			'auth'       => true,
-			'timeout_ms' => null,
-			'body'       => 'none',
-			'php_method' => 'keys_list',
-			'request'    => array(
-				'properties' => array(),
+			'method'             => 'GET',
+			'path'               => '/v1/keys',
+			'auth'               => true,
+			'timeout_ms'         => null,
+			'before_agent_proof' => true,
+			'body'               => 'query',
+			'php_method'         => 'keys_list',
+			'request'            => array(
+				'properties' => array(
+					'limit'  => array( 'type' => 'integer' ),
+					'cursor' => array( 'type' => 'string' ),
+				),
 				'required'   => array(),
 			),
 		),
 		'keys.set'             => array(
-			'method'     => 'POST',
-			'path'       => '/v1/keys/set',
-			'auth'       => true,
-			'timeout_ms' => null,
-			'body'       => 'required',
-			'php_method' => 'keys_set',
-			'request'    => array(
+			'method'             => 'POST',
+			'path'               => '/v1/keys/set',
+			'auth'               => true,
+			'timeout_ms'         => null,
+			'before_agent_proof' => false,
+			'body'               => 'required',
+			'php_method'         => 'keys_set',
+			'request'            => array(
 				'properties' => array(
 					'name'         => array( 'type' => 'string' ),
 					'value'        => array( 'type' => 'string' ),
@@ -84,13 +93,14 @@ final class Keybridge_Spec {
 			),
 		),
 		'keys.generate'        => array(
-			'method'     => 'POST',
-			'path'       => '/v1/keys/generate',
-			'auth'       => true,
-			'timeout_ms' => null,
-			'body'       => 'required',
-			'php_method' => 'keys_generate',
-			'request'    => array(
+			'method'             => 'POST',
+			'path'               => '/v1/keys/generate',
+			'auth'               => true,
+			'timeout_ms'         => null,
+			'before_agent_proof' => false,
+			'body'               => 'required',
+			'php_method'         => 'keys_generate',
+			'request'            => array(
 				'properties' => array(
 					'name'         => array( 'type' => 'string' ),
 					'bits'         => array( 'type' => 'integer' ),
@@ -101,13 +111,14 @@ final class Keybridge_Spec {
 			),
 		),
 		'keys.get'             => array(
-			'method'     => 'POST',
-			'path'       => '/v1/keys/get',
-			'auth'       => true,
-			'timeout_ms' => null,
-			'body'       => 'required',
-			'php_method' => 'keys_get',
-			'request'    => array(
+			'method'             => 'POST',
+			'path'               => '/v1/keys/get',
+			'auth'               => true,
+			'timeout_ms'         => null,
+			'before_agent_proof' => false,
+			'body'               => 'required',
+			'php_method'         => 'keys_get',
+			'request'            => array(
 				'properties' => array(
 					'name'         => array( 'type' => 'string' ),
 					'wrapping_key' => array( 'type' => 'string' ),
@@ -116,13 +127,14 @@ final class Keybridge_Spec {
 			),
 		),
 		'keys.fetch'           => array(
-			'method'     => 'POST',
-			'path'       => '/v1/keys/fetch',
-			'auth'       => true,
-			'timeout_ms' => null,
-			'body'       => 'required',
-			'php_method' => 'keys_fetch',
-			'request'    => array(
+			'method'             => 'POST',
+			'path'               => '/v1/keys/fetch',
+			'auth'               => true,
+			'timeout_ms'         => null,
+			'before_agent_proof' => true,
+			'body'               => 'required',
+			'php_method'         => 'keys_fetch',
+			'request'            => array(
 				'properties' => array(
 					'names' => array( 'type' => 'array' ),
 				),
@@ -130,13 +142,14 @@ final class Keybridge_Spec {
 			),
 		),
 		'usage.report'         => array(
-			'method'     => 'POST',
-			'path'       => '/v1/usage/report',
-			'auth'       => true,
-			'timeout_ms' => null,
-			'body'       => 'required',
-			'php_method' => 'usage_report',
-			'request'    => array(
+			'method'             => 'POST',
+			'path'               => '/v1/usage/report',
+			'auth'               => true,
+			'timeout_ms'         => null,
+			'before_agent_proof' => false,
+			'body'               => 'required',
+			'php_method'         => 'usage_report',
+			'request'            => array(
 				'properties' => array(
 					'entries' => array( 'type' => 'array' ),
 				),
@@ -144,13 +157,14 @@ final class Keybridge_Spec {
 			),
 		),
 		'keys.rotate'          => array(
-			'method'     => 'POST',
-			'path'       => '/v1/keys/rotate',
-			'auth'       => true,
-			'timeout_ms' => null,
-			'body'       => 'required',
-			'php_method' => 'keys_rotate',
-			'request'    => array(
+			'method'             => 'POST',
+			'path'               => '/v1/keys/rotate',
+			'auth'               => true,
+			'timeout_ms'         => null,
+			'before_agent_proof' => false,
+			'body'               => 'required',
+			'php_method'         => 'keys_rotate',
+			'request'            => array(
 				'properties' => array(
 					'name'         => array( 'type' => 'string' ),
 					'wrapping_key' => array( 'type' => 'string' ),
@@ -159,13 +173,14 @@ final class Keybridge_Spec {
 			),
 		),
 		'keys.delete'          => array(
-			'method'     => 'POST',
-			'path'       => '/v1/keys/delete',
-			'auth'       => true,
-			'timeout_ms' => null,
-			'body'       => 'required',
-			'php_method' => 'keys_delete',
-			'request'    => array(
+			'method'             => 'POST',
+			'path'               => '/v1/keys/delete',
+			'auth'               => true,
+			'timeout_ms'         => null,
+			'before_agent_proof' => false,
+			'body'               => 'required',
+			'php_method'         => 'keys_delete',
+			'request'            => array(
 				'properties' => array(
 					'name' => array( 'type' => 'string' ),
 				),
@@ -173,13 +188,14 @@ final class Keybridge_Spec {
 			),
 		),
 		'import.lockr'         => array(
-			'method'     => 'POST',
-			'path'       => '/v1/import/lockr',
-			'auth'       => true,
-			'timeout_ms' => 30000,
-			'body'       => 'required',
-			'php_method' => 'import_lockr',
-			'request'    => array(
+			'method'             => 'POST',
+			'path'               => '/v1/import/lockr',
+			'auth'               => true,
+			'timeout_ms'         => 30000,
+			'before_agent_proof' => false,
+			'body'               => 'required',
+			'php_method'         => 'import_lockr',
+			'request'            => array(
 				'properties' => array(
 					'items' => array( 'type' => 'array' ),
 				),
@@ -187,13 +203,14 @@ final class Keybridge_Spec {
 			),
 		),
 		'export'               => array(
-			'method'     => 'POST',
-			'path'       => '/v1/export',
-			'auth'       => true,
-			'timeout_ms' => 30000,
-			'body'       => 'required',
-			'php_method' => 'export',
-			'request'    => array(
+			'method'             => 'POST',
+			'path'               => '/v1/export',
+			'auth'               => true,
+			'timeout_ms'         => 30000,
+			'before_agent_proof' => false,
+			'body'               => 'required',
+			'php_method'         => 'export',
+			'request'            => array(
 				'properties' => array(
 					'passphrase'    => array( 'type' => 'string' ),
 					'wrapping_keys' => array( 'type' => 'object' ),
@@ -202,13 +219,14 @@ final class Keybridge_Spec {
 			),
 		),
 		'import.bundle'        => array(
-			'method'     => 'POST',
-			'path'       => '/v1/import/bundle',
-			'auth'       => true,
-			'timeout_ms' => 30000,
-			'body'       => 'required',
-			'php_method' => 'import_bundle',
-			'request'    => array(
+			'method'             => 'POST',
+			'path'               => '/v1/import/bundle',
+			'auth'               => true,
+			'timeout_ms'         => 30000,
+			'before_agent_proof' => false,
+			'body'               => 'required',
+			'php_method'         => 'import_bundle',
+			'request'            => array(
 				'properties' => array(
 					'bundle'        => array( 'type' => 'object' ),
 					'passphrase'    => array( 'type' => 'string' ),
@@ -218,13 +236,14 @@ final class Keybridge_Spec {
 			),
 		),
 		'register'             => array(
-			'method'     => 'POST',
-			'path'       => '/v1/register',
-			'auth'       => true,
-			'timeout_ms' => 30000,
-			'body'       => 'required',
-			'php_method' => 'register',
-			'request'    => array(
+			'method'             => 'POST',
+			'path'               => '/v1/register',
+			'auth'               => true,
+			'timeout_ms'         => 30000,
+			'before_agent_proof' => false,
+			'body'               => 'required',
+			'php_method'         => 'register',
+			'request'            => array(
 				'properties' => array(
 					'email'     => array( 'type' => 'string' ),
 					'password'  => array( 'type' => 'string' ),
@@ -234,13 +253,14 @@ final class Keybridge_Spec {
 			),
 		),
 		'certificates.create'  => array(
-			'method'     => 'POST',
-			'path'       => '/v1/certificates/create',
-			'auth'       => true,
-			'timeout_ms' => 30000,
-			'body'       => 'required',
-			'php_method' => 'certificates_create',
-			'request'    => array(
+			'method'             => 'POST',
+			'path'               => '/v1/certificates/create',
+			'auth'               => true,
+			'timeout_ms'         => 30000,
+			'before_agent_proof' => false,
+			'body'               => 'required',
+			'php_method'         => 'certificates_create',
+			'request'            => array(
 				'properties' => array(
 					'country'      => array( 'type' => 'string' ),
 					'state'        => array( 'type' => 'string' ),
@@ -251,25 +271,27 @@ final class Keybridge_Spec {
 			),
 		),
 		'certificates.renew'   => array(
-			'method'     => 'POST',
-			'path'       => '/v1/certificates/renew',
-			'auth'       => true,
-			'timeout_ms' => 30000,
-			'body'       => 'none',
-			'php_method' => 'certificates_renew',
-			'request'    => array(
+			'method'             => 'POST',
+			'path'               => '/v1/certificates/renew',
+			'auth'               => true,
+			'timeout_ms'         => 30000,
+			'before_agent_proof' => false,
+			'body'               => 'none',
+			'php_method'         => 'certificates_renew',
+			'request'            => array(
 				'properties' => array(),
 				'required'   => array(),
 			),
 		),
 		'production'           => array(
-			'method'     => 'POST',
-			'path'       => '/v1/production',
-			'auth'       => true,
-			'timeout_ms' => 30000,
-			'body'       => 'required',
-			'php_method' => 'production',
-			'request'    => array(
+			'method'             => 'POST',
+			'path'               => '/v1/production',
+			'auth'               => true,
+			'timeout_ms'         => 30000,
+			'before_agent_proof' => false,
+			'body'               => 'required',
+			'php_method'         => 'production',
+			'request'            => array(
 				'properties' => array(
 					'password' => array( 'type' => 'string' ),
 				),
@@ -277,31 +299,60 @@ final class Keybridge_Spec {
 			),
 		),
 		'certificates.revoke'  => array(
-			'method'     => 'POST',
-			'path'       => '/v1/certificates/revoke',
-			'auth'       => true,
-			'timeout_ms' => 30000,
-			'body'       => 'none',
-			'php_method' => 'certificates_revoke',
-			'request'    => array(
+			'method'             => 'POST',
+			'path'               => '/v1/certificates/revoke',
+			'auth'               => true,
+			'timeout_ms'         => 30000,
+			'before_agent_proof' => false,
+			'body'               => 'none',
+			'php_method'         => 'certificates_revoke',
+			'request'            => array(
 				'properties' => array(),
 				'required'   => array(),
 			),
 		),
 		'certificates.reissue' => array(
-			'method'     => 'POST',
-			'path'       => '/v1/certificates/reissue',
-			'auth'       => true,
-			'timeout_ms' => 30000,
-			'body'       => 'required',
-			'php_method' => 'certificates_reissue',
-			'request'    => array(
+			'method'             => 'POST',
+			'path'               => '/v1/certificates/reissue',
+			'auth'               => true,
+			'timeout_ms'         => 30000,
+			'before_agent_proof' => false,
+			'body'               => 'required',
+			'php_method'         => 'certificates_reissue',
+			'request'            => array(
 				'properties' => array(
 					'password' => array( 'type' => 'string' ),
 				),
 				'required'   => array( 'password' ),
 			),
 		),
+	);
+
+	/**
+	 * How requests are authenticated without sending the token (spec.yaml `auth`, README
+	 * "Security model"): the scheme of the Authorization header, the header of the agent's
+	 * proof, the label that starts the MAC input, and how old or early a proof may be.
+	 */
+	const AUTH = array(
+		'scheme'       => 'Keybridge',
+		'proof_header' => 'Keybridge-Proof',
+		'label'        => 'keybridge-proof-1',
+		'max_age_ms'   => 30000,
+		'max_ahead_ms' => 5000,
+	);
+
+	/**
+	 * What the agent accepts (spec.yaml `limits`): name => positive integer.
+	 */
+	const LIMITS = array(
+		'body_bytes'           => 262144,
+		'transfer_body_bytes'  => 16777216,
+		'fetch_names'          => 100,
+		'value_bytes'          => 65536,
+		'generate_min_bits'    => 64,
+		'generate_max_bits'    => 4096,
+		'transfer_items'       => 500,
+		'passphrase_min_chars' => 12,
 	);
 
 	/**
@@ -365,9 +416,11 @@ final class Keybridge_Spec {
 		'unsupported-media-type',
 		'invalid-field',
 		'invalid-name',
+		'name-confusable',
 		'invalid-value',
 		'invalid-wrapping-key',
 		'unauthorized',
+		'host-not-allowed',
 		'not-found',
 		'method-not-allowed',
 		'key-not-found',
@@ -404,6 +457,7 @@ final class Keybridge_Spec {
 		'token-file-unreadable'  => 'The agent token file cannot be read',
 		'agent-unreachable'      => 'The keybridge agent cannot be reached',
 		'agent-response-invalid' => 'The keybridge agent answered something that is not its API',
+		'agent-unproven'         => 'The process at the agent address did not prove it holds the agent token (another process may hold the address, or the token file is not this agent\'s)',
 	);
 
 	/**

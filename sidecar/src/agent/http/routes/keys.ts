@@ -1,26 +1,22 @@
 import { Hono } from 'hono';
 import { KeybridgeError } from '../../../errors.ts';
 import type { AgentKeys, KeyFetched, KeyRead, KeyWritten } from '../../keys/keys.ts';
+import { LIMITS } from '../../../protocol/local-api.ts';
 import { onlyFields, optionalString, readJsonObject, requiredString } from '../../../http/json-body.ts';
+import { listingBodies } from './listing-body.ts';
+import { listingQuery } from './listing-query.ts';
 
-/** At most this many names in one fetch: one page request rarely needs more than a few. */
-export const MAX_FETCH_NAMES = 100;
+/** At most this many names in one fetch (spec.yaml limits): one page request rarely needs more than a few. */
+export const MAX_FETCH_NAMES = LIMITS.fetchNames;
 
 export function keyRoutes(keys: AgentKeys): Hono {
   const app = new Hono();
 
+  const listingBody = listingBodies();
   app.get('/', async (c) => {
-    const listing = await keys.list();
-    return c.json({
-      environment: keys.environment,
-      keys: listing.map((key) => ({
-        name: key.name,
-        label: key.label,
-        version: key.version,
-        updated_at: key.updatedAt,
-        reads: key.reads,
-      })),
-    });
+    const { limit, after } = listingQuery(c.req.query());
+    const page = await keys.list(limit, after);
+    return c.body(listingBody(keys.environment, page), 200, { 'Content-Type': 'application/json' });
   });
 
   app.post('/set', async (c) => {
@@ -44,9 +40,7 @@ export function keyRoutes(keys: AgentKeys): Hono {
     return c.json(writtenJson(written));
   });
 
-  const reads = readOperations(keys);
-  app.post('/get', async (c) => c.json(await reads.get(await readJsonObject(c))));
-  app.post('/fetch', async (c) => c.json(await reads.fetch(await readJsonObject(c))));
+  // POST /get and /fetch, the hot reads, are the pipeline's (pipeline.ts, readOperations below).
 
   app.post('/rotate', async (c) => {
     const body = await readJsonObject(c);
@@ -64,9 +58,8 @@ export function keyRoutes(keys: AgentKeys): Hono {
 }
 
 /**
- * The two read operations a page request makes, as plain functions of the parsed body:
- * the hono routes above and the fast paths (fast-reads.ts) both call them, so the checks
- * and the response shapes live in one place. `getCached` / `fetchCached` give the same
+ * The two read operations a page request makes, as plain functions of the parsed body,
+ * answered by the request pipeline (pipeline.ts) for both of its front ends. `getCached` / `fetchCached` give the same
  * answer (after the same checks, in the same order) without a promise when every record
  * it needs is cached and fresh, and null otherwise.
  */
@@ -120,6 +113,8 @@ export function writtenJson(written: KeyWritten) {
   return { name: written.name, wrapping_key: written.wrappingKey, version: written.version };
 }
 
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
 /** `value` (UTF-8 text) or `value_base64` (any bytes): exactly one of them. */
 function readValue(body: Record<string, unknown>): Uint8Array {
   const text = body.value;
@@ -129,6 +124,12 @@ function readValue(body: Record<string, unknown>): Uint8Array {
   }
   if (text !== undefined) {
     if (typeof text !== 'string') throw new KeybridgeError('invalid-value', 'must be a string', { field: 'value' });
+    // A \uD800 escape without its pair is valid JSON but no UTF-8 text: it would be stored as U+FFFD.
+    if (LONE_SURROGATE.test(text)) {
+      throw new KeybridgeError('invalid-value', 'is not valid Unicode text (a lone surrogate): send bytes as value_base64', {
+        field: 'value',
+      });
+    }
     return new Uint8Array(Buffer.from(text, 'utf8'));
   }
   if (typeof encoded !== 'string' || !/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(encoded)) {

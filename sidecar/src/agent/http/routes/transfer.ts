@@ -2,7 +2,8 @@ import { Hono } from 'hono';
 import { createBundle, openBundle, unwrapLockr } from '../../../crypto/index.ts';
 import { KeybridgeError } from '../../../errors.ts';
 import type { AgentKeys, KeyWritten } from '../../keys/keys.ts';
-import { normaliseKeyName } from '../../keys/names.ts';
+import { checkLabel, normaliseKeyName } from '../../keys/names.ts';
+import { LIMITS } from '../../../protocol/local-api.ts';
 import { onlyFields, readJsonObject, requiredString } from '../../../http/json-body.ts';
 import { writtenJson } from './keys.ts';
 
@@ -12,8 +13,8 @@ import { writtenJson } from './keys.ts';
  * fails the batch without leaving half of it stored. Clients send large sets in batches
  * (the CLI does, with a progress bar).
  */
-export const MAX_TRANSFER_ITEMS = 500;
-export const MIN_PASSPHRASE_LENGTH = 12;
+export const MAX_TRANSFER_ITEMS = LIMITS.transferItems;
+export const MIN_PASSPHRASE_LENGTH = LIMITS.passphraseMinChars;
 
 export function transferRoutes(keys: AgentKeys): Hono {
   const app = new Hono();
@@ -26,19 +27,21 @@ export function transferRoutes(keys: AgentKeys): Hono {
       const field = `items[${index}]`;
       const item = objectAt(raw, field);
       onlyFields(item, ['name', 'ciphertext', 'encoded', 'label']);
-      const name = normaliseKeyName(item.name, `${field}.name`);
       const ciphertext = stringAt(item, 'ciphertext', field);
       const encoded = stringAt(item, 'encoded', field);
       const label = item.label === undefined ? undefined : stringAt(item, 'label', field);
+      if (label !== undefined) checkLabel(label, `${field}.label`);
       try {
-        return { name, label, value: unwrapLockr(encoded, ciphertext) };
+        return { name: item.name, label, value: unwrapLockr(encoded, ciphertext) };
       } catch (error) {
         throw withField(error, field);
       }
     });
-    assertUniqueNames(decoded.map((item) => item.name));
+    const names = await keys.checkNewNames(decoded.map((item, index) => ({ name: item.name, field: `items[${index}].name` })));
+    assertUniqueNames(names);
     const written: KeyWritten[] = [];
-    for (const item of decoded) written.push(await keys.set(item.name, item.value, { label: item.label }));
+    for (const [index, item] of decoded.entries())
+      written.push(await keys.set(names[index], item.value, { label: item.label, lookAlikesChecked: true }));
     return c.json({ keys: written.map(writtenJson) });
   });
 
@@ -47,7 +50,7 @@ export function transferRoutes(keys: AgentKeys): Hono {
     onlyFields(body, ['passphrase', 'wrapping_keys']);
     const passphrase = passphraseField(body);
     const wrappingKeys = wrappingKeyMap(body.wrapping_keys, true);
-    const labels = new Map((await keys.list()).map((key) => [key.name, key.label]));
+    const labels = new Map((await keys.listAll()).map((key) => [key.name, key.label]));
     const items = [];
     for (const [name, wrappingKey] of wrappingKeys) {
       const read = await keys.get(name, wrappingKey);
@@ -65,11 +68,20 @@ export function transferRoutes(keys: AgentKeys): Hono {
     if (items.length > MAX_TRANSFER_ITEMS) {
       throw new KeybridgeError('bundle-invalid', `at most ${MAX_TRANSFER_ITEMS} items per request`, { field: 'bundle.items' });
     }
-    const names = items.map((item, index) => normaliseKeyName(item.name, `bundle.items[${index}].name`));
+    items.forEach((item, index) => {
+      if (item.label !== undefined) checkLabel(item.label, `bundle.items[${index}].label`);
+    });
+    const names = await keys.checkNewNames(items.map((item, index) => ({ name: item.name, field: `bundle.items[${index}].name` })));
     assertUniqueNames(names);
     const written: KeyWritten[] = [];
     for (const [index, item] of items.entries()) {
-      written.push(await keys.set(names[index], item.value, { label: item.label, wrappingKey: wrappingKeys.get(names[index]) }));
+      written.push(
+        await keys.set(names[index], item.value, {
+          label: item.label,
+          wrappingKey: wrappingKeys.get(names[index]),
+          lookAlikesChecked: true,
+        }),
+      );
     }
     return c.json({ keys: written.map(writtenJson) });
   });

@@ -15,10 +15,12 @@ namespace Drupal\keybridge\Common;
  * operation in shims/spec.yaml, plus call() by operation id.
  *
  * One connection per client (AgentConnection: a plain socket speaking
- * HTTP/1.1), opened on the first call and kept for the next ones (keep-alive). The bearer
- * token is read from its file on the first call that needs it and never appears in a
- * message. Every failure is a KeybridgeException. Needs Spec,
- * KeybridgeException, AgentConnection and HttpExchange loaded.
+ * HTTP/1.1), opened on the first call and kept for the next ones (keep-alive). The token
+ * never travels: each connection proves this client holds it and must be proven by the
+ * agent before anything secret is sent on it (AgentProof); it is read from its
+ * file on the first call that needs it and never appears in a message. Every failure is a
+ * KeybridgeException. Needs Spec, KeybridgeException,
+ * AgentConnection, AgentProof and HttpExchange loaded.
  */
 class Client {
 
@@ -68,7 +70,7 @@ class Client {
 	 * Calls one operation by its spec id (e.g. 'keys.set').
 	 *
 	 * @param string $operation_id An id from Spec::OPERATIONS.
-	 * @param array  $body         The request fields (ignored by operations without a body).
+	 * @param array  $body         The request fields (a GET's query parameters; ignored by operations without either).
 	 * @return array The decoded JSON object the agent answered (a 202 "pending" too).
 	 * @throws KeybridgeException On any failure; see KeybridgeException::problem_type().
 	 */
@@ -105,15 +107,17 @@ class Client {
 
 	/**
 	 * Calls keys.list: Keys stored in this environment (names decrypted by the agent, never
-	 * values).
+	 * values), sorted by name, one page at a time: next_cursor is present when more keys
+	 * follow; pass it as cursor.
 	 *
 	 * GET /v1/keys, with the short default timeout.
 	 *
+	 * @param array $query Query parameters: limit, cursor.
 	 * @return array The decoded JSON object the agent answered.
 	 * @throws KeybridgeException On any failure; see KeybridgeException::problem_type().
 	 */
-	public function keys_list(): array {
-		return $this->call( 'keys.list' );
+	public function keys_list( array $query = array() ): array {
+		return $this->call( 'keys.list', $query );
 	}
 
 	/**
@@ -131,8 +135,8 @@ class Client {
 	}
 
 	/**
-	 * Calls keys.generate: Stores random bytes of the requested size (64 to 4096 bits, a
-	 * multiple of 8).
+	 * Calls keys.generate: Stores random bytes of the requested size (limits.generate_min_bits
+	 * to generate_max_bits bits, a multiple of 8).
 	 *
 	 * POST /v1/keys/generate, with the short default timeout.
 	 *
@@ -159,9 +163,10 @@ class Client {
 	}
 
 	/**
-	 * Calls keys.fetch: Ciphertexts and their AAD fields for up to 100 names in one call, so
-	 * PHP can unwrap kb1 in-process with its own KEK (which then never leaves PHP) and cache
-	 * ciphertexts for cache_ttl_ms. AAD = "kb1" 0x00 site_id 0x00 environment 0x00 key_id.
+	 * Calls keys.fetch: Ciphertexts and their AAD fields for up to limits.fetch_names names in
+	 * one call, so PHP can unwrap kb1 in-process with its own KEK (which then never leaves
+	 * PHP) and cache ciphertexts for cache_ttl_ms. AAD = "kb1" 0x00 site_id 0x00 environment
+	 * 0x00 key_id.
 	 *
 	 * POST /v1/keys/fetch, with the short default timeout.
 	 *
@@ -219,9 +224,9 @@ class Client {
 	}
 
 	/**
-	 * Calls import.lockr: Imports up to 500 Lockr items (ciphertext as Lockr's API returned
-	 * it, encoded = the wrapping key string the site kept). All are unwrapped before any is
-	 * stored.
+	 * Calls import.lockr: Imports up to limits.transfer_items Lockr items (ciphertext as
+	 * Lockr's API returned it, encoded = the wrapping key string the site kept). All are
+	 * unwrapped before any is stored.
 	 *
 	 * POST /v1/import/lockr, with a timeout of 30000 ms.
 	 *
@@ -235,7 +240,8 @@ class Client {
 
 	/**
 	 * Calls export: A keybridge-export-1 bundle (DESIGN.md) of the keys named in
-	 * wrapping_keys, encrypted under the passphrase (at least 12 characters).
+	 * wrapping_keys, encrypted under the passphrase (at least limits.passphrase_min_chars
+	 * characters).
 	 *
 	 * POST /v1/export, with a timeout of 30000 ms.
 	 *
