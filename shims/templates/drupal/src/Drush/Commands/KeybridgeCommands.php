@@ -206,7 +206,7 @@ final class KeybridgeCommands extends DrushCommands {
   }
 
   /**
-   * After a revocation: a new certificate for this site, with the account password.
+   * After a revocation: a new certificate, with the account password.
    */
   #[CLI\Command(name: 'keybridge:cert:reissue')]
   #[CLI\Option(name: 'password-file', description: 'A file holding the account password.')]
