@@ -36,6 +36,16 @@ final class Keybridge_Ciphertext_Cache {
 	private static $memory = array();
 
 	/**
+	 * Records this request already took from APCu: cache key => array( until, record ). A
+	 * later read of the same key in the request skips the APCu fetch and the record's parsing.
+	 * Ciphertexts and their AAD fields only, as in APCu; any write or delete of this request
+	 * empties it, and an entry is used only until its own expiry.
+	 *
+	 * @var array
+	 */
+	private static $taken = array();
+
+	/**
 	 * Whether this cache uses APCu.
 	 *
 	 * @var bool
@@ -90,6 +100,9 @@ final class Keybridge_Ciphertext_Cache {
 	 */
 	public function record( string $name ) {
 		$key = $this->entry_prefix . $name;
+		if ( isset( self::$taken[ $key ] ) && self::$taken[ $key ][0] > microtime( true ) ) {
+			return self::$taken[ $key ][1];
+		}
 		if ( $this->use_apcu ) {
 			$both    = apcu_fetch( array( $this->context_key, $key ) );
 			$context = isset( $both[ $this->context_key ] ) ? $both[ $this->context_key ] : null;
@@ -112,7 +125,10 @@ final class Keybridge_Ciphertext_Cache {
 		if ( 3 !== count( $context ) || (float) $context[0] <= $now || $record[1] !== $context[1] || $record[2] !== $context[2] ) {
 			return null;
 		}
-		array_shift( $record );
+		$until = min( (float) array_shift( $record ), (float) $context[0] );
+		if ( $this->use_apcu ) {
+			self::$taken[ $key ] = array( $until, $record );
+		}
 		return $record;
 	}
 
@@ -224,7 +240,8 @@ final class Keybridge_Ciphertext_Cache {
 	 * @param string $name A key name.
 	 */
 	public function delete( string $name ) {
-		$key = $this->entry_prefix . $name;
+		$key         = $this->entry_prefix . $name;
+		self::$taken = array();
 		unset( self::$memory[ $key ] );
 		if ( $this->use_apcu ) {
 			apcu_delete( $key );
@@ -236,6 +253,7 @@ final class Keybridge_Ciphertext_Cache {
 	 */
 	public static function reset_request_cache() {
 		self::$memory = array();
+		self::$taken  = array();
 	}
 
 	/**
@@ -276,6 +294,7 @@ final class Keybridge_Ciphertext_Cache {
 	 * @param int    $ttl_ms Time to live in ms.
 	 */
 	private function write( string $key, string $record, int $ttl_ms ) {
+		self::$taken = array();
 		if ( $this->use_apcu ) {
 			// APCu counts whole seconds; expires_at inside the record keeps the ms precision.
 			apcu_store( $key, $record, (int) ceil( $ttl_ms / 1000 ) );

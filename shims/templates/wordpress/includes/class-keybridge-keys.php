@@ -434,6 +434,8 @@ class Keybridge_Keys {
 	 * @return string
 	 */
 	private static function normalize( $name ) {
-		return Keybridge_Names::normalize( $name );
+		$name = (string) $name;
+		// ASCII is NFC already: a read of an ASCII name loads no class for it.
+		return 1 === preg_match( '/[\x80-\xff]/', $name ) ? Keybridge_Names::normalize( $name ) : $name;
 	}
 }

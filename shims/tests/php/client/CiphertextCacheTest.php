@@ -139,6 +139,34 @@ final class CiphertextCacheTest extends TestCase {
 		usleep( 250000 );
 		$this->assertNull( $next->get( 'app/short' ) );
 
+		if ( $apcu ) {
+			// A record this request took from APCu is kept for the request's later reads (a
+			// second read skips APCu), until its own expiry: APCu losing the entry behind the
+			// cache's back (another worker's delete, an eviction) does not reach this request...
+			$next->store_fetched( self::fetched( 'app/taken', 300 ) );
+			$this->assertNotNull( $next->get( 'app/taken' ) );
+			apcu_delete( Keybridge_Ciphertext_Cache::PREFIX . 'e' . strlen( $scope ) . ':' . $scope . 'app/taken' );
+			$this->assertNotNull( $next->get( 'app/taken' ) );
+			usleep( 400000 );
+			$this->assertNull( $next->get( 'app/taken' ) );
+			// ...but a write or delete of this request is seen at once: a new ciphertext stored
+			// replaces what was taken, and a deleted name is a miss.
+			$next->store_fetched( self::fetched( 'app/taken' ) );
+			$this->assertSame( 3, $next->get( 'app/taken' )['version'] );
+			$changed                       = self::fetched( 'app/taken' );
+			$changed['keys'][0]['version'] = 4;
+			$next->store_fetched( $changed );
+			$this->assertSame( 4, $next->get( 'app/taken' )['version'] );
+			$next->delete( 'app/taken' );
+			$this->assertNull( $next->get( 'app/taken' ) );
+			// The next request takes nothing over from this one.
+			$next->store_fetched( self::fetched( 'app/taken' ) );
+			$this->assertNotNull( $next->get( 'app/taken' ) );
+			apcu_delete( Keybridge_Ciphertext_Cache::PREFIX . 'e' . strlen( $scope ) . ':' . $scope . 'app/taken' );
+			Keybridge_Ciphertext_Cache::reset_request_cache();
+			$this->assertNull( $next->get( 'app/taken' ) );
+		}
+
 		// set(), as the WordPress glue calls it.
 		$next->set( 'app/set', $stored['app/token'], 30 );
 		$this->assertSame( 'hello world', Keybridge_Kb1::open_entry( $next->get( 'app/set' ), $v['kek'] ) );
