@@ -5,6 +5,7 @@ namespace Drupal\keybridge;
 use Drupal\keybridge\Common\CiphertextCache;
 use Drupal\keybridge\Common\Kb1;
 use Drupal\keybridge\Common\KeybridgeException;
+use Drupal\keybridge\Common\Spec;
 
 /**
  * This environment's vault, with KEKs the caller holds (in Key entities).
@@ -16,11 +17,6 @@ use Drupal\keybridge\Common\KeybridgeException;
  * (DESIGN.md, "Environments").
  */
 class KeyVault {
-
-  /**
-   * Largest value keys.set accepts, in bytes.
-   */
-  const MAX_VALUE_BYTES = 65536;
 
   /**
    * The ciphertext cache, made on first use.
@@ -88,8 +84,10 @@ class KeyVault {
    *   Type invalid-value for a too long value; any agent problem type.
    */
   public function store(string $name, string $value, string $label = '', ?string $kek = NULL): array {
-    if (strlen($value) > self::MAX_VALUE_BYTES) {
-      throw new KeybridgeException('invalid-value', 'A key value may be at most 65536 bytes', 422, 'value');
+    // The spec's limit, read here rather than in a class constant: PHP resolves a class's
+    // constants with its first object, and a read has no use for the spec.
+    if (strlen($value) > Spec::LIMITS['value_bytes']) {
+      throw new KeybridgeException('invalid-value', 'A key value may be at most ' . Spec::LIMITS['value_bytes'] . ' bytes', 422, 'value');
     }
     // value_base64 carries any bytes; the value field would have to be UTF-8.
     return $this->write('keys_set', $name, ['value_base64' => base64_encode($value)], $label, $kek);

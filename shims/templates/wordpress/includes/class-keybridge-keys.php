@@ -21,19 +21,12 @@ if ( ! defined( 'ABSPATH' ) ) {
  *
  * A warm read (ciphertext cached) touches no agent client: the client is made on the first
  * call that needs the agent, so the first read of a page pays only the KEK lookup, one APCu
- * fetch and the decryption.
+ * fetch and the decryption. For the same reason no constant of this class refers to
+ * Keybridge_Spec: PHP resolves a class's constants when it makes its first object, which
+ * loaded the spec (20 kB of arrays) into every page that read a key; the limits are read
+ * where a write or a fetch uses them (ReadPathTest holds the read path's classes).
  */
 class Keybridge_Keys {
-
-	/**
-	 * Largest value keys.set accepts, in bytes (spec.yaml limits).
-	 */
-	const MAX_VALUE_BYTES = Keybridge_Spec::LIMITS['value_bytes'];
-
-	/**
-	 * Names per keys.fetch call (spec.yaml limits).
-	 */
-	const FETCH_BATCH = Keybridge_Spec::LIMITS['fetch_names'];
 
 	/**
 	 * The instances of this request, one per site (switch_to_blog() changes the site).
@@ -167,7 +160,7 @@ class Keybridge_Keys {
 	 */
 	private function fetch( array $names ) {
 		$found = array();
-		foreach ( array_chunk( array_values( $names ), self::FETCH_BATCH ) as $batch ) {
+		foreach ( array_chunk( array_values( $names ), Keybridge_Spec::LIMITS['fetch_names'] ) as $batch ) {
 			$asked  = array_map( array( 'Keybridge_Site_Names', 'to_agent' ), $batch );
 			$found += $this->cache->store_fetched( $this->client()->keys_fetch( array( 'names' => $asked ) ), $batch );
 		}
@@ -238,9 +231,9 @@ class Keybridge_Keys {
 		if ( ! is_string( $value ) ) {
 			throw new Keybridge_Exception( 'invalid-value', __( 'A key value must be a string.', 'keybridge' ), 0, 'value' );
 		}
-		if ( strlen( $value ) > self::MAX_VALUE_BYTES ) {
+		if ( strlen( $value ) > Keybridge_Spec::LIMITS['value_bytes'] ) {
 			/* translators: %d: the largest value in bytes. */
-			throw new Keybridge_Exception( 'invalid-value', sprintf( __( 'A key value may be at most %d bytes.', 'keybridge' ), self::MAX_VALUE_BYTES ), 0, 'value' );
+			throw new Keybridge_Exception( 'invalid-value', sprintf( __( 'A key value may be at most %d bytes.', 'keybridge' ), Keybridge_Spec::LIMITS['value_bytes'] ), 0, 'value' );
 		}
 		// value_base64 carries any bytes; the plain `value` field would have to be UTF-8.
 		// phpcs:ignore WordPress.PHP.DiscouragedPHPFunctions.obfuscation_base64_encode -- the API's encoding for bytes.

@@ -55,11 +55,22 @@ function keybridge_count_read( $name, $file = '' ) {
 	}
 	if ( null === $reads ) {
 		$reads = array();
-		register_shutdown_function( array( 'Keybridge_Usage', 'count_noted_reads' ) );
+		// A function name, not array( 'Keybridge_Usage', … ): PHP checks a callable when it is
+		// registered, and that would load the class during the read instead of at the end.
+		register_shutdown_function( 'keybridge_count_noted_reads' );
 	}
 	// The site's table prefix: a request that switched sites counts each read for its site.
 	$reads[] = array( $name, $file, $GLOBALS['wpdb']->prefix );
 	return array();
+}
+
+/**
+ * At the request's end: puts the reads noted by keybridge_count_read() down to their callers.
+ *
+ * @return void
+ */
+function keybridge_count_noted_reads() {
+	Keybridge_Usage::count_noted_reads();
 }
 
 /**

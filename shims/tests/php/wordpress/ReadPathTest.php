@@ -1,0 +1,96 @@
+<?php
+/**
+ * What a warm read loads: the first read of a page pays for every class it loads.
+ *
+ * @package Keybridge
+ */
+
+// phpcs:disable WordPress -- tests.
+
+use PHPUnit\Framework\TestCase;
+
+/**
+ * Real page requests (php -S, APCu): a warm keybridge_get_key() (ciphertext in APCu) loads the
+ * four classes of the read path and nothing else — no agent client, no spec (20 kB of arrays,
+ * loaded while a class constant of the read path referred to it), no usage class until the
+ * request ends, no name rules for an ASCII name. Every class a page's first read loads is a
+ * first-use cost (bench/php/README.md); a timing test on a shared machine could not hold this.
+ */
+final class ReadPathTest extends TestCase {
+
+	/**
+	 * Key of this test.
+	 *
+	 * @var string
+	 */
+	private $key;
+
+	/**
+	 * Must-use plugin that reports the classes a read loads.
+	 *
+	 * @var string
+	 */
+	private $probe;
+
+	protected function setUp(): void {
+		$this->key   = Keybridge_WP_Fixture::unique( 'read-path/token' );
+		$this->probe = WPMU_PLUGIN_DIR . '/keybridge-test-read-path.php';
+		$this->assertTrue( keybridge_set_key( $this->key, 'read path value' ) );
+		file_put_contents(
+			$this->probe,
+			<<<'PHP'
+<?php
+add_action(
+	'template_redirect',
+	static function () {
+		if ( ! isset( $_GET['kb-read-path'] ) ) {
+			return;
+		}
+		$ours   = static function () {
+			return array_values( array_filter( get_declared_classes(), static function ( $name ) {
+				return 0 === strpos( $name, 'Keybridge_' );
+			} ) );
+		};
+		$before = $ours();
+		$value  = keybridge_get_key( wp_unslash( $_GET['key'] ) );
+		$after  = $ours();
+		wp_send_json(
+			array(
+				'read'   => is_string( $value ) ? hash( 'sha256', $value ) : null,
+				'loaded' => array_values( array_diff( $after, $before ) ),
+				'all'    => $after,
+			)
+		);
+	}
+);
+PHP
+		);
+	}
+
+	protected function tearDown(): void {
+		@unlink( $this->probe );
+		keybridge_delete_key( $this->key );
+	}
+
+	/**
+	 * One page request that reads the key once.
+	 */
+	private function page(): array {
+		$body = file_get_contents( Keybridge_WP_Fixture::env( 'WP_URL' ) . '/?kb-read-path=1&key=' . rawurlencode( $this->key ) );
+		$this->assertIsString( $body );
+		$answer = json_decode( $body, true );
+		$this->assertIsArray( $answer, $body );
+		$this->assertSame( hash( 'sha256', 'read path value' ), $answer['read'] );
+		return $answer;
+	}
+
+	public function test_a_warm_read_loads_the_read_path_and_nothing_else(): void {
+		$this->page(); // Cold: fetched from the agent and kept in APCu.
+		$warm = $this->page();
+		sort( $warm['loaded'] );
+		$this->assertSame( array( 'Keybridge_Ciphertext_Cache', 'Keybridge_Kb1', 'Keybridge_Keks', 'Keybridge_Keys' ), $warm['loaded'] );
+		foreach ( array( 'Keybridge_Spec', 'Keybridge_Client', 'Keybridge_Agent_Connection', 'Keybridge_Names' ) as $class ) {
+			$this->assertNotContains( $class, $warm['all'], $class . ' was loaded in a page whose only keybridge work was a warm read' );
+		}
+	}
+}
