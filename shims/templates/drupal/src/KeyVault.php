@@ -84,8 +84,9 @@ class KeyVault {
    *   Type invalid-value for a too long value; any agent problem type.
    */
   public function store(string $name, string $value, string $label = '', ?string $kek = NULL): array {
-    // The spec's limit, read here rather than in a class constant: PHP resolves a class's
-    // constants with its first object, and a read has no use for the spec.
+    // The spec's limit, read here rather than in a class constant: PHP
+    // resolves a class's constants with its first object, and a read has no
+    // use for the spec.
     if (strlen($value) > Spec::LIMITS['value_bytes']) {
       throw new KeybridgeException('invalid-value', 'A key value may be at most ' . Spec::LIMITS['value_bytes'] . ' bytes', 422, 'value');
     }
