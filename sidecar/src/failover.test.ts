@@ -2,6 +2,7 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { keyPages } from '../test-helpers/agent-caller.ts';
 import {
   MULTI_NODE_BACKEND,
   TEST_BACKEND,
@@ -255,12 +256,7 @@ describe(`faults behind the agent (${TEST_BACKEND})`, () => {
     ).toBe(true);
     await expectReadable(agent, acked);
     // Over 100 writes: the listing comes in pages, and every page counts.
-    const names = new Set<string>();
-    for (let cursor: string | undefined, first = true; first || cursor !== undefined; first = false) {
-      const page = await agent.call('GET', `/v1/keys?limit=50${cursor === undefined ? '' : `&cursor=${cursor}`}`);
-      for (const key of page.json.keys as { name: string }[]) names.add(key.name);
-      cursor = page.json.next_cursor;
-    }
+    const names = new Set((await keyPages(agent, 50)).flat().map((key) => key.name));
     expect(names.size).toBeGreaterThan(50);
     expect(acked.filter((each) => !names.has(each.name))).toEqual([]);
   });

@@ -57,3 +57,23 @@ export function agentCaller(url: string, auth: { tokenFile: string } | { token: 
     },
   };
 }
+
+/**
+ * Every page of `GET /v1/keys`, `limit` keys a page, following next_cursor to the last: for
+ * tests that need the whole listing (the first page alone holds only `limit` keys).
+ */
+export async function keyPages(
+  agent: { call(method: string, path: string): Promise<ApiResponse> },
+  limit: number,
+): Promise<{ name: string; label: string }[][]> {
+  const pages: { name: string; label: string }[][] = [];
+  let cursor: string | undefined;
+  do {
+    const query = new URLSearchParams({ limit: String(limit), ...(cursor === undefined ? {} : { cursor }) });
+    const page = await agent.call('GET', `/v1/keys?${query}`);
+    if (page.status !== 200) throw new Error(`GET /v1/keys answered ${page.status}: ${page.text.slice(0, 300)}`);
+    pages.push(page.json.keys);
+    cursor = page.json.next_cursor;
+  } while (cursor !== undefined);
+  return pages;
+}

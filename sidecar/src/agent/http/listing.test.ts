@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keyPages } from '../../../test-helpers/agent-caller.ts';
 import { startEmbedded, type EmbeddedAgent } from '../../../test-helpers/embedded.ts';
 
 /** GET /v1/keys in pages (issue 13, finding 8), against a real agent and key service. */
@@ -14,19 +15,9 @@ afterAll(async () => {
 });
 
 async function allPages(limit: number): Promise<{ names: string[]; pages: number }> {
-  const names: string[] = [];
-  let cursor: string | undefined;
-  let pages = 0;
-  do {
-    const query = new URLSearchParams({ limit: String(limit), ...(cursor ? { cursor } : {}) });
-    const page = await agent.call('GET', `/v1/keys?${query}`);
-    expect(page.status).toBe(200);
-    expect(page.json.keys.length).toBeLessThanOrEqual(limit);
-    names.push(...page.json.keys.map((key: { name: string }) => key.name));
-    cursor = page.json.next_cursor;
-    pages++;
-  } while (cursor !== undefined);
-  return { names, pages };
+  const pages = await keyPages(agent, limit);
+  for (const page of pages) expect(page.length).toBeLessThanOrEqual(limit);
+  return { names: pages.flat().map((key) => key.name), pages: pages.length };
 }
 
 describe('GET /v1/keys pages', () => {
