@@ -9,50 +9,30 @@
  * against the WordPress standard. Reformatting it for Drupal at build time would make the
  * two copies differ in every line; renaming its methods would make one API with two names.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { DRUPAL } from '../../generator/target.ts';
 import { buildShims } from '../../generator/build.ts';
 import { attachDrupal } from '../../../fixtures/drupal/drupal.ts';
+import { runPhpcs } from '../../phpcs-report.ts';
 
 const { env } = attachDrupal();
 if (!env.PHPCS_DRUPAL) console.log(`PHPCS (Drupal standards) skipped: drupal/coder did not install (see ${env.DRUPAL_LOG_DIR}/coder.log)`);
 const scratch = mkdtempSync(join(tmpdir(), 'keybridge-phpcs-drupal-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-interface PhpcsReport {
-  totals: { errors: number; warnings: number };
-  files: Record<string, { errors: number; warnings: number; messages: { line: number; message: string; source: string }[] }>;
-}
-
 it.skipIf(!env.PHPCS_DRUPAL)(
   'the built Drupal module passes PHPCS (Drupal, DrupalPractice) with zero errors and warnings',
   () => {
     const { pluginDir } = buildShims({ outDir: join(scratch, 'out'), target: DRUPAL });
-    const reportFile = join(scratch, 'phpcs.json');
-    try {
-      execFileSync(
-        env.PHPCS_DRUPAL,
-        [
-          '-q',
-          '--standard=Drupal,DrupalPractice',
-          '--extensions=php,module,install,inc,yml,js',
-          '--ignore=*/src/Common/*,*/assets/*',
-          `--report-json=${reportFile}`,
-          pluginDir,
-        ],
-        { stdio: 'pipe' },
-      );
-    } catch {
-      // phpcs exits non-zero when it finds something; the report says what.
-    }
-    const report = JSON.parse(readFileSync(reportFile, 'utf8')) as PhpcsReport;
-    const problems = Object.entries(report.files)
-      .filter(([, file]) => file.errors + file.warnings > 0)
-      .flatMap(([path, file]) => file.messages.map((m) => `${relative(pluginDir, path)}:${m.line} ${m.source}: ${m.message}`));
+    const { report, problems } = runPhpcs(
+      env.PHPCS_DRUPAL,
+      ['-q', '--standard=Drupal,DrupalPractice', '--extensions=php,module,install,inc,yml,js', '--ignore=*/src/Common/*,*/assets/*'],
+      pluginDir,
+      join(scratch, 'phpcs.json'),
+    );
     expect(problems).toEqual([]);
     expect(Object.keys(report.files).length).toBeGreaterThan(15);
   },
