@@ -9,9 +9,10 @@
 // database before keybridge got it, which MariaDB's redo log still holds, as the README warns.
 // Runs in npm test's WordPress pass.
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodings, filesUnder } from '../sidecar/test-helpers/secret-scan.ts';
 import { attachWordPress, logInToWordPress, runWordPressPhp } from '../fixtures/wordpress/wordpress.ts';
 
 const envFile = process.env.KEYBRIDGE_WP_ENV ?? '';
@@ -36,24 +37,6 @@ let foundOldOptionValue: string[] | undefined;
 const phpInSite = (code: string): string => runWordPressPhp(env, code, 60_000);
 
 const php = (value: string) => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-
-/** Every regular file under dir, skipping sockets and the like. */
-function filesUnder(dir: string): string[] {
-  const found: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) found.push(...filesUnder(path));
-    else if (entry.isFile()) found.push(path);
-  }
-  return found;
-}
-
-/** The forms a value could take in a file: as is, base64 (padded or not), base64url, hex. */
-function encodings(value: string): Buffer[] {
-  const raw = Buffer.from(value);
-  const b64 = raw.toString('base64');
-  return [raw, Buffer.from(b64.replace(/=+$/, '')), Buffer.from(raw.toString('base64url')), Buffer.from(raw.toString('hex'))];
-}
 
 beforeAll(() => {
   // The browser test registers the shared site when it runs first; alone, this file does.

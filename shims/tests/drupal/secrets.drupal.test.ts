@@ -7,9 +7,10 @@
  * As is, base64, base64url and hex.
  */
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
+import { encodings, filesUnder } from '../../../sidecar/test-helpers/secret-scan.ts';
 import {
   adminSession,
   callOperation,
@@ -33,28 +34,6 @@ const secrets = {
   viaRoute: `kbscan-route-${randomBytes(12).toString('hex')}`,
   viaDrush: `kbscan-drush-${randomBytes(12).toString('hex')}`,
 };
-
-/** Every regular file under dir (sockets and the like skipped). */
-function filesUnder(dir: string): string[] {
-  const found: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) found.push(...filesUnder(path));
-    else if (entry.isFile()) found.push(path);
-  }
-  return found;
-}
-
-/** The forms a value could take in a file: as is, base64 (padded or not), base64url, hex. */
-function encodings(value: string): Buffer[] {
-  const raw = Buffer.from(value);
-  return [
-    raw,
-    Buffer.from(raw.toString('base64').replace(/=+$/, '')),
-    Buffer.from(raw.toString('base64url')),
-    Buffer.from(raw.toString('hex')),
-  ];
-}
 
 beforeAll(async () => {
   fixture = registeredDrupal();

@@ -1,7 +1,8 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { filesUnder } from '../../test-helpers/secret-scan.ts';
 import { agentCaller } from '../../test-helpers/agent-caller.ts';
 import { lockrItem } from '../../test-helpers/lockr-item.ts';
 import { runCli, startUpProcess } from '../../test-helpers/up-process.ts';
@@ -19,13 +20,6 @@ afterAll(() => {
   rmSync(home, { recursive: true, force: true });
   rmSync(work, { recursive: true, force: true });
 });
-
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir).flatMap((entry) => {
-    const path = join(dir, entry);
-    return statSync(path).isDirectory() ? filesUnder(path) : [path];
-  });
-}
 
 function needles(secret: string): string[] {
   const bytes = Buffer.from(secret, 'utf8');
