@@ -53,6 +53,28 @@ interface Measured {
   endUs: number;
 }
 
+/**
+ * Counts answers for a measurement: the CPU clock starts once `warmup` have come, and after
+ * `total` the window goes to `finish`. Returns the count-one-answer function: true when it
+ * was the last.
+ */
+function answerCounter(warmup: number, total: number, finish: (measured: Measured) => void): () => boolean {
+  let done = 0;
+  let started: NodeJS.CpuUsage | null = null;
+  let startUs = 0;
+  return () => {
+    done++;
+    if (done === warmup) {
+      started = process.cpuUsage();
+      startUs = Number(process.hrtime.bigint() / 1000n);
+    }
+    if (done !== total) return false;
+    const used = process.cpuUsage(started ?? undefined);
+    finish({ cpuUs: used.user + used.system, startUs, endUs: Number(process.hrtime.bigint() / 1000n) });
+    return true;
+  };
+}
+
 /** Process CPU time over `count` requests after `warmup`, 64 in flight. */
 async function cpuPerRequest(
   target: Extract<Target, { kind: 'tcp' }>,
@@ -63,11 +85,12 @@ async function cpuPerRequest(
 ): Promise<Measured> {
   const payloads = requests.map((text) => Buffer.from(text));
   let sent = 0;
-  let done = 0;
-  let started: NodeJS.CpuUsage | null = null;
-  let startUs = 0;
   const total = warmup + count;
   return new Promise((resolvePromise, reject) => {
+    const answered = answerCounter(warmup, total, (measured) => {
+      for (const each of sockets) each.destroy();
+      resolvePromise(measured);
+    });
     const sockets = Array.from({ length: CONNECTIONS }, () => {
       const socket = connect(target.port, target.host);
       socket.setNoDelay(true);
@@ -80,18 +103,7 @@ async function cpuPerRequest(
       onAnswers(socket, (statusLine, head) => {
         if (opening(statusLine, head)) return;
         if (!statusLine.startsWith('HTTP/1.1 200')) reject(new Error(`answered ${statusLine}`));
-        done++;
-        if (done === warmup) {
-          started = process.cpuUsage();
-          startUs = Number(process.hrtime.bigint() / 1000n);
-        }
-        if (done === total) {
-          const used = process.cpuUsage(started ?? undefined);
-          for (const each of sockets) each.destroy();
-          resolvePromise({ cpuUs: used.user + used.system, startUs, endUs: Number(process.hrtime.bigint() / 1000n) });
-          return;
-        }
-        next();
+        if (!answered()) next();
       });
       return socket;
     });
@@ -113,11 +125,9 @@ async function cpuPerNewConnection(
 ): Promise<Measured> {
   const payload = Buffer.from(request);
   let sent = 0;
-  let done = 0;
-  let started: NodeJS.CpuUsage | null = null;
-  let startUs = 0;
   const total = warmup + count;
   return new Promise((resolvePromise, reject) => {
+    const answered = answerCounter(warmup, total, resolvePromise);
     const one = () => {
       if (sent >= total) return;
       sent++;
@@ -130,17 +140,7 @@ async function cpuPerNewConnection(
         opening(statusLine, head);
         if (!statusLine.startsWith('HTTP/1.1 200')) reject(new Error(`answered ${statusLine}`));
         socket.destroy();
-        done++;
-        if (done === warmup) {
-          started = process.cpuUsage();
-          startUs = Number(process.hrtime.bigint() / 1000n);
-        }
-        if (done === total) {
-          const used = process.cpuUsage(started ?? undefined);
-          resolvePromise({ cpuUs: used.user + used.system, startUs, endUs: Number(process.hrtime.bigint() / 1000n) });
-          return;
-        }
-        one();
+        if (!answered()) one();
       });
     };
     for (let i = 0; i < COLD_CONCURRENCY; i++) one();
