@@ -240,8 +240,8 @@ final class Keybridge_Ciphertext_Cache {
 	 * @param string $name A key name.
 	 */
 	public function delete( string $name ) {
-		$key         = $this->entry_prefix . $name;
-		self::$taken = array();
+		$key = $this->entry_prefix . $name;
+		self::forget_taken();
 		unset( self::$memory[ $key ] );
 		if ( $this->use_apcu ) {
 			apcu_delete( $key );
@@ -253,7 +253,19 @@ final class Keybridge_Ciphertext_Cache {
 	 */
 	public static function reset_request_cache() {
 		self::$memory = array();
-		self::$taken  = array();
+		self::forget_taken();
+	}
+
+	/**
+	 * Forgets the records this request took, here and in WordPress's class-free read
+	 * (keybridge_cached_value(), which keeps its own for the same reason): after a write or a
+	 * delete the next read takes the cache's new state.
+	 */
+	private static function forget_taken() {
+		self::$taken = array();
+		if ( function_exists( 'keybridge_cached_value' ) ) {
+			keybridge_cached_value( null, false );
+		}
 	}
 
 	/**
@@ -294,7 +306,7 @@ final class Keybridge_Ciphertext_Cache {
 	 * @param int    $ttl_ms Time to live in ms.
 	 */
 	private function write( string $key, string $record, int $ttl_ms ) {
-		self::$taken = array();
+		self::forget_taken();
 		if ( $this->use_apcu ) {
 			// APCu counts whole seconds; expires_at inside the record keeps the ms precision.
 			apcu_store( $key, $record, (int) ceil( $ttl_ms / 1000 ) );

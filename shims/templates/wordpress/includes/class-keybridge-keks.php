@@ -83,17 +83,9 @@ class Keybridge_Keks {
 	public static function get( $name ) {
 		$name       = (string) $name;
 		$alloptions = wp_cache_get( 'alloptions', 'options' );
-		if ( isset( $alloptions[ self::OPTION ] ) && is_string( $alloptions[ self::OPTION ] ) && false === strpos( $name, '"' ) ) {
-			$row    = $alloptions[ self::OPTION ];
-			$needle = 's:' . strlen( $name ) . ':"' . $name . '";s:47:"';
-			$at     = strpos( $row, $needle );
-			// An element starts after "{" or ";", and a kb1 KEK is 47 characters and a quote.
-			if ( false !== $at && $at > 0 && ( '{' === $row[ $at - 1 ] || ';' === $row[ $at - 1 ] ) ) {
-				$kek = substr( $row, $at + strlen( $needle ), 48 );
-				if ( 48 === strlen( $kek ) && '"' === $kek[47] && 0 === strpos( $kek, 'kb1$' ) ) {
-					return substr( $kek, 0, 47 );
-				}
-			}
+		$kek        = isset( $alloptions[ self::OPTION ] ) ? keybridge_kek_in_row( $alloptions[ self::OPTION ], $name ) : null;
+		if ( null !== $kek ) {
+			return $kek;
 		}
 		$keks = self::all();
 		return isset( $keks[ $name ] ) && is_string( $keks[ $name ] ) ? $keks[ $name ] : null;

@@ -28,14 +28,116 @@ function keybridge_get_key( $name ) {
 	if ( isset( $alloptions['keybridge_key_access'] ) && ! Keybridge_Usage::permit( $name, Keybridge_Usage::caller_of_file( $file ) ) ) {
 		return null;
 	}
-	try {
-		$value = Keybridge_Keys::instance()->read( $name );
-	} catch ( Keybridge_Exception $e ) {
-		keybridge_log_problem( 'keybridge_get_key', $name, $e );
-		return null;
+	$value = keybridge_cached_value( $name, $alloptions );
+	if ( null === $value ) {
+		try {
+			$value = Keybridge_Keys::instance()->read( $name );
+		} catch ( Keybridge_Exception $e ) {
+			keybridge_log_problem( 'keybridge_get_key', $name, $e );
+			return null;
+		}
 	}
 	keybridge_count_read( $name, $file );
 	return $value;
+}
+
+/**
+ * The read most pages make, without loading a class: the name's KEK in the autoloaded row,
+ * its ciphertext in APCu, libsodium's AES-256-GCM. Anything else (a miss, an expired or
+ * foreign entry, a value that does not open, no APCu) returns null and Keybridge_Keys::read()
+ * takes over, which reports problems and fetches.
+ *
+ * Why a function: the first read of a page pays for every class it loads and every object it
+ * makes (3-10 µs each on a page, where the SELECT it replaces costs ~100-200 µs and the budget
+ * is a tenth of that; bench/php/README.md). It reads what Keybridge_Ciphertext_Cache::put()
+ * writes and opens it as Keybridge_Kb1::open_raw() does; CachedReadTest holds it to the full
+ * path's answers. Like Keybridge_Ciphertext_Cache, it keeps the records this request took
+ * (ciphertext and AAD, never a value) until their expiry, so a later read of the same key
+ * skips APCu; any write or delete of the request, through that class, forgets them.
+ *
+ * @internal
+ * @param string|null $name       Key name, used as given; null forgets the records taken.
+ * @param array|false $alloptions WordPress's autoloaded options of the current site.
+ * @return string|null The value's bytes, or null: take the full read path.
+ */
+function keybridge_cached_value( $name, $alloptions ) {
+	static $taken = array();
+
+	/*
+	 * The name is used as given, where the full path first normalizes it (NFC): that is the
+	 * same read, because the full path keeps entries only under names it normalized, so a
+	 * name that finds an entry is its own normal form.
+	 */
+	if ( ! isset( $alloptions['keybridge_keks'] ) || ! is_string( $name ) || ! function_exists( 'apcu_fetch' ) ) {
+		if ( null === $name ) {
+			$taken = array();
+		}
+		return null;
+	}
+	$kek = keybridge_kek_in_row( $alloptions['keybridge_keks'], $name );
+	if ( null === $kek ) {
+		return null;
+	}
+	// Until, AAD, nonce, ciphertext . tag.
+	$memo = $GLOBALS['wpdb']->prefix . "\0" . $name;
+	$open = isset( $taken[ $memo ] ) && $taken[ $memo ][0] > microtime( true ) ? $taken[ $memo ] : null;
+	if ( null === $open ) {
+		// The cache scope and keys of Keybridge_Keys::cache_scope() and Keybridge_Ciphertext_Cache.
+		$scope   = ABSPATH . "\0" . $GLOBALS['wpdb']->prefix . "\0" . ( defined( 'KEYBRIDGE_AGENT' ) && is_string( KEYBRIDGE_AGENT ) ? KEYBRIDGE_AGENT : '' );
+		$context = 'keybridge:c' . strlen( $scope ) . ':' . $scope;
+		$entry   = 'keybridge:e' . strlen( $scope ) . ':' . $scope . $name;
+		$both    = apcu_fetch( array( $context, $entry ) );
+		if ( ! isset( $both[ $context ], $both[ $entry ] ) || ! is_string( $both[ $context ] ) || ! is_string( $both[ $entry ] ) ) {
+			return null;
+		}
+		// Entry: expires_at, site_id, environment, key_id, kek_id, version, nonce . ct . tag.
+		// Context: expires_at, site_id, environment (the vault the agent serves now).
+		$record = explode( "\0", $both[ $entry ], 7 );
+		$vault  = explode( "\0", $both[ $context ], 3 );
+		$until  = min( (float) $record[0], (float) $vault[0] );
+		if ( 7 !== count( $record ) || 3 !== count( $vault ) || $until <= microtime( true )
+			|| $record[1] !== $vault[1] || $record[2] !== $vault[2] || strlen( $record[6] ) < 28 ) {
+			return null;
+		}
+		// The AAD of Keybridge_Kb1::aad().
+		$open = array( $until, "kb1\0" . $record[1] . "\0" . $record[2] . "\0" . $record[3], substr( $record[6], 0, 12 ), substr( $record[6], 12 ) );
+	}
+	try {
+		// A KEK that is not canonical base64url throws, as does libsodium without AES-NI.
+		$value = sodium_crypto_aead_aes256gcm_decrypt( $open[3], $open[1], $open[2], sodium_base642bin( substr( $kek, 4 ), SODIUM_BASE64_VARIANT_URLSAFE_NO_PADDING ) );
+	} catch ( SodiumException $e ) {
+		$value = false;
+	}
+	if ( ! is_string( $value ) ) {
+		// Forged, cut, or under another KEK: the full path says which, and fetches anew.
+		unset( $taken[ $memo ] );
+		return null;
+	}
+	$taken[ $memo ] = $open;
+	return $value;
+}
+
+/**
+ * The KEK of one name, picked out of the keybridge_keks row's serialized text without
+ * unserializing the whole map (Keybridge_Keks::get() falls back to that).
+ *
+ * @internal
+ * @param string $row  The option's text as WordPress loaded it.
+ * @param string $name Key name without a quote.
+ * @return string|null The "kb1$" KEK string (47 characters), or null when not found this way.
+ */
+function keybridge_kek_in_row( $row, $name ) {
+	if ( ! is_string( $row ) || false !== strpos( $name, '"' ) ) {
+		return null;
+	}
+	$needle = 's:' . strlen( $name ) . ':"' . $name . '";s:47:"kb1$';
+	$at     = strpos( $row, $needle );
+	// An element starts after "{" or ";", and a kb1 KEK is 47 characters and a quote.
+	if ( false === $at || 0 === $at || ( '{' !== $row[ $at - 1 ] && ';' !== $row[ $at - 1 ] ) ) {
+		return null;
+	}
+	$kek = substr( $row, $at + strlen( $needle ) - 4, 48 );
+	return 48 === strlen( $kek ) && '"' === $kek[47] ? substr( $kek, 0, 47 ) : null;
 }
 
 /**
