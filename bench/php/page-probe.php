@@ -52,6 +52,9 @@ add_action(
 			return $row[0];
 		};
 		$times = array();
+		if ( isset( $_GET['floor'] ) ) {
+			keybridge_bench_page_floor( $select, $order );
+		}
 		if ( 'select-first' === $order ) {
 			$start           = hrtime( true );
 			$expected        = $select();
@@ -101,3 +104,45 @@ add_action(
 	},
 	0
 );
+
+/**
+ * A floor request (?floor=1): the same SELECT and, in its place, keybridge_bench_floor_read()
+ * (bench/php/page-floor.php), in the order asked, then answers JSON and ends the request.
+ *
+ * @param callable $select The plain SELECT.
+ * @param string   $order  'select-first' or 'read-first'.
+ * @return void
+ */
+function keybridge_bench_page_floor( $select, $order ) {
+	$times = array();
+	if ( 'select-first' === $order ) {
+		$start           = hrtime( true );
+		$expected        = $select();
+		$times['select'] = hrtime( true ) - $start;
+	}
+	$start          = hrtime( true );
+	$floor          = keybridge_bench_floor_read();
+	$times['floor'] = hrtime( true ) - $start;
+	if ( 'read-first' === $order ) {
+		$start           = hrtime( true );
+		$expected        = $select();
+		$times['select'] = hrtime( true ) - $start;
+	}
+	if ( null === $floor ) {
+		// The first floor request of the run: keep the value encrypted for the next ones.
+		keybridge_bench_floor_store( $expected );
+	}
+	header( 'Content-Type: application/json' );
+	header( 'Cache-Control: no-store' );
+	echo wp_json_encode(
+		array(
+			'order'     => $order,
+			'select_us' => $times['select'] / 1000,
+			'floor_us'  => $times['floor'] / 1000,
+			'read'      => null !== $floor,
+			'ok'        => null === $floor || $floor === $expected,
+		)
+	);
+	exit;
+}
+
