@@ -19,9 +19,9 @@ if ( ! defined( 'ABSPATH' ) ) {
  * by the agent; reads pass names as given (NFC), so keys stored before the rules stay readable.
  * On a network every name goes to the agent under the site's prefix (Keybridge_Site_Names).
  *
- * A warm read (ciphertext cached) touches no agent client: the client is made on the first
- * call that needs the agent, so the first read of a page pays only the KEK lookup, one APCu
- * fetch and the decryption. For the same reason no constant of this class refers to
+ * keybridge_get_key()'s warm read (ciphertext in APCu) does not reach this class at all
+ * (keybridge_cached_value()); here a warm read still touches no agent client: the client is
+ * made on the first call that needs the agent. For the same reason no constant of this class refers to
  * Keybridge_Spec: PHP resolves a class's constants when it makes its first object, which
  * loaded the spec (20 kB of arrays) into every page that read a key; the limits are read
  * where a write or a fetch uses them (ReadPathTest holds the read path's classes).
