@@ -83,7 +83,7 @@ add_action(
 		// And what the request pays at its end for its reads: each put down to its caller and
 		// counted in APCu (about once a minute one request also sends the site's batch).
 		$start              = hrtime( true );
-		Keybridge_Usage::count_noted_reads();
+		keybridge_count_noted_reads();
 		$times['usage_end'] = hrtime( true ) - $start;
 		$page            = $GLOBALS['keybridge_bench_page'];
 		$answer          = array(

@@ -31,11 +31,6 @@ class Keybridge_Usage {
 	const ACCESS_OPTION = 'keybridge_key_access';
 
 	/**
-	 * How often a site's counts go to the agent, in seconds.
-	 */
-	const FLUSH_SECONDS = 60;
-
-	/**
 	 * Most entries one usage.report call carries (the spec's maxItems).
 	 */
 	const BATCH = 500;
@@ -69,6 +64,22 @@ class Keybridge_Usage {
 	private static $hooked = false;
 
 	/**
+	 * The path as wp_normalize_path() gives it, without calling it for a path it would return
+	 * as it is (no backslash, no repeated slash or stream wrapper, no drive letter): it lists
+	 * the stream wrappers on every call, and classifying a caller normalizes a few paths.
+	 *
+	 * @param string $path A path.
+	 * @return string
+	 */
+	private static function normal_path( $path ) {
+		$path = (string) $path;
+		if ( false === strpos( $path, '\\' ) && false === strpos( $path, '//' ) && ( ! isset( $path[1] ) || ':' !== $path[1] ) ) {
+			return $path;
+		}
+		return wp_normalize_path( $path );
+	}
+
+	/**
 	 * Who a file belongs to: plugin:<folder>, mu-plugin:<file>, theme:<folder>, core or unknown.
 	 *
 	 * @param string $file Absolute path of the calling file.
@@ -79,11 +90,11 @@ class Keybridge_Usage {
 		if ( isset( self::$callers[ $file ] ) ) {
 			return self::$callers[ $file ];
 		}
-		$path = wp_normalize_path( $file );
+		$path = self::normal_path( $file );
 		// Symlinked plugins: WordPress records each one's real path (wp_register_plugin_realpath()).
 		foreach ( isset( $GLOBALS['wp_plugin_paths'] ) ? (array) $GLOBALS['wp_plugin_paths'] : array() as $link => $real ) {
-			if ( 0 === strpos( $path, wp_normalize_path( $real ) . '/' ) ) {
-				$path = wp_normalize_path( $link ) . substr( $path, strlen( wp_normalize_path( $real ) ) );
+			if ( 0 === strpos( $path, self::normal_path( $real ) . '/' ) ) {
+				$path = self::normal_path( $link ) . substr( $path, strlen( self::normal_path( $real ) ) );
 				break;
 			}
 		}
@@ -95,7 +106,7 @@ class Keybridge_Usage {
 		$caller = null;
 		foreach ( $roots as $kind => $dirs ) {
 			foreach ( $dirs as $dir ) {
-				$dir = rtrim( wp_normalize_path( $dir ), '/' ) . '/';
+				$dir = rtrim( self::normal_path( $dir ), '/' ) . '/';
 				if ( 0 === strpos( $path, $dir ) ) {
 					$first  = explode( '/', substr( $path, strlen( $dir ) ), 2 )[0];
 					$caller = $kind . ':' . preg_replace( '/\.php$/', '', $first );
@@ -104,7 +115,7 @@ class Keybridge_Usage {
 			}
 		}
 		if ( null === $caller ) {
-			$abspath = wp_normalize_path( ABSPATH );
+			$abspath = self::normal_path( ABSPATH );
 			$caller  = 0 === strpos( $path, $abspath . WPINC . '/' ) || 0 === strpos( $path, $abspath . 'wp-admin/' ) || dirname( $path ) . '/' === $abspath ? 'core' : 'unknown';
 		}
 		self::$callers[ $file ] = $caller;
@@ -163,15 +174,17 @@ class Keybridge_Usage {
 	}
 
 	/**
-	 * Shutdown: puts the reads keybridge_get_key() noted down to their callers, then flushes.
+	 * Puts reads noted by keybridge_get_key() down to their callers, then flushes (the end of a
+	 * request without APCu; with APCu, keybridge_count_noted_reads() counts them itself).
 	 *
+	 * @param array[] $reads Each array( name, calling file, table prefix ).
 	 * @return void
 	 */
-	public static function count_noted_reads() {
+	public static function count_reads( array $reads ) {
 		// Flushed right here, so count() must not register a flush of its own.
 		$hooked       = self::$hooked;
 		self::$hooked = true;
-		foreach ( keybridge_count_read( null ) as $read ) {
+		foreach ( $reads as $read ) {
 			self::count( $read[0], self::caller_of_file( $read[1] ), 0, ABSPATH . "\0" . $read[2] );
 		}
 		self::$hooked = $hooked;
@@ -252,8 +265,8 @@ class Keybridge_Usage {
 	}
 
 	/**
-	 * Shutdown: this request's counts into APCu, and every FLUSH_SECONDS (or when `$now`) the
-	 * site's batch to the agent and the option. Without APCu the request's counts go to the
+	 * Shutdown: this request's counts into APCu, and once a period (keybridge_usage_batch_due(),
+	 * 60 s unless filtered; or when `$now`) the site's batch to the agent and the option. Without APCu the request's counts go to the
 	 * agent directly.
 	 *
 	 * @param bool $now Send the site's batch now (wp keybridge keys usage, tests).
@@ -269,46 +282,10 @@ class Keybridge_Usage {
 			}
 			return;
 		}
-		foreach ( $counts as $scope => $names ) {
-			foreach ( $names as $name => $callers ) {
-				foreach ( $callers as $caller => $count ) {
-					$suffix = self::apcu_suffix( $scope, (string) $name, (string) $caller );
-					if ( $count[0] > 0 ) {
-						apcu_inc( 'keybridge:ur' . $suffix, $count[0] );
-					}
-					if ( $count[1] > 0 ) {
-						apcu_inc( 'keybridge:ud' . $suffix, $count[1] );
-					}
-					apcu_store( 'keybridge:ut' . $suffix, $count[2] );
-				}
-			}
-		}
-		/**
-		 * How often a site's counts go to the agent, in seconds (tests make it short).
-		 *
-		 * @param int $seconds Default 60.
-		 */
-		$seconds = max( 1, (int) apply_filters( 'keybridge_usage_flush_seconds', self::FLUSH_SECONDS ) );
-		if ( $now || self::claim_batch( $seconds ) ) {
+		keybridge_usage_to_apcu( $counts );
+		if ( $now || keybridge_usage_batch_due() ) {
 			self::send_batch();
 		}
-	}
-
-	/**
-	 * Whether this request sends the site's batch: the first one after each period does.
-	 * APCu keeps when the last batch went; apcu_add() and apcu_cas() let one request win.
-	 *
-	 * @param int $seconds The period.
-	 * @return bool
-	 */
-	private static function claim_batch( $seconds ) {
-		$flag = 'keybridge:uf' . strlen( self::scope() ) . ':' . self::scope();
-		$now  = time();
-		$last = apcu_fetch( $flag );
-		if ( ! is_int( $last ) ) {
-			return apcu_add( $flag, $now );
-		}
-		return $last <= $now - $seconds && apcu_cas( $flag, $last, $now );
 	}
 
 	/**
@@ -445,17 +422,5 @@ class Keybridge_Usage {
 	private static function scope() {
 		global $wpdb;
 		return ABSPATH . "\0" . $wpdb->prefix;
-	}
-
-	/**
-	 * The part of an APCu key after its kind: the scope's length, the scope, name, NUL, caller.
-	 *
-	 * @param string $scope  Scope.
-	 * @param string $name   Key name.
-	 * @param string $caller Caller.
-	 * @return string
-	 */
-	private static function apcu_suffix( $scope, $name, $caller ) {
-		return strlen( $scope ) . ':' . $scope . $name . "\0" . $caller;
 	}
 }

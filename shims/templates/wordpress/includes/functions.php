@@ -1,6 +1,7 @@
 <?php
 /**
- * The public functions other plugins and themes call.
+ * The public functions other plugins and themes call, and the two paths of a page that must
+ * not load a class: reading a cached key and counting reads at the request's end.
  *
  * @package Keybridge
  */
@@ -167,12 +168,104 @@ function keybridge_count_read( $name, $file = '' ) {
 }
 
 /**
- * At the request's end: puts the reads noted by keybridge_count_read() down to their callers.
+ * At the request's end: puts the reads noted by keybridge_count_read() down to their callers
+ * and adds them to the counts in APCu; about once a minute (keybridge_usage_batch_due()) the
+ * site's batch goes to the agent through Keybridge_Usage. Like the read, the common case loads
+ * no class: on a page it cost ~40 µs more with Keybridge_Usage loaded and its paths classified
+ * (bench/php/README.md). Without APCu, Keybridge_Usage reports the request's reads itself.
  *
  * @return void
  */
 function keybridge_count_noted_reads() {
-	Keybridge_Usage::count_noted_reads();
+	$reads = keybridge_count_read( null );
+	if ( ! function_exists( 'apcu_enabled' ) || ! apcu_enabled() ) {
+		Keybridge_Usage::count_reads( $reads );
+		return;
+	}
+	$counts = array();
+	$now    = time();
+	foreach ( $reads as $read ) {
+		list( $name, $file, $prefix ) = $read;
+		$scope                        = ABSPATH . "\0" . $prefix;
+		$caller                       = keybridge_caller_of_file( $scope, $file );
+		if ( ! isset( $counts[ $scope ][ $name ][ $caller ] ) ) {
+			$counts[ $scope ][ $name ][ $caller ] = array( 0, 0, $now );
+		}
+		++$counts[ $scope ][ $name ][ $caller ][0];
+	}
+	keybridge_usage_to_apcu( $counts );
+	if ( keybridge_usage_batch_due() ) {
+		Keybridge_Usage::flush( true );
+	}
+}
+
+/**
+ * Who a file belongs to (Keybridge_Usage::caller_of_file()), remembered in APCu for five
+ * minutes per install and site: classifying a path costs more than the rest of the count.
+ * Only counting uses the remembered answer; an allow list asks Keybridge_Usage each time.
+ *
+ * @internal
+ * @param string $scope The site's usage scope (ABSPATH, NUL, table prefix).
+ * @param string $file  Absolute path of the calling file.
+ * @return string plugin:<folder>, mu-plugin:<file>, theme:<folder>, core or unknown.
+ */
+function keybridge_caller_of_file( $scope, $file ) {
+	$key    = 'keybridge:uc' . strlen( $scope ) . ':' . $scope . $file;
+	$caller = apcu_fetch( $key );
+	if ( ! is_string( $caller ) ) {
+		$caller = Keybridge_Usage::caller_of_file( $file );
+		apcu_store( $key, $caller, 300 );
+	}
+	return $caller;
+}
+
+/**
+ * Adds counts to APCu: per site scope, key and caller, the reads and refusals (apcu_inc) and
+ * the last read's time.
+ *
+ * @internal
+ * @param array $counts scope => name => caller => array( reads, denied, last read time ).
+ * @return void
+ */
+function keybridge_usage_to_apcu( array $counts ) {
+	foreach ( $counts as $scope => $names ) {
+		foreach ( $names as $name => $callers ) {
+			foreach ( $callers as $caller => $count ) {
+				$suffix = strlen( $scope ) . ':' . $scope . $name . "\0" . $caller;
+				if ( $count[0] > 0 ) {
+					apcu_inc( 'keybridge:ur' . $suffix, $count[0] );
+				}
+				if ( $count[1] > 0 ) {
+					apcu_inc( 'keybridge:ud' . $suffix, $count[1] );
+				}
+				apcu_store( 'keybridge:ut' . $suffix, $count[2] );
+			}
+		}
+	}
+}
+
+/**
+ * Whether this request sends the current site's batch: the first one after each period does.
+ * APCu keeps when the last batch went; apcu_add() and apcu_cas() let one request win.
+ *
+ * @internal
+ * @return bool
+ */
+function keybridge_usage_batch_due() {
+	/**
+	 * How often a site's counts go to the agent, in seconds (tests make it short).
+	 *
+	 * @param int $seconds Default 60.
+	 */
+	$seconds = max( 1, (int) apply_filters( 'keybridge_usage_flush_seconds', 60 ) );
+	$scope   = ABSPATH . "\0" . $GLOBALS['wpdb']->prefix;
+	$flag    = 'keybridge:uf' . strlen( $scope ) . ':' . $scope;
+	$now     = time();
+	$last    = apcu_fetch( $flag );
+	if ( ! is_int( $last ) ) {
+		return apcu_add( $flag, $now );
+	}
+	return $last <= $now - $seconds && apcu_cas( $flag, $last, $now );
 }
 
 /**

@@ -161,5 +161,21 @@ final class UsageTest extends TestCase {
 		$this->assertSame( 'unknown', Keybridge_Usage::caller_of_file( '/tmp/elsewhere.php' ) );
 		// A read in this process (PHPUnit's file is neither plugin, theme nor core).
 		$this->assertSame( 'usage value', keybridge_get_key( $this->key ) );
+		// Paths wp_normalize_path() would change are classified as it normalizes them.
+		$this->assertSame( 'plugin:kb-fixture-mailer', Keybridge_Usage::caller_of_file( WP_PLUGIN_DIR . '//kb-fixture-mailer///kb-fixture-mailer.php' ) );
+		$this->assertSame( 'plugin:hello', Keybridge_Usage::caller_of_file( str_replace( '/', '\\', WP_PLUGIN_DIR . '/hello.php' ) ) );
+	}
+
+	/**
+	 * The end of a page skips wp_normalize_path() for paths it would return unchanged: the
+	 * shortcut must give its answer for every kind of path.
+	 */
+	public function test_paths_are_normalized_as_wordpress_does(): void {
+		$normal = new ReflectionMethod( 'Keybridge_Usage', 'normal_path' );
+		$normal->setAccessible( true );
+		$paths = array( '/var/www/wp-content/plugins/a/a.php', '/var//www/a.php', '//server/share/a.php', '/var/www/', 'C:\\wp\\a.php', 'c:/wp/a.php', 'C:/wp//a.php', 'phar:///var/a.phar/a.php', 'file:///var/a.php', 'relative/a.php', 'a', '', '/', 'c:', '\\\\server\\share' );
+		foreach ( $paths as $path ) {
+			$this->assertSame( wp_normalize_path( $path ), $normal->invoke( null, $path ), $path );
+		}
 	}
 }
