@@ -25,6 +25,13 @@ final class ReadPathTest extends TestCase {
 	private $key;
 
 	/**
+	 * This page request's id (names its end-of-request report).
+	 *
+	 * @var string
+	 */
+	private $run = '';
+
+	/**
 	 * Must-use plugin that reports the classes a read loads.
 	 *
 	 * @var string
@@ -53,6 +60,15 @@ add_action(
 		$before = $ours();
 		$value  = keybridge_get_key( wp_unslash( $_GET['key'] ) );
 		$after  = $ours();
+		// After keybridge's own end of request (it registered first, at the read): what
+		// counting the read loaded. No batch is due during the test (one an hour).
+		add_filter( 'keybridge_usage_flush_seconds', static function () {
+			return 3600;
+		} );
+		$report = sys_get_temp_dir() . '/keybridge-read-path-' . preg_replace( '/[^a-z0-9]/', '', $_GET['kb-read-path'] ) . '.json';
+		register_shutdown_function( static function () use ( $ours, $after, $report ) {
+			file_put_contents( $report, json_encode( array_values( array_diff( $ours(), $after ) ) ) );
+		} );
 		wp_send_json(
 			array(
 				'read'   => is_string( $value ) ? hash( 'sha256', $value ) : null,
@@ -75,7 +91,8 @@ PHP
 	 * One page request that reads the key once.
 	 */
 	private function page(): array {
-		$body = file_get_contents( Keybridge_WP_Fixture::env( 'WP_URL' ) . '/?kb-read-path=1&key=' . rawurlencode( $this->key ) );
+		$this->run = bin2hex( random_bytes( 8 ) );
+		$body      = file_get_contents( Keybridge_WP_Fixture::env( 'WP_URL' ) . '/?kb-read-path=' . $this->run . '&key=' . rawurlencode( $this->key ) );
 		$this->assertIsString( $body );
 		$answer = json_decode( $body, true );
 		$this->assertIsArray( $answer, $body );
@@ -90,5 +107,14 @@ PHP
 		foreach ( array( 'Keybridge_Keys', 'Keybridge_Ciphertext_Cache', 'Keybridge_Spec', 'Keybridge_Client', 'Keybridge_Agent_Connection', 'Keybridge_Names' ) as $class ) {
 			$this->assertNotContains( $class, $warm['all'], $class . ' was loaded in a page whose only keybridge work was a warm read' );
 		}
+		// Its end: the read counted for its caller (remembered from the first page) in APCu.
+		$report = sys_get_temp_dir() . '/keybridge-read-path-' . $this->run . '.json';
+		for ( $i = 0; $i < 50 && ! file_exists( $report ); $i++ ) {
+			usleep( 20000 ); // The response can arrive before the shutdown functions ran.
+		}
+		$this->assertFileExists( $report );
+		$at_end = json_decode( file_get_contents( $report ), true );
+		unlink( $report );
+		$this->assertSame( array(), $at_end, 'counting the read at the end loaded no class' );
 	}
 }
