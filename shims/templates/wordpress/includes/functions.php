@@ -53,8 +53,9 @@ function keybridge_get_key( $name ) {
  * is a tenth of that; bench/php/README.md). It reads what Keybridge_Ciphertext_Cache::put()
  * writes and opens it as Keybridge_Kb1::open_raw() does; CachedReadTest holds it to the full
  * path's answers. Like Keybridge_Ciphertext_Cache, it keeps the records this request took
- * (ciphertext and AAD, never a value) until their expiry, so a later read of the same key
- * skips APCu; any write or delete of the request, through that class, forgets them.
+ * (ciphertext, AAD and the KEK's bytes; never a value) until their expiry, so a later read of
+ * the same key skips APCu and the KEK lookup; any write or delete of the request, through
+ * that class, forgets them, and a changed KEK row is not used with them.
  *
  * @internal
  * @param string|null $name       Key name, used as given; null forgets the records taken.
@@ -75,14 +76,17 @@ function keybridge_cached_value( $name, $alloptions ) {
 		}
 		return null;
 	}
-	$kek = keybridge_kek_in_row( $alloptions['keybridge_keks'], $name );
-	if ( null === $kek ) {
-		return null;
-	}
-	// Until, AAD, nonce, ciphertext . tag.
+	$row  = $alloptions['keybridge_keks'];
 	$memo = $GLOBALS['wpdb']->prefix . "\0" . $name;
-	$open = isset( $taken[ $memo ] ) && $taken[ $memo ][0] > microtime( true ) ? $taken[ $memo ] : null;
+	// Taken: until, AAD, nonce, ciphertext . tag, the KEK row it opened under, the KEK's bytes.
+	// While WordPress holds the same row (=== on the same string is one pointer comparison),
+	// the KEK is the same and a later read is the decryption alone.
+	$open = isset( $taken[ $memo ] ) && $row === $taken[ $memo ][4] && $taken[ $memo ][0] > microtime( true ) ? $taken[ $memo ] : null;
 	if ( null === $open ) {
+		$kek = keybridge_kek_in_row( $row, $name );
+		if ( null === $kek ) {
+			return null;
+		}
 		// The cache scope and keys of Keybridge_Keys::cache_scope() and Keybridge_Ciphertext_Cache.
 		$scope   = ABSPATH . "\0" . $GLOBALS['wpdb']->prefix . "\0" . ( defined( 'KEYBRIDGE_AGENT' ) && is_string( KEYBRIDGE_AGENT ) ? KEYBRIDGE_AGENT : '' );
 		$context = 'keybridge:c' . strlen( $scope ) . ':' . $scope;
@@ -100,12 +104,16 @@ function keybridge_cached_value( $name, $alloptions ) {
 			|| $record[1] !== $vault[1] || $record[2] !== $vault[2] || strlen( $record[6] ) < 28 ) {
 			return null;
 		}
-		// The AAD of Keybridge_Kb1::aad().
-		$open = array( $until, "kb1\0" . $record[1] . "\0" . $record[2] . "\0" . $record[3], substr( $record[6], 0, 12 ), substr( $record[6], 12 ) );
+		try {
+			// The AAD of Keybridge_Kb1::aad(); a KEK that is not canonical base64url throws.
+			$open = array( $until, "kb1\0" . $record[1] . "\0" . $record[2] . "\0" . $record[3], substr( $record[6], 0, 12 ), substr( $record[6], 12 ), $row, sodium_base642bin( substr( $kek, 4 ), SODIUM_BASE64_VARIANT_URLSAFE_NO_PADDING ) );
+		} catch ( SodiumException $e ) {
+			return null;
+		}
 	}
 	try {
-		// A KEK that is not canonical base64url throws, as does libsodium without AES-NI.
-		$value = sodium_crypto_aead_aes256gcm_decrypt( $open[3], $open[1], $open[2], sodium_base642bin( substr( $kek, 4 ), SODIUM_BASE64_VARIANT_URLSAFE_NO_PADDING ) );
+		// Throws for a KEK of the wrong size, and for libsodium without AES-NI.
+		$value = sodium_crypto_aead_aes256gcm_decrypt( $open[3], $open[1], $open[2], $open[5] );
 	} catch ( SodiumException $e ) {
 		$value = false;
 	}
