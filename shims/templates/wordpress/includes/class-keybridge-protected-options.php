@@ -174,9 +174,20 @@ class Keybridge_Protected_Options {
 		if ( ! self::is_reference( $value ) ) {
 			return $value;
 		}
+		$key = self::key_name( $option );
+		// The common case as keybridge_get_key() has it: no allow lists (the option named as
+		// there: Keybridge_Usage::ACCESS_OPTION would load that class), the value cached. It
+		// loads no class; the read is put down to its caller at the request's end.
+		$alloptions = wp_cache_get( 'alloptions', 'options' );
+		if ( ! isset( $alloptions['keybridge_key_access'] ) ) {
+			$cached = keybridge_cached_value( $key, $alloptions );
+			if ( null !== $cached ) {
+				keybridge_count_read( $key, keybridge_file_calling( 'get_option', 8 ) );
+				return maybe_unserialize( $cached );
+			}
+		}
 		// The plugin that called get_option() (filters and WordPress's own frames sit in between).
 		$caller = Keybridge_Usage::caller_of_call( 'get_option', 8 );
-		$key    = self::key_name( $option );
 		try {
 			if ( ! Keybridge_Usage::permit( $key, $caller ) ) {
 				return self::unread( $option );

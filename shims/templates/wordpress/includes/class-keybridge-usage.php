@@ -130,13 +130,8 @@ class Keybridge_Usage {
 	 * @return string
 	 */
 	public static function caller_of_call( $function, $depth ) {
-		// phpcs:ignore WordPress.PHP.DevelopmentFunctions.error_log_debug_backtrace -- attribution, not debugging.
-		foreach ( debug_backtrace( DEBUG_BACKTRACE_IGNORE_ARGS, $depth ) as $frame ) {
-			if ( isset( $frame['function'], $frame['file'] ) && $function === $frame['function'] && ! isset( $frame['class'] ) ) {
-				return self::caller_of_file( $frame['file'] );
-			}
-		}
-		return 'unknown';
+		$file = keybridge_file_calling( $function, $depth + 1 );
+		return '' === $file ? 'unknown' : self::caller_of_file( $file );
 	}
 
 	/**
@@ -266,8 +261,8 @@ class Keybridge_Usage {
 
 	/**
 	 * Shutdown: this request's counts into APCu, and once a period (keybridge_usage_batch_due(),
-	 * 60 s unless filtered; or when `$now`) the site's batch to the agent and the option. Without APCu the request's counts go to the
-	 * agent directly.
+	 * 60 s unless filtered; or when `$now`) the site's batch to the agent and the option.
+	 * Without APCu the request's counts go to the agent directly.
 	 *
 	 * @param bool $now Send the site's batch now (wp keybridge keys usage, tests).
 	 * @return void

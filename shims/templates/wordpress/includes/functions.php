@@ -150,6 +150,25 @@ function keybridge_kek_in_row( $row, $name ) {
 }
 
 /**
+ * The file that called the function `$function`, as the backtrace shows it (for get_option():
+ * the plugin's file, past the filters and WordPress's own frames in between).
+ *
+ * @internal
+ * @param string $function A function's name, e.g. get_option.
+ * @param int    $depth    How many frames to look at, this function's own included.
+ * @return string The file, or '' when no frame within `$depth` is a call of `$function`.
+ */
+function keybridge_file_calling( $function, $depth ) {
+	// phpcs:ignore WordPress.PHP.DevelopmentFunctions.error_log_debug_backtrace -- attribution, not debugging.
+	foreach ( debug_backtrace( DEBUG_BACKTRACE_IGNORE_ARGS, $depth ) as $frame ) {
+		if ( isset( $frame['function'], $frame['file'] ) && $function === $frame['function'] && ! isset( $frame['class'] ) ) {
+			return $frame['file'];
+		}
+	}
+	return '';
+}
+
+/**
  * Notes a read for Keybridge_Usage, which puts it down to its caller when the request ends:
  * the first read of a page loads no class and classifies no path for it.
  *

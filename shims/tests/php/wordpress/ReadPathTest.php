@@ -58,7 +58,7 @@ add_action(
 			} ) );
 		};
 		$before = $ours();
-		$value  = keybridge_get_key( wp_unslash( $_GET['key'] ) );
+		$value  = isset( $_GET['option'] ) ? get_option( wp_unslash( $_GET['option'] ) ) : keybridge_get_key( wp_unslash( $_GET['key'] ) );
 		$after  = $ours();
 		// After keybridge's own end of request (it registered first, at the read): what
 		// counting the read loaded. No batch is due during the test (one an hour).
@@ -90,9 +90,10 @@ PHP
 	/**
 	 * One page request that reads the key once.
 	 */
-	private function page(): array {
+	private function page( string $option = '' ): array {
 		$this->run = bin2hex( random_bytes( 8 ) );
-		$body      = file_get_contents( Keybridge_WP_Fixture::env( 'WP_URL' ) . '/?kb-read-path=' . $this->run . '&key=' . rawurlencode( $this->key ) );
+		$read      = '' === $option ? '&key=' . rawurlencode( $this->key ) : '&option=' . rawurlencode( $option );
+		$body      = file_get_contents( Keybridge_WP_Fixture::env( 'WP_URL' ) . '/?kb-read-path=' . $this->run . $read );
 		$this->assertIsString( $body );
 		$answer = json_decode( $body, true );
 		$this->assertIsArray( $answer, $body );
@@ -102,9 +103,28 @@ PHP
 
 	public function test_a_warm_read_loads_the_read_path_and_nothing_else(): void {
 		$this->page(); // Cold: fetched from the agent and kept in APCu.
-		$warm = $this->page();
+		$this->assertWarmPageLoadsNothing( $this->page() );
+	}
+
+	/**
+	 * A plugin's own get_option() of a protected option takes the same class-free path.
+	 */
+	public function test_a_warm_read_of_a_protected_option_loads_nothing_either(): void {
+		$option = str_replace( array( '-', '/' ), '_', Keybridge_WP_Fixture::unique( 'read_path_option' ) );
+		add_option( $option, 'read path value', '', true );
+		$this->assertTrue( keybridge_protect_option( $option ) );
+		try {
+			$this->page( $option ); // Cold.
+			$this->assertWarmPageLoadsNothing( $this->page( $option ) );
+		} finally {
+			keybridge_unprotect_option( $option );
+			delete_option( $option );
+		}
+	}
+
+	private function assertWarmPageLoadsNothing( array $warm ): void {
 		$this->assertSame( array(), $warm['loaded'], 'keybridge_cached_value() read it' );
-		foreach ( array( 'Keybridge_Keys', 'Keybridge_Ciphertext_Cache', 'Keybridge_Spec', 'Keybridge_Client', 'Keybridge_Agent_Connection', 'Keybridge_Names' ) as $class ) {
+		foreach ( array( 'Keybridge_Keys', 'Keybridge_Ciphertext_Cache', 'Keybridge_Spec', 'Keybridge_Client', 'Keybridge_Agent_Connection', 'Keybridge_Names', 'Keybridge_Usage' ) as $class ) {
 			$this->assertNotContains( $class, $warm['all'], $class . ' was loaded in a page whose only keybridge work was a warm read' );
 		}
 		// Its end: the read counted for its caller (remembered from the first page) in APCu.

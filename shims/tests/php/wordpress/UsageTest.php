@@ -129,6 +129,37 @@ final class UsageTest extends TestCase {
 		$this->assertStringNotContainsString( $this->key, json_encode( $this->audit() ) );
 	}
 
+	public function test_a_plugins_get_option_of_a_protected_option_is_put_down_to_it(): void {
+		// The mailer reads its password with get_option() and knows nothing of keybridge.
+		$had = get_option( 'kb_fixture_smtp_pass', null );
+		update_option( 'kb_fixture_smtp_pass', 'mailer password' );
+		$this->assertTrue( keybridge_protect_option( 'kb_fixture_smtp_pass' ) );
+		$key = Keybridge_Protected_Options::key_name( 'kb_fixture_smtp_pass' );
+		try {
+			$this->batch_period( 3600 );
+			for ( $i = 0; $i < 4; $i++ ) {
+				// Cold the first time, then warm: both kinds of read are counted.
+				$this->assertSame( hash( 'sha256', 'mailer password' ), $this->page( 1 )['password'] );
+			}
+			// The web server's APCu is its own: a request after a short period sends the batch.
+			$this->batch_period( 1 );
+			usleep( 1100000 );
+			$this->assertSame( hash( 'sha256', 'mailer password' ), $this->page( 1 )['password'] );
+			list( $exit, $out, $err ) = Keybridge_WP_Fixture::wp( array( 'keybridge', 'keys', 'usage', $key, '--format=json' ) );
+			$this->assertSame( 0, $exit, $err );
+			$usage = array_column( json_decode( $out, true ), null, 'caller' );
+			$this->assertArrayHasKey( self::CALLER, $usage, $out );
+			$this->assertGreaterThanOrEqual( 5, $usage[ self::CALLER ]['reads'] );
+		} finally {
+			keybridge_unprotect_option( 'kb_fixture_smtp_pass' );
+			if ( null === $had ) {
+				delete_option( 'kb_fixture_smtp_pass' );
+			} else {
+				update_option( 'kb_fixture_smtp_pass', $had );
+			}
+		}
+	}
+
 	public function test_an_allow_list_without_the_plugin_gives_it_null_and_logs_access_denied(): void {
 		$this->batch_period( 1 );
 		list( $exit ) = Keybridge_WP_Fixture::wp( array( 'keybridge', 'keys', 'allow', $this->key, 'plugin:some-other-plugin' ) );
