@@ -52,8 +52,9 @@ add_action(
 			return $row[0];
 		};
 		$times = array();
-		if ( isset( $_GET['floor'] ) ) {
-			keybridge_bench_page_floor( $select, $order );
+		if ( isset( $_GET['alone'] ) ) {
+			$alone = 'protected' === $_GET['alone'] ? 'protected' : 'floor';
+			keybridge_bench_page_alone( $select, $order, $alone, $option . '_protected' );
 		}
 		if ( 'select-first' === $order ) {
 			$start           = hrtime( true );
@@ -106,29 +107,33 @@ add_action(
 );
 
 /**
- * A floor request (?floor=1): the same SELECT and, in its place, keybridge_bench_floor_read()
- * (bench/php/page-floor.php), in the order asked, then answers JSON and ends the request.
+ * A request that times one read alone as its first keybridge work, with the same SELECT, in the
+ * order asked, then answers JSON and ends the request: `floor` (?alone=floor) is
+ * keybridge_bench_floor_read() (bench/php/page-floor.php); `protected` (?alone=protected) is
+ * get_option() of the protected, autoloaded option setup.php made.
  *
- * @param callable $select The plain SELECT.
- * @param string   $order  'select-first' or 'read-first'.
+ * @param callable $select    The plain SELECT.
+ * @param string   $order     'select-first' or 'read-first'.
+ * @param string   $what      'floor' or 'protected'.
+ * @param string   $protected Name of the protected option.
  * @return void
  */
-function keybridge_bench_page_floor( $select, $order ) {
+function keybridge_bench_page_alone( $select, $order, $what, $protected ) {
 	$times = array();
 	if ( 'select-first' === $order ) {
 		$start           = hrtime( true );
 		$expected        = $select();
 		$times['select'] = hrtime( true ) - $start;
 	}
-	$start          = hrtime( true );
-	$floor          = keybridge_bench_floor_read();
-	$times['floor'] = hrtime( true ) - $start;
+	$start        = hrtime( true );
+	$read         = 'floor' === $what ? keybridge_bench_floor_read() : get_option( $protected );
+	$times['read'] = hrtime( true ) - $start;
 	if ( 'read-first' === $order ) {
 		$start           = hrtime( true );
 		$expected        = $select();
 		$times['select'] = hrtime( true ) - $start;
 	}
-	if ( null === $floor ) {
+	if ( 'floor' === $what && null === $read ) {
 		// The first floor request of the run: keep the value encrypted for the next ones.
 		keybridge_bench_floor_store( $expected );
 	}
@@ -138,11 +143,10 @@ function keybridge_bench_page_floor( $select, $order ) {
 		array(
 			'order'     => $order,
 			'select_us' => $times['select'] / 1000,
-			'floor_us'  => $times['floor'] / 1000,
-			'read'      => null !== $floor,
-			'ok'        => null === $floor || $floor === $expected,
+			'read_us'   => $times['read'] / 1000,
+			'read'      => null !== $read && false !== $read,
+			'ok'        => ( 'floor' === $what && null === $read ) || $read === $expected,
 		)
 	);
 	exit;
 }
-

@@ -10,7 +10,8 @@
  * DESIGN.md "Performance budget": first warm read ≤ 0.1× the SELECT of the same request,
  * later reads ≤ 0.05×. As many requests again time, in the read's place, the floor of any such
  * read (bench/php/page-floor.php: one plugin function, one apcu_fetch(), one AES-GCM open with
- * the key in hand), so the table shows how much of the first read is keybridge's own. The
+ * the key in hand), so the table shows how much of the first read is keybridge's own, and
+ * again get_option() of a protected option as a page's first keybridge read. The
  * key's ciphertext is in APCu for the agent's cache TTL (30 s), so about one request in every
  * 30 s pays a cold read: p50 is the warm figure.
  */
@@ -41,12 +42,15 @@ export interface PageReport {
     attribution: PageStats;
     usage_end: PageStats;
     plugin_load: PageStats;
+    /** get_option() of a protected option as a page's first keybridge read, in requests of its own. */
+    protected: PageStats;
+    protected_select: PageStats;
     /** The floor, timed in requests of its own (with their own SELECTs, `floor_select`). */
     floor: PageStats;
     floor_select: PageStats;
   };
   /** p50 of the read ÷ p50 of the SELECT, as the budget states it (the floor: of its own requests). */
-  ratios: { first: number; second: number; floor: number };
+  ratios: { first: number; second: number; protected: number; floor: number };
   /** The p50 of each request's own read ÷ SELECT (steadier when the machine drifts). */
   per_request_ratio_p50: { first: number; second: number };
 }
@@ -62,10 +66,11 @@ interface ProbeAnswer {
   ok: boolean;
 }
 
-interface FloorAnswer {
+/** A request that times one read alone (`&alone=floor` or `&alone=protected`). */
+interface AloneAnswer {
   order: string;
   select_us: number;
-  floor_us: number;
+  read_us: number;
   read: boolean;
   ok: boolean;
 }
@@ -124,16 +129,19 @@ export async function measurePageRequests(env: WordPressEnv, key: string, option
   const warmup = Math.max(0, Number(process.env.BENCH_PHP_PAGE_WARMUP ?? 60));
   for (let i = 0; i < Math.max(2, warmup); i++) {
     await probe<ProbeAnswer>(env, key, option, orderOf(i));
-    await probe<FloorAnswer>(env, key, option, orderOf(i), '&floor=1');
+    await probe<AloneAnswer>(env, key, option, orderOf(i), '&alone=floor');
+    await probe<AloneAnswer>(env, key, option, orderOf(i), '&alone=protected');
   }
   const answers: ProbeAnswer[] = [];
-  const floors: FloorAnswer[] = [];
-  // Read and floor requests interleaved, so both meet the same moments of a drifting machine.
+  const floors: AloneAnswer[] = [];
+  const protectedReads: AloneAnswer[] = [];
+  // The three kinds of request interleaved, so all meet the same moments of a drifting machine.
   for (let i = 0; i < requests; i++) {
     answers.push(await probe<ProbeAnswer>(env, key, option, orderOf(i)));
-    const floor = await probe<FloorAnswer>(env, key, option, orderOf(i), '&floor=1');
+    const floor = await probe<AloneAnswer>(env, key, option, orderOf(i), '&alone=floor');
     if (!floor.read) throw new Error('the floor read found nothing in APCu (is APCu on in the fixture?)');
     floors.push(floor);
+    protectedReads.push(await probe<AloneAnswer>(env, key, option, orderOf(i), '&alone=protected'));
   }
   const select = answers.map((a) => a.select_us);
   const first = answers.map((a) => a.first_us);
@@ -145,7 +153,9 @@ export async function measurePageRequests(env: WordPressEnv, key: string, option
     attribution: stats(answers.map((a) => a.attribution_us)),
     usage_end: stats(answers.map((a) => a.usage_end_us)),
     plugin_load: stats(answers.map((a) => a.plugin_load_us ?? 0)),
-    floor: stats(floors.map((a) => a.floor_us)),
+    protected: stats(protectedReads.map((a) => a.read_us)),
+    protected_select: stats(protectedReads.map((a) => a.select_us)),
+    floor: stats(floors.map((a) => a.read_us)),
     floor_select: stats(floors.map((a) => a.select_us)),
   };
   return {
@@ -154,6 +164,7 @@ export async function measurePageRequests(env: WordPressEnv, key: string, option
     ratios: {
       first: round3(rows.first.p50_us / rows.select.p50_us),
       second: round3(rows.second.p50_us / rows.select.p50_us),
+      protected: round3(rows.protected.p50_us / rows.protected_select.p50_us),
       floor: round3(rows.floor.p50_us / rows.floor_select.p50_us),
     },
     per_request_ratio_p50: {
@@ -171,6 +182,8 @@ export function formatPageTable(report: PageReport): string {
     attribution: 'of which noting a read for its caller',
     usage_end: "at the page's end: its reads counted in APCu",
     plugin_load: 'loading the keybridge plugin (every request)',
+    protected: 'get_option() of a protected option, first of its page',
+    protected_select: '  (the SELECT of those requests)',
     floor: 'floor: plugin function, apcu_fetch + AES-GCM, key in hand',
     floor_select: '  (the SELECT of those floor requests)',
   };
@@ -180,7 +193,12 @@ export function formatPageTable(report: PageReport): string {
     '-'.repeat(100),
   ];
   for (const [id, row] of Object.entries(report.rows)) {
-    const ratio = row.p50_us / (id.startsWith('floor') ? report.rows.floor_select : report.rows.select).p50_us;
+    const base = id.startsWith('floor')
+      ? report.rows.floor_select
+      : id.startsWith('protected')
+        ? report.rows.protected_select
+        : report.rows.select;
+    const ratio = row.p50_us / base.p50_us;
     const target = PAGE_TARGETS[id as keyof typeof PAGE_TARGETS];
     const verdict = target === undefined ? '' : `≤ ${target}× ${ratio <= target ? 'met' : 'MISSED'}`;
     lines.push(

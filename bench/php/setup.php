@@ -2,7 +2,8 @@
 /**
  * Prepares the PHP benchmark on a running WordPress fixture: registers the site if it is not
  * yet, stores one key through the plugin (so its KEK sits in the autoloaded option, as on a
- * real site) and one plain, non-autoloaded option of the same size to compare with.
+ * real site), one plain, non-autoloaded option of the same size to compare with, and an
+ * autoloaded option `<BENCH_OPTION>_protected` with the same value, protected.
  *
  *   WP_PATH=… WP_URL=… BENCH_KEY=name BENCH_OPTION=name php setup.php
  *
@@ -45,6 +46,20 @@ if ( ! keybridge_set_key( $name, $value, 'php bench' ) ) {
 	exit( 1 );
 }
 update_option( $option, $value, false );
+// A plugin's autoloaded setting holding the same value, protected: get_option() reads it
+// through keybridge (bench/php/page-probe.php times that as a page's first read too).
+$protected = $option . '_protected';
+if ( false === get_option( $protected ) ) {
+	add_option( $protected, $value, '', true );
+}
+if ( get_option( $protected ) !== $value && ! update_option( $protected, $value, true ) ) {
+	fwrite( STDERR, "setup.php: could not save the option to protect\n" );
+	exit( 1 );
+}
+if ( ! keybridge_protect_option( $protected ) ) {
+	fwrite( STDERR, "setup.php: keybridge_protect_option() failed (see the fixture's debug.log)\n" );
+	exit( 1 );
+}
 if ( keybridge_get_key( $name ) !== $value ) {
 	fwrite( STDERR, "setup.php: keybridge_get_key() did not return the value just stored\n" );
 	exit( 1 );
