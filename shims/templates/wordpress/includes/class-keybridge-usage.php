@@ -180,7 +180,7 @@ class Keybridge_Usage {
 		$hooked       = self::$hooked;
 		self::$hooked = true;
 		foreach ( $reads as $read ) {
-			self::count( $read[0], self::caller_of_file( $read[1] ), 0, ABSPATH . "\0" . $read[2] );
+			self::count( $read[0], self::caller_of_file( $read[1] ), 0, keybridge_usage_scope( $read[2] ) );
 		}
 		self::$hooked = $hooked;
 		self::flush();
@@ -290,10 +290,12 @@ class Keybridge_Usage {
 	 */
 	private static function send_batch() {
 		$scope  = self::scope();
-		$prefix = strlen( $scope ) . ':' . $scope;
+		$reads  = keybridge_usage_key( 'r', $scope );
+		$denied = keybridge_usage_key( 'd', $scope );
 		$batch  = array();
-		foreach ( new APCUIterator( '/^keybridge:u[rd]' . preg_quote( $prefix, '/' ) . '/s', APC_ITER_KEY | APC_ITER_VALUE ) as $key => $entry ) {
-			list( $name, $caller ) = explode( "\0", substr( $key, strlen( 'keybridge:ur' . $prefix ) ), 2 );
+		foreach ( new APCUIterator( '/^(?:' . preg_quote( $reads, '/' ) . '|' . preg_quote( $denied, '/' ) . ')/s', APC_ITER_KEY | APC_ITER_VALUE ) as $key => $entry ) {
+			// Both kinds' keys are as long up to the key name.
+			list( $name, $caller ) = explode( "\0", substr( $key, strlen( $reads ) ), 2 );
 			$taken                 = (int) $entry['value'];
 			if ( $taken <= 0 ) {
 				continue;
@@ -301,10 +303,10 @@ class Keybridge_Usage {
 			// Subtract what is reported, so reads counted meanwhile stay for the next batch.
 			apcu_dec( $key, $taken );
 			if ( ! isset( $batch[ $name ][ $caller ] ) ) {
-				$last                      = apcu_fetch( 'keybridge:ut' . $prefix . $name . "\0" . $caller );
+				$last                      = apcu_fetch( keybridge_usage_key( 't', $scope, $name . "\0" . $caller ) );
 				$batch[ $name ][ $caller ] = array( 0, 0, is_int( $last ) ? $last : time() );
 			}
-			$slot                                = 0 === strpos( $key, 'keybridge:ur' ) ? 0 : 1;
+			$slot                                = 0 === strpos( $key, $reads ) ? 0 : 1;
 			$batch[ $name ][ $caller ][ $slot ] += $taken;
 		}
 		if ( array() !== $batch ) {
@@ -415,7 +417,6 @@ class Keybridge_Usage {
 	 * @return string
 	 */
 	private static function scope() {
-		global $wpdb;
-		return ABSPATH . "\0" . $wpdb->prefix;
+		return keybridge_usage_scope( $GLOBALS['wpdb']->prefix );
 	}
 }

@@ -76,8 +76,9 @@ function keybridge_cached_value( $name, $alloptions ) {
 		}
 		return null;
 	}
-	$row  = $alloptions['keybridge_keks'];
-	$memo = $GLOBALS['wpdb']->prefix . "\0" . $name;
+	$row    = $alloptions['keybridge_keks'];
+	$prefix = $GLOBALS['wpdb']->prefix;
+	$memo   = $prefix . "\0" . $name;
 	// Taken: until, AAD, nonce, ciphertext . tag, the KEK row it opened under, the KEK's bytes.
 	// While WordPress holds the same row (=== on the same string is one pointer comparison),
 	// the KEK is the same and a later read is the decryption alone.
@@ -88,7 +89,7 @@ function keybridge_cached_value( $name, $alloptions ) {
 			return null;
 		}
 		// The cache scope and keys of Keybridge_Keys::cache_scope() and Keybridge_Ciphertext_Cache.
-		$scope   = ABSPATH . "\0" . $GLOBALS['wpdb']->prefix . "\0" . ( defined( 'KEYBRIDGE_AGENT' ) && is_string( KEYBRIDGE_AGENT ) ? KEYBRIDGE_AGENT : '' );
+		$scope   = ABSPATH . "\0" . $prefix . "\0" . ( defined( 'KEYBRIDGE_AGENT' ) && is_string( KEYBRIDGE_AGENT ) ? KEYBRIDGE_AGENT : '' );
 		$context = 'keybridge:c' . strlen( $scope ) . ':' . $scope;
 		$entry   = 'keybridge:e' . strlen( $scope ) . ':' . $scope . $name;
 		$both    = apcu_fetch( array( $context, $entry ) );
@@ -213,7 +214,7 @@ function keybridge_count_noted_reads() {
 	$now    = time();
 	foreach ( $reads as $read ) {
 		list( $name, $file, $prefix ) = $read;
-		$scope                        = ABSPATH . "\0" . $prefix;
+		$scope                        = keybridge_usage_scope( $prefix );
 		$caller                       = keybridge_caller_of_file( $scope, $file );
 		if ( ! isset( $counts[ $scope ][ $name ][ $caller ] ) ) {
 			$counts[ $scope ][ $name ][ $caller ] = array( 0, 0, $now );
@@ -227,6 +228,33 @@ function keybridge_count_noted_reads() {
 }
 
 /**
+ * What a site's usage counts belong to in a shared APCu: the install and the site's tables.
+ *
+ * @internal
+ * @param string $prefix The site's table prefix.
+ * @return string ABSPATH, NUL, table prefix.
+ */
+function keybridge_usage_scope( $prefix ) {
+	return ABSPATH . "\0" . $prefix;
+}
+
+/**
+ * The APCu key of a usage record, the one format every writer and Keybridge_Usage::send_batch()
+ * share: `keybridge:u`, the kind (r reads, d refusals, t last read, c caller of a file, f last
+ * batch), the scope's length and the scope (so no scope and rest can spell another scope's
+ * key), then the rest (key name, NUL, caller; or a file).
+ *
+ * @internal
+ * @param string $kind  One letter, as above.
+ * @param string $scope keybridge_usage_scope().
+ * @param string $rest  What follows the scope.
+ * @return string
+ */
+function keybridge_usage_key( $kind, $scope, $rest = '' ) {
+	return 'keybridge:u' . $kind . strlen( $scope ) . ':' . $scope . $rest;
+}
+
+/**
  * Who a file belongs to (Keybridge_Usage::caller_of_file()), remembered in APCu for five
  * minutes per install and site: classifying a path costs more than the rest of the count.
  * Only counting uses the remembered answer; an allow list asks Keybridge_Usage each time.
@@ -237,7 +265,7 @@ function keybridge_count_noted_reads() {
  * @return string plugin:<folder>, mu-plugin:<file>, theme:<folder>, core or unknown.
  */
 function keybridge_caller_of_file( $scope, $file ) {
-	$key    = 'keybridge:uc' . strlen( $scope ) . ':' . $scope . $file;
+	$key    = keybridge_usage_key( 'c', $scope, $file );
 	$caller = apcu_fetch( $key );
 	if ( ! is_string( $caller ) ) {
 		$caller = Keybridge_Usage::caller_of_file( $file );
@@ -258,14 +286,14 @@ function keybridge_usage_to_apcu( array $counts ) {
 	foreach ( $counts as $scope => $names ) {
 		foreach ( $names as $name => $callers ) {
 			foreach ( $callers as $caller => $count ) {
-				$suffix = strlen( $scope ) . ':' . $scope . $name . "\0" . $caller;
+				$pair = $name . "\0" . $caller;
 				if ( $count[0] > 0 ) {
-					apcu_inc( 'keybridge:ur' . $suffix, $count[0] );
+					apcu_inc( keybridge_usage_key( 'r', $scope, $pair ), $count[0] );
 				}
 				if ( $count[1] > 0 ) {
-					apcu_inc( 'keybridge:ud' . $suffix, $count[1] );
+					apcu_inc( keybridge_usage_key( 'd', $scope, $pair ), $count[1] );
 				}
-				apcu_store( 'keybridge:ut' . $suffix, $count[2] );
+				apcu_store( keybridge_usage_key( 't', $scope, $pair ), $count[2] );
 			}
 		}
 	}
@@ -285,8 +313,7 @@ function keybridge_usage_batch_due() {
 	 * @param int $seconds Default 60.
 	 */
 	$seconds = max( 1, (int) apply_filters( 'keybridge_usage_flush_seconds', 60 ) );
-	$scope   = ABSPATH . "\0" . $GLOBALS['wpdb']->prefix;
-	$flag    = 'keybridge:uf' . strlen( $scope ) . ':' . $scope;
+	$flag    = keybridge_usage_key( 'f', keybridge_usage_scope( $GLOBALS['wpdb']->prefix ) );
 	$now     = time();
 	$last    = apcu_fetch( $flag );
 	if ( ! is_int( $last ) ) {
